@@ -35,8 +35,8 @@ LOCATION_PRECISIONS: tuple[str, ...] = ("exact", "near", "district", "province")
 #: Precisions whose coordinates are used to place an event in a province.
 POINT_PRECISIONS: tuple[str, ...] = ("exact", "near", "district")
 
-#: How precisely the date is known.
-DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year", "range")
+#: How precisely the date is known ("unknown": the source gives no usable date).
+DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year", "range", "unknown")
 
 #: Confidence grades, from weakest to strongest.
 CONFIDENCE_LEVELS: tuple[str, ...] = ("low", "medium", "high")

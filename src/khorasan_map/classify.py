@@ -239,9 +239,7 @@ def normalize_scheme(scheme: str) -> str:
     """
     key = str(scheme).lower().replace("_", "").replace("-", "").replace(" ", "")
     if key not in _ALIASES:
-        raise ValueError(
-            f"scheme must be one of {', '.join(SCHEMES)} (got {scheme!r})"
-        )
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)} (got {scheme!r})")
     return _ALIASES[key]
 
 

@@ -43,5 +43,64 @@ def main(ctx, debug):
     ctx.obj["debug"] = debug
 
 
+@main.command()
+@click.argument("events", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder to write to (default: ./khorasan-maps).")
+@click.option("--offline", is_flag=True, help="Self-contained HTML maps: no tiles, no CDN.")
+@click.option("--keep-going", is_flag=True,
+              help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
+@click.option("--source", "source_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+def build(events, out_dir, offline, keep_going, source_format):
+    """Write every standard map, report and table for EVENTS into one folder.
+
+    With no EVENTS, builds from the shipped, sourced dataset.
+    """
+    from khorasan_map import settings
+    from khorasan_map.build import build as run_build
+
+    with _progress() as step:
+        result = run_build(
+            events,
+            out_dir or settings.BUILD_DIR,
+            offline=offline,
+            keep_going=keep_going,
+            source_format=source_format,
+            on_step=step,
+        )
+    click.echo(result.coverage_sentence)
+    click.echo(result.join_summary)
+    click.echo(f"Wrote {len(result.written)} files to {result.out_dir}/:")
+    for path in result.written:
+        click.echo(f"  {path.name}")
+    if result.n_rejected:
+        rejected = result.out_dir / "rejected.csv"
+        click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)
+        sys.exit(EXIT_REJECTED)
+
+
+class _progress:
+    """A spinner with the current step on a terminal; silent when output is not a terminal."""
+
+    def __enter__(self):
+        self._status = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status("Starting")
+            self._status.__enter__()
+        return self.update
+
+    def update(self, message):
+        if self._status is not None:
+            self._status.update(message)
+
+    def __exit__(self, *exc):
+        if self._status is not None:
+            self._status.__exit__(*exc)
+        return False
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

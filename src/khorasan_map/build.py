@@ -1,0 +1,194 @@
+"""The main job: every standard map, report and table from one set of events, in one folder.
+
+:func:`build` is what ``khorasan-map build`` runs. It reads the events (the shipped dataset when
+none are given), validates them, joins them to provinces, and writes:
+
+=====================  ==============================================================
+``index.html``         the combined interactive map (choropleth, points, legend)
+``choropleth.html``    events by province
+``points.html``        events as points, styled by kind and location precision
+``timeline.html``      the choropleth and points by year, with a slider
+``report.pdf``         overview map, one page per year, a table of provinces
+``report.png``         the overview map for slides and documents
+``report.svg``         the overview map for editing
+``provinces.csv``      the per-province summary (no geometry)
+``provinces.geojson``  the per-province summary with province outlines
+``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
+``join_report.csv``    events whose placement needs a human eye (only when there are any)
+``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
+=====================  ==============================================================
+
+Every file is written atomically: a crash leaves the previous file or none, never half of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from khorasan_map import settings
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build` did.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+        Folder the files were written to.
+    written : list of pathlib.Path
+        Every file written, in order.
+    n_input, n_valid, n_rejected : int
+        Rows read, rows kept, rows rejected by validation.
+    coverage_sentence : str
+        The headline figure, as printed.
+    join_summary : str
+        One line from the province join: assigned and unassigned counts.
+    """
+
+    out_dir: Path
+    written: list[Path] = field(default_factory=list)
+    n_input: int = 0
+    n_valid: int = 0
+    n_rejected: int = 0
+    coverage_sentence: str = ""
+    join_summary: str = ""
+
+
+def read_sources(sources=None, *, source_format="auto", keep_all=False):
+    """Read and validate every source, returning the valid events and all rejected rows.
+
+    Parameters
+    ----------
+    sources : sequence of path-like, optional
+        Event files; the shipped dataset when empty or None.
+    source_format : {"auto", "khorasan", "acled", "ucdp"}
+        Format of every file (auto-detected by default).
+    keep_all : bool
+        Keep ACLED/UCDP events that are not Taliban-vs-ISK.
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        Valid events from every source, in order.
+    rejected : pandas.DataFrame
+        Rejected rows with a ``file`` column naming their source.
+    n_input : int
+        Rows read in all.
+    """
+    from khorasan_map.events import read_events
+
+    results = []
+    for source in list(sources or [None]):
+        result = read_events(source, format=source_format, on_invalid="report", keep_all=keep_all)
+        rejected = result.rejected.copy()
+        rejected.insert(0, "file", "shipped dataset" if source is None else str(source))
+        results.append((result, rejected))
+    events = pd.concat([r.events for r, _ in results], ignore_index=True)
+    rejected = pd.concat([rej for _, rej in results], ignore_index=True)
+    return events, rejected, sum(r.n_input for r, _ in results)
+
+
+def build(
+    sources: Sequence | None = None,
+    out_dir=settings.BUILD_DIR,
+    *,
+    offline: bool = False,
+    keep_going: bool = False,
+    source_format: str = "auto",
+    on_step: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Write the standard maps, reports and tables for a set of events.
+
+    Parameters
+    ----------
+    sources : sequence of path-like, optional
+        Event files (the toolkit's schema, ACLED or UCDP exports); the shipped dataset when
+        empty or None.
+    out_dir : path-like
+        Folder to write to; created when missing.
+    offline : bool
+        Write self-contained HTML maps that need no network (no tiles, scripts inlined).
+    keep_going : bool
+        When rows are rejected, write the rest and ``rejected.csv`` instead of stopping.
+    source_format : {"auto", "khorasan", "acled", "ucdp"}
+        Format of the event files.
+    on_step : callable, optional
+        Called with a short description before each step (for progress displays).
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    khorasan_map.errors.EventValidationError
+        When rows are rejected and ``keep_going`` is false. Nothing is written then.
+
+    Examples
+    --------
+    >>> from khorasan_map.build import build
+    >>> result = build(out_dir="khorasan-maps")  # doctest: +SKIP
+    >>> print(result.coverage_sentence)  # doctest: +SKIP
+    """
+    from khorasan_map import aggregate, render, static
+    from khorasan_map.errors import EventValidationError
+    from khorasan_map.export import save_html, save_json, save_table
+    from khorasan_map.join import assign_provinces
+
+    step = on_step or (lambda message: None)
+    step("Reading and validating events")
+    events, rejected, n_input = read_sources(sources, source_format=source_format)
+    if len(rejected) and not keep_going:
+        raise EventValidationError(_rejection_message(rejected), rejected=rejected)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = BuildResult(out, n_input=n_input, n_valid=len(events), n_rejected=len(rejected))
+
+    step("Joining events to provinces")
+    joined = assign_provinces(events)
+    result.join_summary = joined.summary_line()
+    placed = joined.events
+    summary = aggregate.summarize(placed)
+    cover = aggregate.coverage(placed)
+    result.coverage_sentence = cover.sentence
+
+    def write(name, writer, obj, **options):
+        step(f"Writing {name}")
+        writer(obj, out / name, **options)
+        result.written.append(out / name)
+
+    maps = {
+        "index.html": render.combined_map,
+        "choropleth.html": render.choropleth_map,
+        "points.html": render.points_map,
+        "timeline.html": render.timeline_map,
+    }
+    for name, make in maps.items():
+        write(name, save_html, make(placed), offline=offline)
+    write("report.pdf", static.export_static, placed, multipage=True)
+    write("report.png", static.export_static, placed)
+    write("report.svg", static.export_static, placed)
+    write("provinces.csv", save_table, summary)
+    write("provinces.geojson", save_table, summary)
+    write("coverage.json", save_json, cover.to_dict())
+    if len(joined.report):
+        write("join_report.csv", save_table, joined.report)
+    if len(rejected):
+        write("rejected.csv", save_table, rejected)
+    return result
+
+
+def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:
+    """Return one message listing the first rejected rows and how many more there are."""
+    lines = [f"{len(rejected):,} rows were rejected; nothing was written (use --keep-going):"]
+    for row in rejected.head(limit).itertuples(index=False):
+        lines.append(f"  {row.file}: row {row.row}, column {row.column}: {row.reason}")
+    if len(rejected) > limit:
+        lines.append(f"  ... and {len(rejected) - limit:,} more")
+    return "\n".join(lines)

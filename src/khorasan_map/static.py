@@ -1,0 +1,637 @@
+"""Static maps for reports: PNG, SVG and PDF with matplotlib, no browser and no network.
+
+The static choropleth uses the same classification (:func:`khorasan_map.classify.classify_values`),
+palette and legend labels as the interactive one, so a report and the HTML map it accompanies never
+disagree. Maps are drawn in :data:`khorasan_map.settings.EQUAL_AREA_CRS`, an Albers equal-area conic
+fitted to Afghanistan, not in raw degrees.
+
+The same input gives the same bytes: file metadata carries no dates and SVG ids are salted with a
+fixed string.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from khorasan_map import settings
+
+#: Page sizes in inches, portrait (width, height).
+PAGE_SIZES: dict[str, tuple[float, float]] = {
+    "a4": (8.27, 11.69),
+    "letter": (8.5, 11.0),
+}
+
+#: File types :func:`export_static` writes.
+STATIC_FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
+
+#: Provinces too small for a label inside them at report scale; their labels go outside with a
+#: leader line when they would collide.
+SMALL_PROVINCES: tuple[str, ...] = ("AF-KAP", "AF-PAN", "AF-KAB", "AF-LOG", "AF-PAR", "AF-LAG")
+
+_METADATA = {
+    ".png": {"Software": None},
+    ".svg": {"Date": None, "Creator": None},
+    ".pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
+
+
+@dataclass(frozen=True)
+class MapText:
+    """The words around a map: title, subtitle, date range, source line and headline."""
+
+    title: str
+    subtitle: str
+    date_range: str
+    source: str
+    headline: str
+    note: str
+
+
+def page_size(page: str = "a4-landscape") -> tuple[float, float]:
+    """Return the figure size in inches for a named page.
+
+    Parameters
+    ----------
+    page : str
+        ``"a4"`` or ``"letter"``, optionally followed by ``"-portrait"`` or ``"-landscape"``
+        (portrait when omitted).
+
+    Returns
+    -------
+    tuple of float
+        Width and height in inches.
+
+    Examples
+    --------
+    >>> page_size("letter-landscape")
+    (11.0, 8.5)
+    """
+    name, _, orientation = page.lower().partition("-")
+    if name not in PAGE_SIZES or orientation not in ("", "portrait", "landscape"):
+        valid = ", ".join(f"{p}-{o}" for p in PAGE_SIZES for o in ("portrait", "landscape"))
+        raise ValueError(f"page must be one of {valid}; got {page!r}")
+    width, height = PAGE_SIZES[name]
+    return (height, width) if orientation == "landscape" else (width, height)
+
+
+def _prepare(data, *, column, boundaries, since, until, kinds, min_confidence):
+    """Return (summary, events or None, coverage or None) from events or a ready summary."""
+    from khorasan_map import aggregate
+
+    is_summary = "province_code" in data.columns and "geometry" in data.columns and column in data
+    if is_summary and "event_id" not in data.columns:
+        return data, None, None
+    summary = aggregate.summarize(
+        data,
+        boundaries,
+        since=since,
+        until=until,
+        kinds=kinds,
+        min_confidence=min_confidence,
+    )
+    cover = aggregate.coverage(
+        data,
+        boundaries,
+        since=since,
+        until=until,
+        kinds=kinds if kinds is not None else ("clash",),
+        min_confidence=min_confidence,
+    )
+    return summary, data, cover
+
+
+def map_text(summary, cover=None, *, title=None, subtitle=None, column="events") -> MapText:
+    """Compose the words printed around a map from a summary and its coverage.
+
+    Parameters
+    ----------
+    summary : geopandas.GeoDataFrame
+        Output of :func:`khorasan_map.aggregate.summarize`.
+    cover : Coverage, optional
+        Output of :func:`khorasan_map.aggregate.coverage`; supplies the headline and dates.
+    title, subtitle : str, optional
+        Override the default title and subtitle.
+    column : str
+        The summary column the map shows.
+
+    Returns
+    -------
+    MapText
+    """
+    attrs = summary.attrs
+    n_events = attrs.get("n_events", int(summary.get("events", pd.Series(dtype=float)).sum()))
+    reasons = attrs.get("left_out_reasons", {}) or {}
+    n_left = attrs.get("n_left_out", sum(reasons.values()))
+    if cover is not None:
+        date_range = f"{cover.since} to {cover.until}"
+        headline = cover.sentence
+    else:
+        dated = summary.get("first_date", pd.Series(dtype=object)).dropna()
+        last = summary.get("last_date", pd.Series(dtype=object)).dropna()
+        date_range = f"{min(dated)} to {max(last)}" if len(dated) and len(last) else "dates unknown"
+        headline = ""
+    datasets = attrs.get("datasets") or ["khorasan_map sourced records"]
+    left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+    note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
+    return MapText(
+        title=title or "Where the Taliban and ISK have fought",
+        subtitle=subtitle or f"{_column_label(column)} by province",
+        date_range=date_range,
+        source="Source: " + "; ".join(str(d) for d in datasets),
+        headline=headline,
+        note=note,
+    )
+
+
+def _column_label(column: str) -> str:
+    kind = column.removeprefix("n_")
+    if kind in settings.KIND_STYLES:
+        return settings.KIND_STYLES[kind]["label"] + " records"
+    return {"events": "Recorded events", "fatalities": "Reported fatalities"}.get(
+        column, column.replace("_", " ").capitalize()
+    )
+
+
+def _draw_provinces(ax, projected, classes, column):
+    fill = classes.color_of(projected[column].to_numpy(dtype=float))
+    projected.plot(ax=ax, color=fill, edgecolor="#555555", linewidth=0.4)
+    projected.dissolve().boundary.plot(ax=ax, color="#222222", linewidth=0.9)
+
+
+def _draw_points(ax, events, crs):
+    """Draw point-precise events by kind and precision; return legend handles."""
+    import geopandas as gpd
+    from matplotlib.lines import Line2D
+
+    usable = events[
+        events["location_precision"].isin(settings.POINT_PRECISIONS)
+        & events["latitude"].notna()
+        & events["longitude"].notna()
+    ]
+    handles = []
+    if usable.empty:
+        return handles
+    points = gpd.GeoDataFrame(
+        usable,
+        geometry=gpd.points_from_xy(usable["longitude"], usable["latitude"]),
+        crs=settings.CRS,
+    ).to_crs(crs)
+    markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
+    for kind, group in points.groupby("kind", sort=True):
+        color = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["color"]
+        label = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["label"]
+        for precision, sub in group.groupby("location_precision", sort=True):
+            marker, filled = markers[precision]
+            ax.scatter(
+                sub.geometry.x,
+                sub.geometry.y,
+                s=28,
+                marker=marker,
+                facecolors=color if filled else "none",
+                edgecolors=color,
+                linewidths=1.2,
+                zorder=5,
+            )
+        handles.append(Line2D([], [], marker="o", linestyle="", color=color, label=label))
+    for precision, (marker, filled) in markers.items():
+        if (points["location_precision"] == precision).any():
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker=marker,
+                    linestyle="",
+                    markerfacecolor="#444444" if filled else "none",
+                    markeredgecolor="#444444",
+                    label=f"Located: {precision}",
+                )
+            )
+    return handles
+
+
+def _label_provinces(fig, ax, projected):
+    """Write province names; move colliding small-province labels out with leader lines."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    anchors = projected.geometry.representative_point()
+    areas = projected.area
+    order = sorted(
+        range(len(projected)),
+        key=lambda i: (projected["province_code"].iloc[i] in SMALL_PROVINCES, -areas.iloc[i]),
+    )
+    for i in order:
+        code = projected["province_code"].iloc[i]
+        point = anchors.iloc[i]
+        name = str(projected["province"].iloc[i])
+        text = ax.annotate(
+            name,
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=5.5,
+            color="#111111",
+            zorder=6,
+        )
+        box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+        if any(box.overlaps(other) for other in placed) or code in SMALL_PROVINCES:
+            text.remove()
+            text, box = _place_outside(ax, renderer, name, point, placed)
+        placed.append(box)
+
+
+def _place_outside(ax, renderer, name, point, placed):
+    """Try offsets around a point, nearest first, until the label collides with nothing."""
+    for radius in (14, 22, 32, 44, 58):
+        for step in range(12):
+            angle = math.radians(30 * step + 15)
+            offset = (radius * math.cos(angle), radius * math.sin(angle))
+            text = ax.annotate(
+                name,
+                (point.x, point.y),
+                xytext=offset,
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=5.5,
+                color="#111111",
+                zorder=6,
+                arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+            if not any(box.overlaps(other) for other in placed):
+                return text, box
+            text.remove()
+    return _label_at_anchor(ax, renderer, name, point)
+
+
+def _label_at_anchor(ax, renderer, name, point):
+    """Label at the anchor when no free spot is found (rare: a crowded page)."""
+    text = ax.annotate(name, (point.x, point.y), ha="center", va="center", fontsize=5.5, zorder=6)
+    return text, text.get_window_extent(renderer)
+
+
+def _scale_bar(ax, length_km=200):
+    """Draw a scale bar in the projected metres of the equal-area CRS, at the lower left."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    left, bottom = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    length = length_km * 1000
+    height = 0.008 * (y1 - y0)
+    from matplotlib.patches import Rectangle
+
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (left + i * length / 4, bottom),
+                length / 4,
+                height,
+                facecolor="#222222" if i % 2 == 0 else "white",
+                edgecolor="#222222",
+                linewidth=0.6,
+                zorder=7,
+            )
+        )
+    for km in (0, length_km // 2, length_km):
+        ax.text(
+            left + km * 1000,
+            bottom + 1.8 * height,
+            f"{km}",
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            zorder=7,
+        )
+    ax.text(left + length + 0.01 * (x1 - x0), bottom, "km", va="bottom", fontsize=6, zorder=7)
+
+
+def _north_arrow(ax, crs):
+    """Draw an arrow to true north, computed from the projection where the arrow stands."""
+    from pyproj import Transformer
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    x, y = x1 - 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0)
+    to_geo = Transformer.from_crs(crs, settings.CRS, always_xy=True)
+    to_map = Transformer.from_crs(settings.CRS, crs, always_xy=True)
+    lon, lat = to_geo.transform(x, y)
+    nx, ny = to_map.transform(lon, lat + 0.5)
+    angle = math.atan2(ny - y, nx - x)
+    length = 0.07 * (y1 - y0)
+    tip = (x + length * math.cos(angle), y + length * math.sin(angle))
+    ax.annotate(
+        "",
+        xy=tip,
+        xytext=(x, y),
+        arrowprops={"arrowstyle": "-|>", "color": "#222222", "linewidth": 1.2},
+        zorder=7,
+    )
+    ax.text(
+        tip[0],
+        tip[1] + 0.012 * (y1 - y0),
+        "N",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        fontweight="bold",
+        zorder=7,
+    )
+
+
+def _legend(ax, classes, column, point_handles):
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=color, edgecolor="#555555", label=f"{label} ({count})")
+        for label, color, count in classes.legend_items()
+    ]
+    first = ax.legend(
+        handles=handles,
+        title=_column_label(column),
+        loc="lower right",
+        fontsize=6.5,
+        title_fontsize=7,
+        frameon=True,
+    )
+    if point_handles:
+        ax.add_artist(first)
+        ax.legend(
+            handles=point_handles,
+            title="Events",
+            loc="upper left",
+            fontsize=6.5,
+            title_fontsize=7,
+            frameon=True,
+        )
+
+
+def draw_map(
+    summary,
+    *,
+    column="events",
+    scheme=None,
+    k=None,
+    bins=None,
+    events=None,
+    text=None,
+    page="a4-landscape",
+    crs=None,
+):
+    """Draw one static choropleth page and return the matplotlib figure.
+
+    Parameters
+    ----------
+    summary : geopandas.GeoDataFrame
+        Per-province summary (:func:`khorasan_map.aggregate.summarize`).
+    column : str
+        Summary column to classify and colour.
+    scheme, k, bins
+        Classification, as for :func:`khorasan_map.classify.classify_values`.
+    events : pandas.DataFrame, optional
+        Events to draw as points on top (only those with point precision are drawn).
+    text : MapText, optional
+        Title, subtitle, date range, source line and headline.
+    page : str
+        Page size, see :func:`page_size`.
+    crs : str, optional
+        Projected CRS to draw in; defaults to :data:`khorasan_map.settings.EQUAL_AREA_CRS`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    from khorasan_map.classify import classify_values
+
+    crs = crs or settings.EQUAL_AREA_CRS
+    classes = classify_values(
+        summary[column].to_numpy(dtype=float),
+        scheme=scheme or settings.SCHEME,
+        k=k or settings.K,
+        bins=bins,
+    )
+    projected = summary.to_crs(crs)
+    fig = Figure(figsize=page_size(page), layout=None)
+    ax = fig.add_axes((0.03, 0.08, 0.94, 0.78))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    _draw_provinces(ax, projected, classes, column)
+    handles = _draw_points(ax, events, crs) if events is not None else []
+    _label_provinces(fig, ax, projected)
+    _scale_bar(ax)
+    _north_arrow(ax, crs)
+    _legend(ax, classes, column, handles)
+    text = text or map_text(summary, column=column)
+    fig.text(0.03, 0.965, text.title, fontsize=15, fontweight="bold", va="top")
+    fig.text(0.03, 0.925, f"{text.subtitle}, {text.date_range}", fontsize=10, va="top")
+    if text.headline:
+        fig.text(0.03, 0.895, text.headline, fontsize=9.5, va="top", color="#8c2d04")
+    fig.text(0.03, 0.045, text.source, fontsize=7, va="bottom")
+    fig.text(
+        0.03,
+        0.025,
+        text.note + ". Equal-area projection (Albers, Afghanistan).",
+        fontsize=6.5,
+        va="bottom",
+        color="#444444",
+    )
+    return fig
+
+
+def _table_page(summary, page):
+    """Draw a page listing every province with its counts and number of sources."""
+    from matplotlib.figure import Figure
+
+    width, height = page_size(page)
+    fig = Figure(figsize=(min(width, height), max(width, height)))
+    ax = fig.add_axes((0.05, 0.04, 0.9, 0.88))
+    ax.set_axis_off()
+    fig.text(
+        0.05,
+        0.96,
+        "Provinces: records by kind and number of sources",
+        fontsize=12,
+        fontweight="bold",
+        va="top",
+    )
+    kinds = [f"n_{kind}" for kind in settings.EVENT_KINDS if f"n_{kind}" in summary]
+    columns = ["province", "events", *kinds, "fatalities", "n_sources"]
+    table = summary.sort_values(["events", "province"], ascending=[False, True])[columns]
+    cells = [[_cell(v) for v in row] for row in table.itertuples(index=False)]
+    headers = ["Province", "Events"] + [settings.KIND_STYLES[k[2:]]["label"] for k in kinds]
+    headers += ["Fatalities", "Sources"]
+    drawn = ax.table(cellText=cells, colLabels=headers, loc="upper center", cellLoc="center")
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(6)
+    drawn.scale(1, 1.15)
+    return fig
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:,.0f}"
+    return str(value)
+
+
+def export_static(
+    data,
+    path,
+    *,
+    column="events",
+    scheme=None,
+    k=None,
+    bins=None,
+    boundaries=None,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    points=True,
+    title=None,
+    subtitle=None,
+    page="a4-landscape",
+    dpi=200,
+    multipage=False,
+    pages_by="year",
+):
+    """Write a static map for a report as PNG, SVG or PDF.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or geopandas.GeoDataFrame
+        Events in the toolkit's schema, or a per-province summary from
+        :func:`khorasan_map.aggregate.summarize`.
+    path : str or path-like
+        Output file; the extension (``.png``, ``.svg``, ``.pdf``) selects the format. The file is
+        written atomically.
+    column : str
+        Summary column to map (``events``, ``n_clash``, ``fatalities``...).
+    scheme, k, bins
+        Classification, the same options as the HTML choropleth.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped one by default.
+    since, until, kinds, min_confidence
+        Filters, as for :func:`khorasan_map.aggregate.summarize`.
+    points : bool
+        Draw point-precise events on top (only when ``data`` holds events).
+    title, subtitle : str, optional
+        Override the default words.
+    page : str
+        ``a4`` or ``letter``, ``-portrait`` or ``-landscape``.
+    dpi : int
+        Resolution of PNG output.
+    multipage : bool
+        PDF only: after the overview, one page per year (``pages_by="year"``) or per kind
+        (``pages_by="kind"``), then a table of provinces.
+    pages_by : {"year", "kind"}
+        What the extra PDF pages split by.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> from khorasan_map import read_events, export_static
+    >>> export_static(read_events(), "report.pdf", multipage=True)  # doctest: +SKIP
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in STATIC_FORMATS:
+        valid = ", ".join(STATIC_FORMATS)
+        raise ValueError(f"static maps are written as {valid}; got {path.name!r}")
+    if multipage and suffix != ".pdf":
+        raise ValueError("multipage=True needs a .pdf file")
+    if pages_by not in ("year", "kind"):
+        raise ValueError(f"pages_by must be 'year' or 'kind'; got {pages_by!r}")
+    page_size(page)
+    filters = {"since": since, "until": until, "kinds": kinds, "min_confidence": min_confidence}
+    summary, events, cover = _prepare(data, column=column, boundaries=boundaries, **filters)
+    text = map_text(summary, cover, title=title, subtitle=subtitle, column=column)
+    options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
+    shown = events if (points and events is not None) else None
+    figures = [draw_map(summary, events=shown, text=text, **options)]
+    if multipage:
+        figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by)
+        figures.append(_table_page(summary, page))
+    _save_figures(figures, path, dpi)
+    return path
+
+
+def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
+    """One page per year or per kind, with the overview's classes held fixed."""
+    from khorasan_map import aggregate
+    from khorasan_map.classify import classify_values
+
+    if events is None:
+        return []
+    overall = classify_values(
+        summary[options["column"]].to_numpy(dtype=float),
+        scheme=options["scheme"] or settings.SCHEME,
+        k=options["k"] or settings.K,
+        bins=options["bins"],
+    )
+    fixed = {**options, "scheme": "user_defined", "bins": list(overall.bins)}
+    figures = []
+    if pages_by == "year":
+        by_year = aggregate.summarize(events, boundaries, by=("province", "year"), **filters)
+        for year, part in by_year.groupby("year", sort=True):
+            part = part.copy()
+            part.attrs = {}
+            page_text = MapText(
+                text.title,
+                f"{text.subtitle}, {year}",
+                str(year),
+                text.source,
+                "",
+                f"{int(part['events'].sum()):,} records in {year}",
+            )
+            figures.append(draw_map(part, text=page_text, **fixed))
+    else:
+        for kind in sorted(events["kind"].dropna().unique()):
+            part = aggregate.summarize(events, boundaries, **{**filters, "kinds": [kind]})
+            label = settings.KIND_STYLES.get(kind, {"label": kind})["label"]
+            page_text = MapText(
+                text.title,
+                label,
+                text.date_range,
+                text.source,
+                "",
+                f"{int(part['events'].sum()):,} records",
+            )
+            figures.append(draw_map(part, text=page_text, **fixed))
+    return figures
+
+
+def _save_figures(figures, path, dpi):
+    """Save figures to ``path`` atomically, with fixed metadata so bytes are reproducible."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "khorasan-map", "pdf.compression": 6}):
+            if suffix == ".pdf":
+                with PdfPages(tmp, metadata=_METADATA[".pdf"]) as pdf:
+                    for figure in figures:
+                        pdf.savefig(figure)
+            else:
+                figures[0].savefig(tmp, dpi=dpi, metadata=_METADATA[suffix])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["MapText", "PAGE_SIZES", "draw_map", "export_static", "map_text", "page_size"]

@@ -1,0 +1,722 @@
+"""Write maps and tables to disk: atomic, deterministic, optionally fully offline.
+
+:func:`save_html` writes a folium map as one HTML file. The file is byte-identical for the same
+input: folium's random element ids are replaced by counters in order of first appearance. With
+``offline=True`` every script, stylesheet and icon is inlined from the XStatic packages installed
+with this toolkit (Leaflet and Leaflet.markercluster), the tile layers are dropped, and the file
+opens on a machine with no network at all.
+
+:func:`save_table` and :func:`save_json` write data exports (CSV, GeoJSON, GeoPackage, Parquet,
+JSON). Every writer goes through a temporary file in the destination folder, ``fsync`` and
+:func:`os.replace`, so a reader never sees half a file and a failed write leaves the old file
+untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import datetime as _dt
+import json
+import math
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from khorasan_map.errors import KhorasanMapError
+
+__all__ = [
+    "OFFLINE_BACKGROUND",
+    "OfflineAssetError",
+    "escape_formula",
+    "offline_assets",
+    "render_html",
+    "save_html",
+    "save_json",
+    "save_table",
+]
+
+#: Background of offline maps, which have no tile layer: the province outlines are the basemap.
+OFFLINE_BACKGROUND: str = "#eef1f4"
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_HEX_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
+_SCRIPT_SRC = re.compile(
+    r"""<script\b[^>]*?\bsrc\s*=\s*["']([^"']+)["'][^>]*>\s*</script>""", re.IGNORECASE
+)
+_LINK_CSS = re.compile(
+    r"""<link\b[^>]*?\brel\s*=\s*["']stylesheet["'][^>]*?\bhref\s*=\s*["']([^"']+)["'][^>]*>""",
+    re.IGNORECASE,
+)
+_EXTERNAL_REF = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']\s*(?:https?:)?//""",
+    re.IGNORECASE,
+)
+_CSS_URL = re.compile(r"""url\((["']?)(images/[\w.-]+\.png)\1\)""")
+_SOURCE_MAP = re.compile(r"^\s*/[/*][#@] sourceMappingURL=.*$", re.MULTILINE)
+
+# Assets folium and its plugins fetch from a CDN that our maps never need: folium's page
+# template loads them for awesome markers (folium.Icon) and Bootstrap widgets. They are dropped
+# from offline files unless the page uses them.
+_OPTIONAL_ASSETS: tuple[str, ...] = (
+    "jquery",
+    "bootstrap",
+    "bootstrap-glyphicons",
+    "fontawesome",
+    "leaflet.awesome-markers",
+    "leaflet.awesome.rotate",
+)
+# Text that shows a page really uses one of the optional assets.
+_OPTIONAL_USE = re.compile(
+    r"L\.AwesomeMarkers|\bjQuery\b|\$\(|\bglyphicon\b|\bclass=\"[^\"]*\bfa-|bootstrap\.", re.VERBOSE
+)
+
+
+class OfflineAssetError(KhorasanMapError, ValueError):
+    """A map needs a script or stylesheet that has no offline copy.
+
+    Parameters
+    ----------
+    url : str
+        The address of the asset as the page refers to it.
+    reason : str
+        Why it cannot be inlined and what to do instead.
+    """
+
+    def __init__(self, url, reason):
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot make the map offline: {url}: {reason}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Asset:
+    """One file inlined into offline maps."""
+
+    name: str
+    package: str
+    version: str
+    path: Path
+    kind: str  # "js" or "css"
+
+
+def offline_assets() -> list[dict[str, str]]:
+    """List the files :func:`save_html` inlines into offline maps, with their source package.
+
+    Returns
+    -------
+    list of dict
+        One dict per file: ``name``, ``kind`` (``js``, ``css`` or ``png``), ``package``
+        (the registry package that ships it), ``version`` (the upstream version) and ``path``.
+
+    Examples
+    --------
+    >>> names = [a["name"] for a in offline_assets()]
+    >>> "leaflet.js" in names and "leaflet.markercluster.js" in names
+    True
+    """
+    rows = []
+    for asset in _ASSETS().values():
+        rows.append(_asset_row(asset))
+    leaflet = _xstatic("leaflet")
+    for png in sorted((Path(leaflet.BASE_DIR) / "images").glob("*.png")):
+        rows.append(
+            {
+                "name": png.name,
+                "kind": "png",
+                "package": f"XStatic-Leaflet {leaflet.PACKAGE_VERSION}",
+                "version": leaflet.VERSION,
+                "path": str(png),
+            }
+        )
+    return rows
+
+
+def _asset_row(asset: _Asset) -> dict[str, str]:
+    return {
+        "name": asset.name,
+        "kind": asset.kind,
+        "package": asset.package,
+        "version": asset.version,
+        "path": str(asset.path),
+    }
+
+
+def _xstatic(name: str):
+    """Import ``xstatic.pkg.<name>`` with an install hint when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"xstatic.pkg.{name}")
+    except ImportError as exc:  # pragma: no cover - both are hard dependencies
+        package = "xstatic-" + name.replace("_", "-")
+        raise ImportError(
+            f"offline maps need the {package} package: pip install {package}"
+        ) from exc
+
+
+_ASSET_CACHE: dict[str, _Asset] = {}
+
+
+def _ASSETS() -> dict[str, _Asset]:  # noqa: N802 - a lazily built constant
+    """Map each asset's file name to where the XStatic packages keep it."""
+    if not _ASSET_CACHE:
+        for module, files in (
+            ("leaflet", ("leaflet.js", "leaflet.css")),
+            (
+                "leaflet_markercluster",
+                ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"),
+            ),
+        ):
+            pkg = _xstatic(module)
+            for name in files:
+                _ASSET_CACHE[name] = _Asset(
+                    name=name,
+                    package=f"{pkg.PACKAGE_NAME} {pkg.PACKAGE_VERSION}",
+                    version=pkg.VERSION,
+                    path=Path(pkg.BASE_DIR) / name,
+                    kind=name.rsplit(".", 1)[1],
+                )
+    return _ASSET_CACHE
+
+
+def _asset_for_url(url: str) -> str | None:
+    """Name the offline asset that stands for a CDN address, ``"optional"`` or None (unknown)."""
+    base = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    lower = url.lower()
+    if base in ("leaflet.js", "leaflet-src.js"):
+        return "leaflet.js"
+    if base == "leaflet.css":
+        return "leaflet.css"
+    if base in ("leaflet.markercluster.js", "leaflet.markercluster-src.js"):
+        return "leaflet.markercluster.js"
+    if base in ("MarkerCluster.css", "MarkerCluster.Default.css"):
+        return base
+    if any(key in lower for key in _OPTIONAL_ASSETS):
+        return "optional"
+    return None
+
+
+def _png_data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _read_asset(name: str) -> str:
+    """Return an asset's text ready to inline: source maps removed, images as data URIs."""
+    asset = _ASSETS()[name]
+    text = asset.path.read_text(encoding="utf-8")
+    text = _SOURCE_MAP.sub("", text).rstrip() + "\n"
+    if asset.kind == "css":
+        folder = asset.path.parent
+        text = _CSS_URL.sub(lambda m: f'url("{_png_data_uri(folder / m.group(2))}")', text)
+    closing = "</script" if asset.kind == "js" else "</style"
+    if closing in text.lower():  # pragma: no cover - checked for the shipped versions
+        raise OfflineAssetError(asset.name, f"the file contains {closing}> and cannot be inlined")
+    return text
+
+
+def _icon_script() -> str:
+    """Point Leaflet's default marker icon at inlined images (no image folder offline)."""
+    images = Path(_xstatic("leaflet").BASE_DIR) / "images"
+    options = {
+        "iconUrl": _png_data_uri(images / "marker-icon.png"),
+        "iconRetinaUrl": _png_data_uri(images / "marker-icon-2x.png"),
+        "shadowUrl": _png_data_uri(images / "marker-shadow.png"),
+    }
+    return (
+        "<script>L.Icon.Default.imagePath = '';"
+        f"L.Icon.Default.mergeOptions({json.dumps(options)});</script>"
+    )
+
+
+def _walk(element) -> Iterator[Any]:
+    """Yield an element and every element below it, figure header, html and script included."""
+    seen: set[int] = set()
+    stack = [element]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        for attr in ("header", "html", "script"):
+            part = getattr(node, attr, None)
+            if part is not None and hasattr(part, "_children"):
+                stack.append(part)
+        stack.extend(reversed(list(getattr(node, "_children", {}).values())))
+
+
+def _is_tile_layer(element) -> bool:
+    from folium.raster_layers import TileLayer, WmsTileLayer
+
+    return isinstance(element, (TileLayer, WmsTileLayer))
+
+
+@contextlib.contextmanager
+def _rendering(root, offline: bool) -> Iterator[None]:
+    """Render-time state: tile layers detached when offline; the tree restored afterwards.
+
+    folium adds elements to the figure while rendering (``addTo`` statements, includes), so a
+    second render of the same map would repeat them. Every node's children are saved and put
+    back after rendering: the map is left exactly as the caller built it.
+    """
+    from folium import Map
+
+    nodes = list(_walk(root))
+    saved = [(node, node._children) for node in nodes if hasattr(node, "_children")]
+    maps = [(node, node.options) for node in nodes if isinstance(node, Map)]
+    if offline:
+        for node, options in maps:
+            # Leaflet takes the zoom range from the tile layer; without one, clusters fail
+            # ("Map has no maxZoom specified"), so the map gets the range of its tiles.
+            tiles = [c for c in node._children.values() if _is_tile_layer(c)]
+            zooms = [t.options.get("maxZoom") for t in tiles if t.options.get("maxZoom")]
+            node.options = {"maxZoom": max(zooms, default=18), **options}
+    for node, children in saved:
+        node._children = OrderedDict(
+            (key, child)
+            for key, child in children.items()
+            if not (offline and _is_tile_layer(child))
+        )
+    try:
+        yield
+    finally:
+        for node, children in saved:
+            node._children = children
+        for node, options in maps:
+            node.options = options
+
+
+def _stable_ids(html: str, known: set[str]) -> str:
+    """Replace folium's random 32-hex element ids by counters in order of first appearance."""
+    numbers: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        hexid = match.group(0)
+        if hexid not in known:
+            return hexid
+        if hexid not in numbers:
+            numbers[hexid] = str(len(numbers) + 1)
+        return numbers[hexid]
+
+    return _HEX_ID.sub(replace, html)
+
+
+def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | None = None) -> str:
+    """Render a folium map to the HTML text :func:`save_html` writes.
+
+    Parameters
+    ----------
+    m : folium.Map or branca.element.Figure
+        The map to render.
+    offline : bool, default False
+        Inline every script, stylesheet and icon and drop the tile layers (see :func:`save_html`).
+    extra_assets : mapping of str to path, optional
+        For offline maps that use further plugins: CDN address (as the page refers to it) to a
+        local file whose text is inlined instead.
+
+    Returns
+    -------
+    str
+        The page, with stable element ids.
+
+    Examples
+    --------
+    >>> import folium
+    >>> html = render_html(folium.Map(tiles=None), offline=True)
+    >>> "Leaflet 1.9" in html and "https://cdn" not in html
+    True
+    """
+    root = m.get_root()
+    with _rendering(root, offline):
+        html = root.render()
+        known = {getattr(node, "_id", "") for node in _walk(root)}
+    html = _stable_ids(html, known)
+    if offline:
+        html = _inline_assets(html, dict(extra_assets or {}))
+    return html
+
+
+def _inline_assets(html: str, extra: dict[str, Any]) -> str:
+    """Swap every external script and stylesheet for its inlined text; drop what is unused."""
+    uses_optional = bool(_OPTIONAL_USE.search(_SCRIPT_SRC.sub("", _LINK_CSS.sub("", html))))
+    done: set[str] = set()
+
+    def inline(url: str, kind: str) -> str:
+        if url in extra:
+            text = Path(extra[url]).read_text(encoding="utf-8")
+            text = _SOURCE_MAP.sub("", text).rstrip() + "\n"
+            key = f"extra:{url}"
+        else:
+            name = _asset_for_url(url)
+            if name is None:
+                raise OfflineAssetError(
+                    url,
+                    "no offline copy is known (offline maps inline Leaflet and "
+                    "Leaflet.markercluster); pass extra_assets={url: local_file}",
+                )
+            if name == "optional":
+                if uses_optional:
+                    raise OfflineAssetError(
+                        url,
+                        "the map uses awesome markers, Bootstrap or jQuery, which have no offline "
+                        "copy; use CircleMarker or DivIcon markers instead",
+                    )
+                return ""
+            text = _read_asset(name)
+            key = name
+        if key in done:
+            return ""
+        done.add(key)
+        if kind == "js":
+            out = f"<script>/* inlined: {key} */\n{text}</script>"
+            if key == "leaflet.js":
+                out += "\n" + _icon_script()
+            return out
+        out = f"<style>/* inlined: {key} */\n{text}</style>"
+        if key == "leaflet.css":
+            out += f"\n<style>.leaflet-container {{ background: {OFFLINE_BACKGROUND}; }}</style>"
+        return out
+
+    html = _SCRIPT_SRC.sub(lambda m: inline(m.group(1), "js"), html)
+    html = _LINK_CSS.sub(lambda m: inline(m.group(1), "css"), html)
+    left = _EXTERNAL_REF.search(html)
+    if left:
+        raise OfflineAssetError(left.group(0), "an external reference is left in the page")
+    return html
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary path next to ``path``, fsync it, then rename it."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where supported
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return path
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def _write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+
+    return _atomic_write(path, write)
+
+
+def save_html(
+    m,
+    path: str | os.PathLike,
+    offline: bool = False,
+    *,
+    extra_assets: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a folium map to one HTML file, atomically and deterministically.
+
+    Parameters
+    ----------
+    m : folium.Map or branca.element.Figure
+        The map, for example from :func:`khorasan_map.render.choropleth_map`.
+    path : str or path-like
+        Destination file; its folder must exist. An existing file is replaced only once the
+        new one is complete.
+    offline : bool, default False
+        False: scripts and stylesheets load from folium's CDN addresses and tiles from the map's
+        tile provider, as folium writes them. True: a self-contained file. Leaflet 1.9.3 and
+        Leaflet.markercluster 1.4.1 (from the ``xstatic-leaflet`` and
+        ``xstatic-leaflet-markercluster`` packages) and their icons are inlined, folium's
+        unused jQuery, Bootstrap, Font Awesome and awesome-markers links are removed, tile
+        layers are dropped and the map gets a plain background; the page fetches nothing.
+    extra_assets : mapping of str to path, optional
+        Offline copies of further CDN files a plugin needs, by the address the page uses.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OfflineAssetError
+        With ``offline=True``, when the page needs a file that has no offline copy.
+
+    Notes
+    -----
+    folium gives every element a random 32-hex id (``map_8fb3...``); they are replaced by
+    counters in order of first appearance (``map_1``, ``geo_json_3``), so the same map gives a
+    byte-identical file.
+
+    Examples
+    --------
+    >>> import folium, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "map.html"
+    >>> save_html(folium.Map(tiles=None), out, offline=True).name
+    'map.html'
+    """
+    html = render_html(m, offline=offline, extra_assets=extra_assets)
+    return _write_bytes(path, html.encode("utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    """Turn numpy, pandas, date and path values into plain JSON values."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON: {value!r}")
+
+
+def _clean_json(value: Any) -> Any:
+    """Replace NaN, infinities and pandas missing values by None, recursively."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    try:
+        import pandas as pd
+
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    return _clean_json(_json_default(value))
+
+
+def save_json(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
+    r"""Write an object as UTF-8 JSON, atomically.
+
+    Parameters
+    ----------
+    obj : object
+        Plain JSON values, or anything with ``to_dict()`` (for example
+        :class:`khorasan_map.aggregate.Coverage`), dataclasses, dates, numpy and pandas
+        values. NaN and missing values become ``null``.
+    path : str or path-like
+        Destination file.
+    indent : int, default 2
+        Indentation of the output.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "coverage.json"
+    >>> save_json({"share": float("nan"), "provinces": ["Kunar"]}, out).read_text().splitlines()[1]
+    '  "share": null,'
+    """
+    text = json.dumps(_clean_json(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+    return _write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def _is_formula(text: str) -> bool:
+    return text.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(text)
+
+
+def escape_formula(value: Any) -> Any:
+    """Prefix an apostrophe to text a spreadsheet would run as a formula.
+
+    Parameters
+    ----------
+    value : object
+        A cell value; only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` when a string starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+        carriage return and is not a plain number; otherwise ``value`` unchanged.
+
+    Examples
+    --------
+    >>> escape_formula("=HYPERLINK(1)"), escape_formula("-12.5"), escape_formula("Kunar")
+    ("'=HYPERLINK(1)", '-12.5', 'Kunar')
+    """
+    if isinstance(value, str) and _is_formula(value):
+        return "'" + value
+    return value
+
+
+def _csv_frame(df, escape_formulas: bool):
+    """Drop geometry, write dates as ISO text and guard text cells against formula injection."""
+    import pandas as pd
+
+    frame = pd.DataFrame(df).copy()
+    geometry = [c for c in frame.columns if str(frame[c].dtype) == "geometry"]
+    frame = frame.drop(columns=geometry)
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            frame[column] = _iso_dates(series)
+        elif escape_formulas and (
+            pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
+        ):
+            frame[column] = series.map(escape_formula, na_action="ignore")
+    return frame
+
+
+def _iso_dates(series):
+    """ISO 8601 text: ``YYYY-MM-DD`` when every time is midnight, else full timestamps."""
+    import pandas as pd
+
+    values = pd.to_datetime(series)
+    present = values.dropna()
+    if (present == present.dt.normalize()).all():
+        text = values.dt.strftime("%Y-%m-%d")
+    else:
+        text = values.map(lambda v: v.isoformat(), na_action="ignore")
+    return text.astype(object).where(values.notna(), None)
+
+
+def _geo_frame(df, path: Path):
+    """Return a GeoDataFrame in EPSG:4326 with dates as ISO text, ready for GDAL drivers."""
+    import geopandas as gpd
+    import pandas as pd
+
+    if not isinstance(df, gpd.GeoDataFrame):
+        raise ValueError(
+            f"cannot write {path.name}: {path.suffix} needs a GeoDataFrame with a geometry; "
+            "use .csv or .parquet for a plain table"
+        )
+    frame = df.copy()
+    if frame.crs is None:
+        raise ValueError(f"cannot write {path.name}: the GeoDataFrame has no CRS; set one first")
+    if path.suffix.lower() in (".geojson", ".json") and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")  # RFC 7946 allows WGS 84 longitude/latitude only
+    for column in frame.columns:
+        if column != frame.geometry.name and pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = _iso_dates(frame[column])
+    return frame
+
+
+def save_table(
+    df,
+    path: str | os.PathLike,
+    *,
+    escape_formulas: bool = True,
+) -> Path:
+    """Write a table or a layer, the format chosen by the file extension, atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or geopandas.GeoDataFrame
+        The data, for example events or :func:`khorasan_map.aggregate.summarize` output.
+    path : str or path-like
+        Destination file. ``.csv``: UTF-8 text without the geometry, dates as ISO 8601 text
+        (``2021-08-26``), missing values empty. ``.geojson`` (or ``.json``): RFC 7946 GeoJSON,
+        reprojected to EPSG:4326, dates as ISO text. ``.gpkg``: GeoPackage layer named after the
+        file. ``.parquet``: GeoParquet for a GeoDataFrame, Parquet otherwise.
+    escape_formulas : bool, default True
+        CSV only. Text cells that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+        return (and are not plain numbers) get a leading apostrophe, so a spreadsheet shows them
+        as text instead of running them as formulas (event text comes from scraped sources).
+        Only text columns are touched; numbers and dates are written as they are. Pass False to
+        write the text exactly.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        For an unknown extension, or a geographic format with a plain DataFrame or no CRS.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    >>> df = pd.DataFrame({"note": ["=1+1"], "date": pd.to_datetime(["2021-08-26"])})
+    >>> print(save_table(df, out).read_text(), end="")
+    note,date
+    '=1+1,2021-08-26
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = _csv_frame(df, escape_formulas)
+
+        def write(tmp: Path) -> None:
+            frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+
+    elif suffix in (".geojson", ".json"):
+        frame = _geo_frame(df, path)
+
+        def write(tmp: Path) -> None:
+            tmp.unlink()  # GDAL refuses to overwrite a GeoJSON file
+            frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+
+    elif suffix == ".gpkg":
+        frame = _geo_frame(df, path)
+
+        def write(tmp: Path) -> None:
+            tmp.unlink()
+            frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
+
+    elif suffix == ".parquet":
+
+        def write(tmp: Path) -> None:
+            df.to_parquet(tmp, index=False)
+
+    else:
+        raise ValueError(
+            f"cannot write {path.name}: extension {path.suffix or '(none)'} is not one of "
+            ".csv, .geojson, .json, .gpkg, .parquet"
+        )
+    return _atomic_write(path, write)

@@ -133,16 +133,21 @@ def parse_date(value, *, end=False, name="date"):
         except (ValueError, OverflowError):
             ts = None
         if ts is None or pd.isna(ts):
-            raise ValueError(f"{name} {value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+            raise ValueError(_not_a_date(value, name))
     else:
         if not isinstance(value, (_dt.date, np.datetime64, pd.Timestamp)):
-            raise ValueError(f"{name} {value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+            raise ValueError(_not_a_date(value, name))
         ts = pd.Timestamp(value)
         if pd.isna(ts):
             return None
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return ts.normalize()
+
+
+def _not_a_date(value, name):
+    prefix = f"{name} " if name else ""
+    return f"{prefix}{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)"
 
 
 def parse_kinds(kinds, present=()):

@@ -102,5 +102,98 @@ class _progress:
         return False
 
 
+def _date_option(end=False):
+    """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
+
+    def callback(ctx, param, value):
+        from khorasan_map.aggregate import parse_date
+
+        try:
+            return parse_date(value, end=end, name="")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _read_for_coverage(paths, source_format):
+    """Read each file (or the shipped data), reporting rejected rows on stderr."""
+    import pandas as pd
+
+    from khorasan_map.events import read_events
+
+    if not paths:
+        return read_events()
+    frames = []
+    for path in paths:
+        result = read_events(path, format=source_format, on_invalid="report")
+        if len(result.rejected):
+            rows = result.rejected["row"].nunique() if "row" in result.rejected else None
+            n = len(result.rejected) if rows is None else rows
+            click.echo(
+                f"{path}: {n:,} of {result.n_input:,} rows rejected as invalid and not counted",
+                err=True,
+            )
+        frames.append(result.events)
+    return pd.concat(frames, ignore_index=True)
+
+
+@main.command("coverage")
+@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--since", callback=_date_option(),
+              help="First day counted (YYYY-MM-DD, YYYY-MM or YYYY).")
+@click.option("--until", callback=_date_option(end=True), help="Last day counted, inclusive.")
+@click.option("--kind", "kinds", default="clash", show_default=True,
+              help="Kinds counted, comma-separated, or 'all'.")
+@click.option("--min-confidence", help="Lowest confidence grade counted.",
+              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
+@click.option("--source", "source_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@click.option("--split-date", callback=_date_option(),
+              help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
+                   "2021-08-15).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def coverage_command(events, since, until, kinds, min_confidence, source_format, split_date,
+                     as_json):
+    """Count the provinces where Taliban-ISK clashes (or other kinds) were recorded.
+
+    Prints the coverage sentence, the provinces, counts by year and the split before and after
+    --split-date. With no EVENTS, uses the shipped dataset; several files are counted together.
+    """
+    import json
+
+    from khorasan_map import settings
+    from khorasan_map.aggregate import coverage, parse_kinds
+
+    frame = _read_for_coverage(events, source_format)
+    present = frame["kind"].dropna().unique() if "kind" in frame else ()
+    try:
+        parse_kinds(kinds, present)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--kind'") from None
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}",
+                                 param_hint="'--since'")
+    cov = coverage(frame, since=since, until=until, kinds=kinds, min_confidence=min_confidence,
+                   split_date=settings.SHIFT_DATE if split_date is None else split_date)
+    if as_json:
+        click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(cov.sentence)
+    named = [f"{name} ({code})"
+             for code, name in zip(cov.province_codes, cov.provinces, strict=True)]
+    click.echo(f"Provinces: {', '.join(named) if named else 'none'}")
+    for label, side in ((f"Before {cov.split_date}", cov.before),
+                        (f"From {cov.split_date}", cov.after)):
+        codes = ", ".join(side["province_codes"]) or "none"
+        click.echo(f"{label}: {side['sentence']} [{codes}]")
+    if cov.by_year:
+        click.echo("Provinces by year: "
+                   + ", ".join(f"{year}: {n}" for year, n in cov.by_year.items()))
+    reasons = "; ".join(f"{reason}: {n:,}" for reason, n in cov.left_out_reasons.items())
+    click.echo(f"Counted {cov.n_events:,} events; left out {cov.n_left_out:,}"
+               + (f" ({reasons})" if reasons else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -20,8 +20,8 @@ How a name is resolved
    ``velayat``, ``vilayat``, ``wilayah`` (and similar), ``afghanistan`` at the end, ``ولایت``
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
 4. What remains is reduced to a *skeleton* by ordered rewrite rules that erase the
-   differences between transliteration families: ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``,
-   ``q``/``c`` -> ``k``, ``ow``/``aw`` -> ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``,
+   differences between transliteration families: ``q``/``c`` -> ``k``, then
+   ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` -> ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``,
    ``y`` -> ``i``, ``w`` -> ``v``, doubled letters collapsed and vowels after the first
    letter dropped (an initial vowel becomes ``a``). Dari skeletons fold ``ق``/``گ`` into
    ``ک`` and drop the long-vowel letters ``ا و ی`` after the first letter.
@@ -198,12 +198,12 @@ _ISO_CODE = re.compile(r"^\s*af[\s\-_.]*([a-z]{3})\s*$")
 # Ordered rewrite rules for Latin skeletons (applied after lowercasing).
 _LATIN_RULES: tuple[tuple[str, str], ...] = (
     ("ph", "f"),
+    ("q", "k"),
+    ("c", "k"),
     ("kh", "k"),
     ("gh", "g"),
     ("sh", "s"),
     ("zh", "z"),
-    ("q", "k"),
-    ("c", "k"),
     ("ow", "o"),
     ("aw", "o"),
     ("ou", "u"),
@@ -587,8 +587,8 @@ def suggest_provinces(text, limit: int = 3) -> list[str]:
 
     Examples
     --------
-    >>> suggest_provinces("Nangahar")
-    ['Nangarhar (AF-NAN)']
+    >>> suggest_provinces("Nangahar")[0]
+    'Nangarhar (AF-NAN)'
     >>> suggest_provinces("Charikar")
     ['Parwan (AF-PAR)']
     """

@@ -1,0 +1,478 @@
+"""Tests of the province-name resolver (khorasan_map.gazetteer).
+
+The spellings are literals copied from the project's research table of province names
+(iso_3166_2, name, iso_name, dari, gadm_name, variants) plus families it does not list.
+"""
+
+from __future__ import annotations
+
+import doctest
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from khorasan_map import gazetteer
+from khorasan_map.errors import UnknownProvinceError
+from khorasan_map.gazetteer import (
+    PROVINCE_CODES,
+    UnknownProvincesError,
+    province_name,
+    province_table,
+    resolve_province,
+    resolve_provinces,
+    suggest_provinces,
+)
+
+# Every spelling of the research table, row by row: code, name, iso_name, dari, gadm, variants.
+RESEARCH = [
+    ("AF-BAL", "Balkh", "Balkh", "بلخ", "Balkh", ""),
+    ("AF-BAM", "Bamyan", "Bāmyān", "بامیان", "Bamyan", "bamian; bamiyan"),
+    ("AF-BDG", "Badghis", "Bādghīs", "بادغیس", "Badghis", "badghes; badghisat"),
+    ("AF-BDS", "Badakhshan", "Badakhshān", "بدخشان", "Badakhshan", "badahsan; badakshan"),
+    ("AF-BGL", "Baghlan", "Baghlān", "بغلان", "Baghlan", "baglan; bughlan"),
+    ("AF-DAY", "Daykundi", "Dāykundī", "دایکندی", "Daykundi", "daikundi; dai kundi; dāykundī"),
+    ("AF-FRA", "Farah", "Farāh", "فراه", "Farah", ""),
+    ("AF-FYB", "Faryab", "Fāryāb", "فاریاب", "Faryab", "fariab; faryob"),
+    ("AF-GHA", "Ghazni", "Ghaznī", "غزنی", "Ghazni", "gazni; ghazna"),
+    ("AF-GHO", "Ghor", "Ghōr", "غور", "Ghor", "ghur; ghour"),
+    ("AF-HEL", "Helmand", "Helmand", "هلمند", "Hilmand", "hilmand; helmend; hilmend"),
+    ("AF-HER", "Herat", "Herāt", "هرات", "Hirat", "hirat; harat; herāt"),
+    ("AF-JOW", "Jowzjan", "Jowzjān", "جوزجان", "Jawzjan", "jawzjan; jozjan; juzjan; jouzjan"),
+    ("AF-KAB", "Kabul", "Kābul", "کابل", "Kabul", "kabol"),
+    ("AF-KAN", "Kandahar", "Kandahār", "قندهار", "Kandahar", "qandahar; kandahār"),
+    ("AF-KAP", "Kapisa", "Kāpīsā", "کاپیسا", "Kapisa", "kapesa"),
+    ("AF-KDZ", "Kunduz", "Kunduz", "کندز", "Kunduz", ""),
+    ("AF-KHO", "Khost", "Khōst", "خوست", "Khost", ""),
+    ("AF-KNR", "Kunar", "Kunaṟ", "کنر", "Kunar", "konar; kunaṟ"),
+    ("AF-LAG", "Laghman", "Laghmān", "لغمان", "Laghman", "lagman; laghmān"),
+    ("AF-LOG", "Logar", "Lōgar", "لوگر", "Logar", "loghar"),
+    ("AF-NAN", "Nangarhar", "Nangarhār", "ننگرهار", "Nangarhar", "ningarhar; nangrahar"),
+    ("AF-NIM", "Nimroz", "Nīmrōz", "نیمروز", "Nimroz", "nimruz; nimroze"),
+    ("AF-NUR", "Nuristan", "Nūristān", "نورستان", "Nuristan", ""),
+    ("AF-PAN", "Panjshir", "Panjshayr", "پنجشیر", "Panjshir", "panjsher; panjshayr"),
+    ("AF-PAR", "Parwan", "Parwān", "پروان", "Parwan", ""),
+    ("AF-PIA", "Paktia", "Paktiyā", "پکتیا", "Paktya", "paktya; paktiya; paktiyā"),
+    ("AF-PKA", "Paktika", "Paktīkā", "پکتیکا", "Paktika", "paktīkā"),
+    ("AF-SAM", "Samangan", "Samangān", "سمنگان", "Samangan", ""),
+    (
+        "AF-SAR",
+        "Sar-e Pol",
+        "Sar-e Pul",
+        "سر پل",
+        "Sari Pul",
+        "sari pul; sar-e pul; saripul; saripol; sar-e-pol",
+    ),
+    ("AF-TAK", "Takhar", "Takhār", "تخار", "Takhar", "takar"),
+    ("AF-URU", "Uruzgan", "Uruzgān", "اورزگان", "Uruzgan", "uruzgān; urōzgān"),
+    (
+        "AF-WAR",
+        "Wardak",
+        "Wardak",
+        "میدان وردگ",
+        "Wardak",
+        "vardak; maidan wardak; maydan wardak",
+    ),
+    ("AF-ZAB", "Zabul", "Zābul", "زابل", "Zabul", ""),
+]
+
+
+def research_spellings():
+    for code, name, iso_name, dari, gadm, variants in RESEARCH:
+        names = [name, iso_name, dari, gadm] + [v.strip() for v in variants.split(";") if v]
+        for spelling in dict.fromkeys(names):
+            yield code, spelling
+
+
+# Spellings the research table does not list, by family.
+UNLISTED = {
+    "AF-NAN": ["Nangrahar", "Ningarhar", "Ningrahar", "NANGARHAR", "nangar-har", "Nangarhaar"],
+    "AF-HEL": ["Helmund", "Hilmend", "Helmandd"],
+    "AF-KNR": ["Kunarr", "Koonar", "Kounar", "Kunaṛ", "KUNAR"],
+    "AF-KDZ": ["Qonduz", "Konduz", "Kondoz", "Qunduz", "Koonduz", "Kundooz"],
+    "AF-JOW": ["Jouzjan", "Jowzjaan", "Jauzjan", "Jozjān"],
+    "AF-URU": ["Urozgan", "Oruzgan", "Orozgan", "Uruzgaan", "Oruzgān"],
+    "AF-PIA": ["Paktiya", "Pactia", "Paktiā", "Paktiyaa", "Pakteea"],
+    "AF-PKA": ["Paktica", "Paktyka", "Paktiqa", "Paktikaa", "Pakteeka"],
+    "AF-KHO": ["Khowst", "Khoust", "Qhost", "Khosst"],
+    "AF-WAR": ["Wardag", "Vardag", "Wardagh", "Maidan Wardag", "Maidan-Wardak", "Meydan Vardak"],
+    "AF-BAM": ["Bamiyan", "Baamyan", "Bāmiyān", "Bameyan"],
+    "AF-BDS": ["Badakshan", "Badakhshaan", "Badachshan", "Badakhsan"],
+    "AF-NIM": ["Nimrooz", "Neemroz", "Nimrūz"],
+    "AF-FYB": ["Faryaab", "Faryāb", "Fariyab"],
+    "AF-DAY": ["Dykundi", "Daikondi", "Daykundī", "Day-Kundi", "Dai Kondi"],
+    "AF-PAN": ["Panjsher", "Panjshēr", "Panjsheer", "Panj Shir"],
+    "AF-BGL": ["Baghlaan", "Bağlan", "Bughlaan"],
+    "AF-SAR": [
+        "Sarepul",
+        "Sar-e Pol",
+        "Sar-i-Pul",
+        "Sari Pul",
+        "Sar e Pol",
+        "Saripul",
+        "Sar-e-Pol",
+        "Sar i Pol",
+        "Sarpol",
+        "Sar-e-Pul",
+        "Sar-I-Pol",
+    ],
+    "AF-KAN": ["Kandhar", "Qandahaar", "Candahar", "Kandaher", "Kandhr"],
+    "AF-GHO": ["Ghowr", "Ghoor", "Gor"],
+    "AF-GHA": ["Ghaznee", "Gazni", "Ghazny"],
+    "AF-LOG": ["Lowgar", "Lougar", "Logaar"],
+    "AF-LAG": ["Laghmaan", "Lagmān"],
+    "AF-NUR": ["Nooristan", "Nurestan", "Nuristaan", "Nurstan"],
+    "AF-PAR": ["Parvan", "Parwaan", "Parvān"],
+    "AF-KAB": ["Kaboul", "Kabool", "Kābol"],
+    "AF-ZAB": ["Zabol", "Zaabul", "Zābol"],
+    "AF-KAP": ["Kapissa", "Kāpisā", "Kapeesa"],
+    "AF-HER": ["Herāt", "Hérat", "Heraat"],
+    "AF-SAM": ["Samangaan", "Semangan"],
+    "AF-TAK": ["Takhaar", "Taqhar"],
+    "AF-FRA": ["Farrah", "Farāh"],
+    "AF-BDG": ["Badghees", "Badgheis"],
+    "AF-BAL": ["BALKH", "Bałkh"],
+}
+
+AFFIXED = [
+    ("Nangarhar province", "AF-NAN"),
+    ("Nangarhar Province", "AF-NAN"),
+    ("Province of Nangarhar", "AF-NAN"),
+    ("the Province of Kunar", "AF-KNR"),
+    ("Kabul Province", "AF-KAB"),
+    ("Kabul Prov.", "AF-KAB"),
+    ("Wilayat-e Kabul", "AF-KAB"),
+    ("Wilayat-i-Herat", "AF-HER"),
+    ("Velayat-e Helmand", "AF-HEL"),
+    ("Welayat-e Khost", "AF-KHO"),
+    ("wilayah Nangarhar", "AF-NAN"),
+    ("Vilayat Balkh", "AF-BAL"),
+    ("Wilayat-e Sar-e Pol", "AF-SAR"),
+    ("Sar-e Pol Province", "AF-SAR"),
+    ("Maidan Wardak Province", "AF-WAR"),
+    ("Kunar Province, Afghanistan", "AF-KNR"),
+    ("Kunar (Afghanistan)", "AF-KNR"),
+    ("  paktika   province ", "AF-PKA"),
+    ("PAKTIA PROVINCE", "AF-PIA"),
+]
+
+DARI = [
+    ("ننگرهار", "AF-NAN"),
+    ("ولایت ننگرهار", "AF-NAN"),
+    ("ولايت ننگرهار", "AF-NAN"),  # Arabic yeh in "ولایت"
+    ("ننگرهار ولایت", "AF-NAN"),
+    ("ولایتِ ننگرهار", "AF-NAN"),  # kasra
+    ("ننګرهار", "AF-NAN"),  # Pashto gaf
+    ("نـنـگـرهـار", "AF-NAN"),  # tatweel
+    ("سر پل", "AF-SAR"),
+    ("سرپل", "AF-SAR"),
+    ("سر\u200cپل", "AF-SAR"),  # zero-width non-joiner
+    ("سرِ پل", "AF-SAR"),
+    ("سرپول", "AF-SAR"),
+    ("میدان وردگ", "AF-WAR"),
+    ("میدان وردک", "AF-WAR"),
+    ("ميدان وردك", "AF-WAR"),  # Arabic yeh and kaf
+    ("وردک", "AF-WAR"),
+    ("وردگ", "AF-WAR"),
+    ("پکتیا", "AF-PIA"),
+    ("پکتيا", "AF-PIA"),  # Arabic yeh
+    ("پكتيا", "AF-PIA"),  # Arabic kaf and yeh
+    ("پک\u200dتیا", "AF-PIA"),  # zero-width joiner
+    ("پکتیکا", "AF-PKA"),
+    ("پكتيكا", "AF-PKA"),
+    ("کنر", "AF-KNR"),
+    ("كنر", "AF-KNR"),
+    ("کونړ", "AF-KNR"),  # Pashto
+    ("کُنَر", "AF-KNR"),  # short-vowel marks
+    ("کندز", "AF-KDZ"),
+    ("قندوز", "AF-KDZ"),
+    ("قندهار", "AF-KAN"),
+    ("کندهار", "AF-KAN"),
+    ("غزني", "AF-GHA"),  # Arabic yeh at the end
+    ("غزنى", "AF-GHA"),  # alef maksura
+    ("ﻏﺰﻧﯽ", "AF-GHA"),  # presentation forms
+    ("هرات", "AF-HER"),
+    ("ارزگان", "AF-URU"),
+    ("اروزګان", "AF-URU"),
+    ("استان کابل", "AF-KAB"),
+    ("دایکندی", "AF-DAY"),
+    ("دايكندي", "AF-DAY"),
+    ("فراه", "AF-FRA"),
+    ("Kunar (کنر)", "AF-KNR"),
+    ("Nangarhar / ننگرهار", "AF-NAN"),
+]
+
+CODES = [
+    ("AF-NAN", "AF-NAN"),
+    ("af-nan", "AF-NAN"),
+    ("af nan", "AF-NAN"),
+    ("AF_KNR", "AF-KNR"),
+    ("AFKDZ", "AF-KDZ"),
+    (" AF-SAR ", "AF-SAR"),
+]
+
+
+@pytest.mark.parametrize(("code", "spelling"), list(research_spellings()))
+def test_every_research_spelling_resolves(code, spelling):
+    assert resolve_province(spelling) == code
+
+
+@pytest.mark.parametrize(
+    ("code", "spelling"), [(c, s) for c, names in UNLISTED.items() for s in names]
+)
+def test_unlisted_spellings_of_known_families(code, spelling):
+    assert resolve_province(spelling) == code
+
+
+@pytest.mark.parametrize(("text", "code"), AFFIXED + DARI + CODES)
+def test_affixes_dari_and_codes(text, code):
+    assert resolve_province(text) == code
+
+
+@pytest.mark.parametrize(
+    "text", ["Nangarhar", "nangarhar", "NANGARHAR", "Nangrhar", "Nan-gar-har", "Nangarhar.", "'Nangarhar'"]
+)
+def test_case_punctuation_and_spacing(text):
+    assert resolve_province(text) == "AF-NAN"
+
+
+PAKTIA = ["Paktia", "Paktya", "Paktiya", "Paktiyā", "Pactia", "paktiaa", "پکتیا", "پكتيا"]
+PAKTIKA = ["Paktika", "Paktīkā", "Paktica", "Paktyka", "paktikaa", "پکتیکا", "پكتيكا"]
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(PAKTIA, PAKTIKA)))
+def test_paktia_is_never_paktika(a, b):
+    assert resolve_province(a) == "AF-PIA"
+    assert resolve_province(b) == "AF-PKA"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Kunar", "AF-KNR"),
+        ("Konar", "AF-KNR"),
+        ("Kunaṟ", "AF-KNR"),
+        ("کنر", "AF-KNR"),
+        ("Kunduz", "AF-KDZ"),
+        ("Konduz", "AF-KDZ"),
+        ("Qunduz", "AF-KDZ"),
+        ("کندز", "AF-KDZ"),
+        ("Zabul", "AF-ZAB"),
+        ("Zabol", "AF-ZAB"),
+        ("زابل", "AF-ZAB"),
+        ("Kabul", "AF-KAB"),
+        ("Kabol", "AF-KAB"),
+        ("کابل", "AF-KAB"),
+        ("Ghor", "AF-GHO"),
+        ("Ghazni", "AF-GHA"),
+        ("Bamyan", "AF-BAM"),
+        ("Badghis", "AF-BDG"),
+        ("Badakhshan", "AF-BDS"),
+        ("Baghlan", "AF-BGL"),
+        ("Kandahar", "AF-KAN"),
+        ("Kapisa", "AF-KAP"),
+        ("Logar", "AF-LOG"),
+        ("Laghman", "AF-LAG"),
+    ],
+)
+def test_neighbours_in_spelling_stay_apart(text, code):
+    assert resolve_province(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Charikar", "Parwan (AF-PAR)"),
+        ("Jalalabad", "Nangarhar (AF-NAN)"),
+        ("Mazar-i-Sharif", "Balkh (AF-BAL)"),
+        ("Lashkar Gah", "Helmand (AF-HEL)"),
+        ("Maidan Shahr", "Wardak (AF-WAR)"),
+        ("Asadabad", "Kunar (AF-KNR)"),
+    ],
+)
+def test_towns_raise_and_name_their_province(text, expected):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(text)
+    assert info.value.suggestions[0] == expected
+    assert "town" in info.value.reason
+    assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["Pakistan", "Kabul city", "Nangarhar District", "Tehran", "AF-XXX", "Paris"]
+)
+def test_other_places_raise(text):
+    with pytest.raises(UnknownProvinceError):
+        resolve_province(text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, float("nan"), np.nan, pd.NA])
+def test_empty_raises_with_reason_empty(text):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(text)
+    assert info.value.reason == "empty"
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("text", ["Province", "Wilayat", "ولایت", "Afghanistan"])
+def test_affix_alone_raises(text):
+    with pytest.raises(UnknownProvinceError):
+        resolve_province(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("Paktia/Paktika", ("AF-PIA", "AF-PKA")),
+        ("Kunar or Kunduz", ("AF-KNR", "AF-KDZ")),
+        ("Kunar (کندز)", ("AF-KNR", "AF-KDZ")),
+    ],
+)
+def test_two_provinces_are_ambiguous(text, codes):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(text)
+    assert info.value.reason.startswith("ambiguous")
+    for code in codes:
+        assert any(code in s for s in info.value.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("Nangahar", "Nangarhar (AF-NAN)"),
+        ("Nangarar", "Nangarhar (AF-NAN)"),
+        ("Kandahat", "Kandahar (AF-KAN)"),
+        ("Helmad", "Helmand (AF-HEL)"),
+        ("Badakhsham", "Badakhshan (AF-BDS)"),
+        ("Nuristam", "Nuristan (AF-NUR)"),
+        ("Ghazmi", "Ghazni (AF-GHA)"),
+        ("ننگرها", "Nangarhar (AF-NAN)"),
+    ],
+)
+def test_typos_raise_with_the_right_suggestion(typo, expected):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(typo)
+    assert expected in info.value.suggestions
+    assert len(info.value.suggestions) <= 3
+    assert expected in str(info.value)
+
+
+def test_suggest_provinces_limit_and_format():
+    assert suggest_provinces("Kandhar")[0] == "Kandahar (AF-KAN)"
+    assert len(suggest_provinces("Pak", limit=1)) <= 1
+    assert suggest_provinces("") == []
+    assert suggest_provinces("zzzzzzzz") == []
+
+
+def test_no_two_provinces_share_a_skeleton():
+    index = gazetteer._build_index(gazetteer._spellings())
+    assert set(index.values()) == set(PROVINCE_CODES)
+    table = {}
+    for code, spelling in research_spellings():
+        for key in gazetteer._keys(spelling):
+            assert table.setdefault(key, code) == code, (spelling, key, table[key])
+
+
+def test_collision_is_detected():
+    with pytest.raises(RuntimeError, match="confused"):
+        gazetteer._build_index({"AF-PIA": ["Paktia"], "AF-PKA": ["Paktya"]})
+
+
+def test_skeletons_of_close_pairs_differ():
+    pairs = [
+        ("Paktia", "Paktika"),
+        ("Kunar", "Kunduz"),
+        ("Zabul", "Kabul"),
+        ("Ghor", "Ghazni"),
+        ("Bamyan", "Badghis"),
+        ("کنر", "کندز"),
+        ("پکتیا", "پکتیکا"),
+    ]
+    for a, b in pairs:
+        assert gazetteer._keys(a) != gazetteer._keys(b)
+
+
+def test_resolve_provinces_coerce():
+    values = ["Kabul", "kabul province", "کابل", "Charikar", None, "", "Kunar", "Kabul"]
+    out = resolve_provinces(values, errors="coerce")
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == object
+    assert list(out) == ["AF-KAB", "AF-KAB", "AF-KAB", None, None, None, "AF-KNR", "AF-KAB"]
+
+
+def test_resolve_provinces_accepts_series_and_arrays():
+    series = pd.Series(["Kunar", pd.NA, "Konar"], dtype="string")
+    assert list(resolve_provinces(series, errors="coerce")) == ["AF-KNR", None, "AF-KNR"]
+    array = np.array(["Paktia", "Paktika"])
+    assert list(resolve_provinces(array)) == ["AF-PIA", "AF-PKA"]
+    assert len(resolve_provinces([])) == 0
+
+
+def test_resolve_provinces_raise_lists_every_bad_value_once():
+    values = ["Kabul", "Charikar", "Nangahar", "Charikar", "Kunar", ""]
+    with pytest.raises(UnknownProvincesError) as info:
+        resolve_provinces(values)
+    error = info.value
+    assert isinstance(error, UnknownProvinceError)
+    assert isinstance(error, ValueError)
+    assert [p.text for p in error.problems] == ["Charikar", "Nangahar", ""]
+    assert error.rows == [(2, 1), (1, 2), (1, 5)]
+    message = str(error)
+    assert "3 distinct values" in message
+    assert "Parwan (AF-PAR)" in message
+    assert "Nangarhar (AF-NAN)" in message
+    assert "empty" in message
+
+
+def test_resolve_provinces_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="'raise' or 'coerce'"):
+        resolve_provinces(["Kabul"], errors="ignore")
+    with pytest.raises(TypeError):
+        resolve_provinces("Kabul")
+
+
+def test_province_table():
+    table = province_table()
+    assert list(table.columns) == ["province_code", "province", "iso_name", "province_dari"]
+    assert len(table) == 34
+    assert table["province_code"].is_unique
+    assert tuple(sorted(table["province_code"])) == PROVINCE_CODES
+    table.loc[0, "province"] = "changed"
+    assert province_table().loc[0, "province"] != "changed"
+
+
+def test_table_matches_research_facts():
+    table = province_table().set_index("province_code")
+    for code, name, iso_name, dari, _, _ in RESEARCH:
+        assert table.loc[code, "province"] == name
+        assert table.loc[code, "iso_name"] == iso_name
+        assert table.loc[code, "province_dari"] == dari
+
+
+def test_every_table_name_resolves_to_its_row():
+    for row in province_table().itertuples(index=False):
+        for text in (row.province, row.iso_name, row.province_dari, row.province_code):
+            assert resolve_province(text) == row.province_code
+
+
+def test_province_codes_and_names():
+    assert len(PROVINCE_CODES) == 34
+    assert province_name("AF-NAN") == "Nangarhar"
+    assert province_name("af-sar") == "Sar-e Pol"
+    with pytest.raises(UnknownProvinceError):
+        province_name("AF-XXX")
+    with pytest.raises(UnknownProvinceError):
+        province_name("Nangarhar")
+
+
+def test_codes_agree_with_pycountry():
+    pycountry = pytest.importorskip("pycountry")
+    official = {s.code for s in pycountry.subdivisions.get(country_code="AF")}
+    assert set(PROVINCE_CODES) == official
+
+
+def test_docstring_examples():
+    result = doctest.testmod(gazetteer, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 5

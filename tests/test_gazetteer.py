@@ -231,7 +231,8 @@ def test_affixes_dari_and_codes(text, code):
 
 
 @pytest.mark.parametrize(
-    "text", ["Nangarhar", "nangarhar", "NANGARHAR", "Nangrhar", "Nan-gar-har", "Nangarhar.", "'Nangarhar'"]
+    "text",
+    ["Nangarhar", "nangarhar", "NANGARHAR", "Nangrhar", "Nan-gar-har", "Nangarhar.", "'Nangarhar'"],
 )
 def test_case_punctuation_and_spacing(text):
     assert resolve_province(text) == "AF-NAN"

@@ -21,10 +21,10 @@ How a name is resolved
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
 4. What remains is reduced to a *skeleton* by ordered rewrite rules that erase the
    differences between transliteration families: ``q``/``c`` -> ``k``, then
-   ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` -> ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``,
-   ``y`` -> ``i``, ``w`` -> ``v``, doubled letters collapsed and vowels after the first
-   letter dropped (an initial vowel becomes ``a``). Dari skeletons fold ``ق``/``گ`` into
-   ``ک`` and drop the long-vowel letters ``ا و ی`` after the first letter.
+   ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` -> ``o``, ``ou``/``oo`` -> ``u``,
+   ``ee`` -> ``i``, ``y`` -> ``i``, ``w`` -> ``v``, doubled letters collapsed and vowels
+   after the first letter dropped (an initial vowel becomes ``a``). Dari skeletons fold
+   ``ق``/``گ`` into ``ک`` and drop the long-vowel letters ``ا و ی`` after the first letter.
 5. The skeleton is looked up in a table built from every spelling listed in the package table.
    Building that table fails at import if two provinces would share a skeleton, so, for
    example, Paktia (``pkt``) and Paktika (``pktk``), or Kunar (``knr``) and Kunduz

@@ -1,0 +1,335 @@
+"""Open the saved maps in headless Chromium: drawing, tooltips, legends, hostile text, offline.
+
+Every map is saved with ``offline=True`` (the test machine has no internet, so CDN scripts could
+not load) and opened from a ``file://`` URL. The ``browser`` fixture fails a test on any SEVERE
+console entry.
+"""
+
+from __future__ import annotations
+
+import folium
+import numpy as np
+import pandas as pd
+import pytest
+from folium import plugins
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from khorasan_map import settings
+from khorasan_map.export import save_html
+
+MAP_KINDS = ("choropleth_map", "points_map", "combined_map", "timeline_map")
+
+# ---------------------------------------------------------------- hostile text
+
+PWN_SCRIPT = "<script>window.__pwned=1</script>"
+PWN_IMG = '<img src=x onerror="window.__pwned=1">'
+PWN_URL = "javascript:window.__pwned=1"
+PWN_BACKTICK = "`${window.__pwned=1}`"
+PWN_QUOTES = "\"' </script><b>bold?</b>"
+DARI = "درگیری طالبان و داعش در ولسوالی اچین"
+HOSTILE_TEXTS = (PWN_SCRIPT, PWN_IMG, PWN_BACKTICK, PWN_QUOTES, DARI)
+
+# Province code, English name, latitude, longitude (far apart: no clustering at first zoom).
+PLACES = [
+    ("AF-NAN", "Nangarhar", 34.17, 70.62),
+    ("AF-KNR", "Kunar", 34.87, 71.15),
+    ("AF-KAN", "Kandahar", 31.61, 65.71),
+    ("AF-JOW", "Jowzjan", 36.74, 65.76),
+    ("AF-HER", "Herat", 34.35, 62.20),
+    ("AF-BDS", "Badakhshan", 37.12, 70.58),
+]
+KINDS = ["clash", "defection", "isk_attack_on_taliban", "taliban_raid_on_isk", "clash", "clash"]
+YEARS = [2016, 2017, 2018, 2019, 2021, 2022]
+
+
+def event_frame(texts: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """A small event table in the package schema, built in code (one event per place)."""
+    n = len(PLACES)
+    dates = pd.to_datetime([f"{y}-0{i + 1}-1{i}" for i, y in enumerate(YEARS)])
+    frame = pd.DataFrame(
+        {
+            "event_id": [f"t{i + 1}" for i in range(n)],
+            "date": dates,
+            "date_start": dates,
+            "date_end": dates,
+            "date_precision": ["day"] * n,
+            "kind": KINDS,
+            "actor1": ["Taliban"] * n,
+            "actor2": ["ISKP"] * n,
+            "province_code": [p[0] for p in PLACES],
+            "province": [p[1] for p in PLACES],
+            "district": ["Achin", "Asadabad", "Kandahar", "Darzab", "Herat", "Faizabad"],
+            "latitude": [p[2] for p in PLACES],
+            "longitude": [p[3] for p in PLACES],
+            "location_precision": ["exact", "near", "district", "exact", "province", "exact"],
+            "fatalities": [4.0, 0.0, 12.0, np.nan, 2.0, 7.0],
+            "fatalities_low": [3.0, 0.0, 10.0, np.nan, 2.0, 5.0],
+            "fatalities_high": [6.0, 0.0, 15.0, np.nan, 3.0, 9.0],
+            "description": [f"Fighting in {p[1]}" for p in PLACES],
+            "source_name": ["Test wire"] * n,
+            "source_title": ["Test report"] * n,
+            "source_date": [d.strftime("%Y-%m-%d") for d in dates],
+            "source_url": [f"https://example.org/report/{i}" for i in range(n)],
+            "confidence": ["high", "medium", "low", "high", "medium", "high"],
+            "dataset": ["user"] * n,
+        }
+    )
+    for column, values in (texts or {}).items():
+        frame[column] = values
+    return frame
+
+
+def hostile_frame() -> pd.DataFrame:
+    """Events whose text fields carry script, markup, javascript: URLs, quotes and Dari."""
+    texts = list(HOSTILE_TEXTS) + [PWN_SCRIPT]
+    return event_frame(
+        {
+            "description": texts,
+            "actor1": [PWN_IMG, "طالبان", PWN_QUOTES, PWN_BACKTICK, PWN_SCRIPT, DARI],
+            "actor2": [PWN_BACKTICK, PWN_SCRIPT, DARI, PWN_IMG, PWN_QUOTES, "داعش"],
+            "district": [PWN_SCRIPT, DARI, PWN_IMG, PWN_QUOTES, PWN_BACKTICK, "اچین"],
+            "source_name": [PWN_QUOTES, PWN_IMG, PWN_SCRIPT, DARI, PWN_BACKTICK, "x"],
+            "source_title": [PWN_SCRIPT, PWN_BACKTICK, PWN_QUOTES, PWN_IMG, DARI, "y"],
+            "source_url": [
+                PWN_URL,
+                "JaVaScRiPt:window.__pwned=1",
+                " javascript:window.__pwned=1",
+                "data:text/html,<script>window.__pwned=1</script>",
+                "https://example.org/a?q=\"'><script>window.__pwned=1</script>",
+                "vbscript:window.__pwned=1",
+            ],
+        }
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def render():
+    return pytest.importorskip("khorasan_map.render", reason="render.py has not landed yet")
+
+
+def build(render, kind: str, events: pd.DataFrame):
+    """Build one of our maps from an event table."""
+    return getattr(render, kind)(events)
+
+
+def all_layers_js() -> str:
+    """JavaScript returning every Leaflet layer of the page's map, clustered markers included."""
+    return """
+    const maps = Object.values(window).filter(v => v instanceof L.Map);
+    const seen = new Set(); const out = [];
+    function add(layer) {
+        if (!layer || seen.has(layer)) return;
+        seen.add(layer); out.push(layer);
+        if (layer.getLayers) layer.getLayers().forEach(add);
+    }
+    maps.forEach(m => m.eachLayer(add));
+    """
+
+
+def open_every_popup_and_tooltip(driver) -> str:
+    """Open each layer's popup and tooltip in turn; return all the text they showed."""
+    return driver.execute_script(
+        all_layers_js()
+        + """
+    const map = maps[0]; const texts = [];
+    for (const layer of out) {
+        if (!layer._map) continue;  // inside a cluster
+        if (layer.getPopup && layer.getPopup()) {
+            const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+            layer.openPopup(at);
+            const el = document.querySelector('.leaflet-popup-content');
+            if (el) texts.push(el.innerText);
+            map.closePopup();
+        }
+        if (layer.getTooltip && layer.getTooltip()) {
+            layer.openTooltip();
+            document.querySelectorAll('.leaflet-tooltip').forEach(el => texts.push(el.innerText));
+            layer.closeTooltip();
+        }
+    }
+    return texts.join('\\n');
+    """
+    )
+
+
+def province_paths(driver):
+    return driver.execute_script(
+        all_layers_js()
+        + """
+    return out.filter(l => l.feature && l._path &&
+        !(l instanceof L.CircleMarker) && l.feature.geometry.type.endsWith('Polygon'))
+        .map(l => [l._path, JSON.stringify(l.feature.properties)]);
+    """
+    )
+
+
+def assert_nothing_ran(driver):
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+    assert driver.execute_script("return window.__dialogs") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript:' i]") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "a[href^='data:' i], a[href^='vbscript:' i]") == []
+    for link in driver.find_elements(By.CSS_SELECTOR, "a[target='_blank']"):
+        assert "noopener" in (link.get_attribute("rel") or ""), link.get_attribute("outerHTML")
+
+
+FILLS = (
+    "return [...document.querySelectorAll('path.leaflet-interactive')]"
+    ".map(p => p.getAttribute('fill')).join()"
+)
+
+
+def legend_text(driver) -> str:
+    legends = driver.find_elements(By.CSS_SELECTOR, ".km-legend")
+    assert legends, "no .km-legend element"
+    assert any(el.is_displayed() for el in legends), "the legend is not visible"
+    return "\n".join(el.text for el in legends)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, render):
+    """Each map type built from the small event table, saved offline once for the module."""
+    folder = tmp_path_factory.mktemp("maps")
+    events = event_frame()
+    return {
+        kind: save_html(build(render, kind, events), folder / f"{kind}.html", offline=True)
+        for kind in MAP_KINDS
+    }
+
+
+# ---------------------------------------------------------------- save_html on a plain map
+
+
+def test_plain_offline_map_renders_with_network_blocked(offline_browser, tmp_path, open_page, wait):
+    m = folium.Map(location=[34.5, 66.0], zoom_start=5, tiles="OpenStreetMap")
+    folium.GeoJson(
+        {"type": "Polygon", "coordinates": [[[62, 30], [70, 30], [70, 37], [62, 30]]]}
+    ).add_to(m)
+    cluster = plugins.MarkerCluster().add_to(m)
+    for lat, lon in [(34.5, 69.2), (34.51, 69.21), (31.6, 65.7)]:
+        folium.Marker([lat, lon]).add_to(cluster)
+    path = save_html(m, tmp_path / "plain.html", offline=True)
+    driver = open_page(offline_browser, path)
+    wait(driver, "document.querySelectorAll('.marker-cluster, .leaflet-marker-icon').length >= 2")
+    # The default marker icon is an inlined image that loaded.
+    assert wait(
+        driver,
+        "[...document.querySelectorAll('img.leaflet-marker-icon')]"
+        ".every(i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:'))",
+    )
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-tile") == []
+    assert driver.execute_script("return L.version") == "1.9.3"
+
+
+# ---------------------------------------------------------------- our maps
+
+
+@pytest.mark.parametrize("kind", MAP_KINDS)
+def test_map_draws_34_provinces_and_a_legend(browser, saved, kind, open_page):
+    driver = open_page(browser, saved[kind], min_paths=34)
+    assert len(province_paths(driver)) >= settings.N_PROVINCES
+    assert len(driver.find_elements(By.CSS_SELECTOR, "path.leaflet-interactive")) >= 34
+    assert driver.find_elements(By.CSS_SELECTOR, ".km-headline, .km-furniture")
+    text = legend_text(driver)
+    if kind in ("choropleth_map", "combined_map", "timeline_map"):
+        assert "No events" in text
+    if kind in ("points_map", "combined_map"):
+        for style in settings.KIND_STYLES.values():
+            assert style["label"] in text
+
+
+@pytest.mark.parametrize("kind", ["choropleth_map", "combined_map"])
+def test_hovering_a_province_shows_english_and_dari_names(browser, saved, kind, open_page, wait):
+    from khorasan_map.gazetteer import province_table
+
+    table = province_table().set_index("province_code")
+    driver = open_page(browser, saved[kind], min_paths=34)
+    # Hover the largest shapes first: their centre is inside them.
+    paths = sorted(province_paths(driver), key=lambda p: -p[0].size["width"] * p[0].size["height"])
+    path, props = paths[0]
+    ActionChains(driver).move_to_element(path).perform()
+    tip = wait(
+        driver,
+        "[...document.querySelectorAll('.leaflet-tooltip')].map(t => t.innerText).join(' ')",
+        what="a tooltip after hovering a province",
+    )
+    code = next(c for c in table.index if c in props)
+    assert table.loc[code, "province"] in tip
+    assert table.loc[code, "province_dari"] in tip
+
+
+@pytest.mark.parametrize("kind", MAP_KINDS)
+def test_hostile_text_is_shown_and_never_runs(browser, render, tmp_path, kind, open_page):
+    path = save_html(build(render, kind, hostile_frame()), tmp_path / f"{kind}.html", offline=True)
+    driver = open_page(browser, path, min_paths=34)
+    shown = open_every_popup_and_tooltip(driver)
+    if kind != "choropleth_map":
+        for text in HOSTILE_TEXTS:
+            assert text in shown, f"{text!r} not shown as text"
+    # Province tooltips always open on hover too.
+    paths = province_paths(driver)
+    ActionChains(driver).move_to_element(paths[0][0]).perform()
+    assert_nothing_ran(driver)
+    html = driver.page_source
+    assert "window.__pwned=1" not in driver.execute_script(
+        "return [...document.querySelectorAll('script')].map(s => s.src).join(' ')"
+    )
+    assert html.count('<img src="x"') == 0
+
+
+def test_hostile_popups_opened_by_clicking(browser, render, tmp_path, open_page):
+    path = save_html(
+        build(render, "points_map", hostile_frame()), tmp_path / "p.html", offline=True
+    )
+    driver = open_page(browser, path, min_paths=34)
+    markers = driver.find_elements(
+        By.CSS_SELECTOR, ".leaflet-marker-icon:not(.marker-cluster), .leaflet-marker-pane > *"
+    ) or driver.find_elements(By.CSS_SELECTOR, "path.leaflet-interactive.km-event")
+    clicked = 0
+    for marker in markers[:6]:
+        try:
+            marker.click()
+        except Exception:  # noqa: BLE001 - a marker hidden behind another
+            continue
+        clicked += 1
+    texts = " ".join(el.text for el in driver.find_elements(By.CSS_SELECTOR, ".leaflet-popup"))
+    assert_nothing_ran(driver)
+    if clicked:
+        assert texts.strip()
+
+
+def test_timeline_slider_moves_and_legend_stays(browser, saved, open_page):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    before = legend_text(driver)
+    fills_before = driver.execute_script(FILLS)
+    slider = driver.find_element(By.CSS_SELECTOR, "input[type=range]")
+    start = slider.get_attribute("value")
+    slider.click()
+    slider.send_keys(Keys.HOME)
+    first = slider.get_attribute("value")
+    slider.send_keys(Keys.END)
+    last = slider.get_attribute("value")
+    assert first != last, f"slider did not move (start {start})"
+    assert legend_text(driver) == before
+    fills_after = driver.execute_script(FILLS)
+    slider.send_keys(Keys.HOME)
+    fills_home = driver.execute_script(FILLS)
+    assert fills_home != fills_after or fills_before != fills_after
+    assert legend_text(driver) == before
+
+
+@pytest.mark.parametrize("kind", MAP_KINDS)
+def test_offline_file_renders_with_all_network_blocked(offline_browser, saved, kind, open_page):
+    driver = open_page(offline_browser, saved[kind], min_paths=34)
+    assert driver.execute_script("return L.version") == "1.9.3"
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-tile") == []
+    legend_text(driver)
+    failed = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(r => r.name)"
+        ".filter(n => !n.startsWith('data:') && !n.startsWith('file:'))"
+    )
+    assert failed == []

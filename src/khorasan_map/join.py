@@ -787,10 +787,10 @@ def assign_provinces(
         for i, v in enumerate(given):
             if v is not None and v.upper() in layer_codes:
                 given[i] = v.upper()
-        unresolved = np.array([v is not None and v not in layer_codes for v in given])
+        unresolved = np.array([v is not None and v not in layer_codes for v in given], dtype=bool)
         if unresolved.any():
             given[unresolved] = _resolve_names(given[unresolved], names)
-        from_name = pd.isna(given) & ~pd.isna(name_text)
+        from_name = pd.isna(given).astype(bool) & ~pd.isna(name_text).astype(bool)
         if from_name.any():
             given[from_name] = _resolve_names(name_text[from_name], names)
         stated = np.array([g if g in layer_names else None for g in given], dtype=object)
@@ -803,8 +803,8 @@ def assign_provinces(
         [None if p is None else p.lower() for p in _text(_column(events, "location_precision"))],
         dtype=object,
     )
-    point_prec = np.array([p is None or p in settings.POINT_PRECISIONS for p in prec])
-    use_point = has_xy & (point_prec | ((prec == "province") & (stated == None)))  # noqa: E711
+    point_prec = np.array([p is None or p in settings.POINT_PRECISIONS for p in prec], dtype=bool)
+    use_point = has_xy & (point_prec | ((prec == "province") & pd.isna(stated).astype(bool)))
 
     # Locate the points.
     point_code = np.full(n, None, dtype=object)

@@ -114,7 +114,7 @@ def map_text(summary, cover=None, *, title=None, subtitle=None, column="events")
     summary : geopandas.GeoDataFrame
         Output of :func:`khorasan_map.aggregate.summarize`.
     cover : Coverage, optional
-        Output of :func:`khorasan_map.aggregate.coverage`; supplies the headline and dates.
+        Output of :func:`khorasan_map.aggregate.coverage`; supplies the headline.
     title, subtitle : str, optional
         Override the default title and subtitle.
     column : str
@@ -128,14 +128,10 @@ def map_text(summary, cover=None, *, title=None, subtitle=None, column="events")
     n_events = attrs.get("n_events", int(summary.get("events", pd.Series(dtype=float)).sum()))
     reasons = attrs.get("left_out_reasons", {}) or {}
     n_left = attrs.get("n_left_out", sum(reasons.values()))
-    if cover is not None:
-        date_range = f"{cover.since} to {cover.until}"
-        headline = cover.sentence
-    else:
-        dated = summary.get("first_date", pd.Series(dtype=object)).dropna()
-        last = summary.get("last_date", pd.Series(dtype=object)).dropna()
-        date_range = f"{min(dated)} to {max(last)}" if len(dated) and len(last) else "dates unknown"
-        headline = ""
+    first = summary.get("first_date", pd.Series(dtype=object)).dropna()
+    last = summary.get("last_date", pd.Series(dtype=object)).dropna()
+    date_range = f"{min(first)} to {max(last)}" if len(first) and len(last) else "dates unknown"
+    headline = cover.sentence if cover is not None else ""
     datasets = attrs.get("datasets") or ["khorasan_map sourced records"]
     left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
@@ -406,6 +402,7 @@ def draw_map(
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from khorasan_map.classify import classify_values
@@ -419,11 +416,17 @@ def draw_map(
     )
     projected = summary.to_crs(crs)
     fig = Figure(figsize=page_size(page), layout=None)
+    FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
     ax = fig.add_axes((0.03, 0.08, 0.94, 0.78))
     ax.set_axis_off()
-    ax.set_aspect("equal")
+    ax.set_aspect("equal", adjustable="box")
+    minx, miny, maxx, maxy = projected.total_bounds
+    pad = 0.04 * max(maxx - minx, maxy - miny)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
     _draw_provinces(ax, projected, classes, column)
     handles = _draw_points(ax, events, crs) if events is not None else []
+    ax.apply_aspect()
     _label_provinces(fig, ax, projected)
     _scale_bar(ax)
     _north_arrow(ax, crs)

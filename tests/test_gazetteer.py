@@ -308,6 +308,24 @@ def test_other_places_raise(text):
         resolve_province(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "code"), [("pocket", "AF-PIA"), ("bulky", "AF-BAL"), ("lager", "AF-LOG")]
+)
+def test_consonants_alone_do_not_resolve(text, code):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(text)
+    assert "consonants" in info.value.reason
+    assert code in info.value.suggestions[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Nngrhr", "AF-NAN"), ("Pktk", "AF-PKA"), ("Hlmnd", "AF-HEL"), ("Knr", "AF-KNR")],
+)
+def test_consonant_abbreviations_resolve(text, code):
+    assert resolve_province(text) == code
+
+
 @pytest.mark.parametrize("text", ["", "   ", None, float("nan"), np.nan, pd.NA])
 def test_empty_raises_with_reason_empty(text):
     with pytest.raises(UnknownProvinceError) as info:

@@ -29,6 +29,11 @@ How a name is resolved
    Building that table fails at import if two provinces would share a skeleton, so, for
    example, Paktia (``pkt``) and Paktika (``pktk``), or Kunar (``knr``) and Kunduz
    (``kndz``), can never be confused.
+6. A Latin match is refused when the spelling, vowels kept, is less than 70% similar
+   (:func:`rapidfuzz.fuzz.ratio`) to every listed spelling of that province, so a word that
+   only shares the consonants ("pocket" for Paktia) raises. The rules remain permissive:
+   they are meant for fields that hold a province name, and an English word with a close
+   shape ("cable", "coast") still reads as a province.
 
 Nothing is decided by fuzzy matching: text that has no exact skeleton raises
 :class:`~khorasan_map.errors.UnknownProvinceError`, whose suggestions come from
@@ -67,6 +72,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 from khorasan_map.errors import UnknownProvinceError
 
@@ -216,6 +222,9 @@ _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")
 _DOUBLED = re.compile(r"(.)\1+")
+# A skeleton match is refused when the spelling, vowels kept, is less similar than this
+# (rapidfuzz ratio, 0-100) to every listed spelling of the province.
+_MIN_VOWEL_SIMILARITY = 70.0
 
 
 class UnknownProvincesError(UnknownProvinceError):
@@ -297,10 +306,15 @@ def _strip_affixes(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _latin_skeleton(word: str) -> str:
+def _latin_fold(word: str) -> str:
+    """Apply the Latin rewrite rules and collapse doubled letters, keeping the vowels."""
     for old, new in _LATIN_RULES:
         word = word.replace(old, new)
-    word = _DOUBLED.sub(r"\1", word)
+    return _DOUBLED.sub(r"\1", word)
+
+
+def _latin_skeleton(word: str) -> str:
+    word = _latin_fold(word)
     head = "a" if word[0] in _LATIN_VOWELS else word[0]
     tail = "".join(ch for ch in word[1:] if ch not in _LATIN_VOWELS)
     return _DOUBLED.sub(r"\1", head + tail)
@@ -380,6 +394,17 @@ def _build_capital_index(index: dict[str, str]) -> dict[str, tuple[str, str]]:
 _SPELLINGS = _spellings()
 _INDEX = _build_index(_SPELLINGS)
 _CAPITAL_INDEX = _build_capital_index(_INDEX)
+_FOLDED = {
+    code: sorted(
+        {
+            _latin_fold(word)
+            for name in names
+            for tokens in _parts(name)
+            if (word := "".join(_strip_affixes(tokens))) and not _is_arabic(word)
+        }
+    )
+    for code, names in _SPELLINGS.items()
+}
 _NAMES = dict(zip(_raw_table()["province_code"], _raw_table()["province"], strict=True))
 
 #: ISO 3166-2 codes of the 34 provinces, in alphabetical order of code.
@@ -414,12 +439,32 @@ def _resolve_text(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     codes = [_lookup_key(key) for key in keys]
     found = list(dict.fromkeys(c for c in codes if c is not None))
     if len(found) == 1 and None not in codes:
-        return found[0], None, ()
+        if _vowels_fit(text, found[0]):
+            return found[0], None, ()
+        reason = f"only its consonants match {_label(found[0])}"
+        return None, reason, (_label(found[0]),)
     found += [c for c in _codes_of_words(text) if c not in found]
     if len(found) > 1:
         names = " and ".join(_label(c) for c in found)
         return None, f"ambiguous: names {names}", tuple(_label(c) for c in found[:3])
     return None, _capital_reason(keys), tuple(suggest_provinces(text))
+
+
+def _vowels_fit(text: str, code: str) -> bool:
+    """Whether each Latin part of ``text``, vowels kept, is close to a spelling of ``code``.
+
+    The skeleton drops vowels, so an unrelated word with the same consonants ("pocket",
+    "pkt") would match a province (Paktia); this veto turns such matches into errors. It
+    never chooses a province, it only refuses one.
+    """
+    for tokens in _parts(text):
+        word = "".join(_strip_affixes(tokens))
+        if not word or _is_arabic(word):
+            continue
+        best = process.extractOne(_latin_fold(word), _FOLDED[code], scorer=fuzz.ratio)
+        if best is None or best[1] < _MIN_VOWEL_SIMILARITY:
+            return False
+    return True
 
 
 def _codes_of_words(text: str) -> list[str]:
@@ -592,8 +637,6 @@ def suggest_provinces(text, limit: int = 3) -> list[str]:
     >>> suggest_provinces("Charikar")
     ['Parwan (AF-PAR)']
     """
-    from rapidfuzz import fuzz, process
-
     if _is_missing(text):
         return []
     found: dict[str, float] = dict.fromkeys(_codes_of_words(str(text)), 150.0)

@@ -195,5 +195,66 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
                + (f" ({reasons})" if reasons else ""))
 
 
+def _check_option(check, value, name):
+    """Run ``check(value)``; turn its ValueError into a usage error naming the option."""
+    try:
+        check(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"'{name}'") from None
+
+
+@main.command("export")
+@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .png, .svg or .pdf.")
+@click.option("--metric", "column", default="events", show_default=True,
+              help="Summary column to map (events, n_clash, n_defection, fatalities, ...).")
+@click.option("--scheme", default=None, help="Classification: quantiles, natural_breaks, "
+              "equal_interval or user_defined (with --bins).")
+@click.option("--k", type=int, default=None, help="Number of classes.")
+@click.option("--bins", default=None, help="Class upper bounds for user_defined, e.g. 1,3,10.")
+@click.option("--since", callback=_date_option(), help="First day mapped.")
+@click.option("--until", callback=_date_option(end=True), help="Last day mapped, inclusive.")
+@click.option("--kind", "kinds", default=None, help="Kinds mapped, comma-separated, or 'all'.")
+@click.option("--min-confidence", help="Lowest confidence grade mapped.",
+              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
+@click.option("--title", default=None, help="Title printed on the map.")
+@click.option("--page", default="a4-landscape", show_default=True,
+              help="a4 or letter, -portrait or -landscape.")
+@click.option("--dpi", type=int, default=200, show_default=True, help="Resolution of PNG output.")
+@click.option("--multipage", is_flag=True,
+              help="PDF: overview, one page per year (or kind), then a table of provinces.")
+@click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
+@click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
+@click.option("--source", "source_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+def export_command(events, output, column, scheme, k, bins, since, until, kinds, min_confidence,
+                   title, page, dpi, multipage, pages_by, no_points, source_format):
+    """Write a static map for a report (PNG, SVG or PDF), with no browser and no network.
+
+    With no EVENTS, maps the shipped dataset.
+    """
+    from khorasan_map.classify import normalize_scheme
+    from khorasan_map.static import export_static, page_size
+
+    _check_option(page_size, page, "--page")
+    if scheme is not None:
+        _check_option(normalize_scheme, scheme, "--scheme")
+    if multipage and not output.lower().endswith(".pdf"):
+        raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
+    try:
+        upper = [float(b) for b in bins.split(",")] if bins else None
+    except ValueError:
+        raise click.BadParameter(f"{bins!r} is not a comma-separated list of numbers",
+                                 param_hint="'--bins'") from None
+    frame = _read_for_coverage(events, source_format)
+    path = export_static(
+        frame, output, column=column, scheme=scheme, k=k, bins=upper, since=since,
+        until=until, kinds=kinds, min_confidence=min_confidence, points=not no_points,
+        title=title, page=page, dpi=dpi, multipage=multipage, pages_by=pages_by,
+    )
+    click.echo(f"Wrote {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

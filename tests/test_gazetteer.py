@@ -161,6 +161,7 @@ DARI = [
     ("ننگرهار", "AF-NAN"),
     ("ولایت ننگرهار", "AF-NAN"),
     ("ولايت ننگرهار", "AF-NAN"),  # Arabic yeh in "ولایت"
+    ("ولایت\u200cننگرهار", "AF-NAN"),  # zero-width non-joiner after "ولایت"
     ("ننگرهار ولایت", "AF-NAN"),
     ("ولایتِ ننگرهار", "AF-NAN"),  # kasra
     ("ننګرهار", "AF-NAN"),  # Pashto gaf

@@ -15,7 +15,7 @@ How a name is resolved
    ``ṟ`` -> ``r`` and Arabic short-vowel marks disappear), case folded, apostrophes dropped,
    Arabic letter forms mapped to their Persian equivalents (``ي`` -> ``ی``, ``ك`` -> ``ک``,
    ``ة`` -> ``ه``), Pashto letters to their nearest Dari ones (``ګ`` -> ``گ``, ``ړ`` -> ``ر``),
-   and tatweel and zero-width (non-)joiners removed.
+   tatweel and zero-width joiners removed, and a zero-width non-joiner read as a word break.
 3. Administrative words are stripped: ``province``, ``province of``, ``wilayat-e``,
    ``velayat``, ``vilayat``, ``wilayah`` (and similar), ``afghanistan`` at the end, ``ولایت``
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
@@ -180,7 +180,7 @@ _CHAR_MAP = str.maketrans(
         "ږ": "ژ",
         "ڼ": "ن",
         "ـ": None,  # tatweel
-        "\u200c": None,  # zero-width non-joiner
+        "\u200c": " ",  # zero-width non-joiner: a word boundary ("ولایت‌کنر")
         "\u200d": None,  # zero-width joiner
         "\u200b": None,  # zero-width space
         "\u200e": None,  # left-to-right mark

@@ -74,10 +74,9 @@ _OPTIONAL_ASSETS: tuple[str, ...] = (
     "leaflet.awesome-markers",
     "leaflet.awesome.rotate",
 )
-# Text that shows a page really uses one of the optional assets.
-_OPTIONAL_USE = re.compile(
-    r"L\.AwesomeMarkers|\bjQuery\b|\$\(|\bglyphicon\b|\bclass=\"[^\"]*\bfa-|bootstrap\.", re.VERBOSE
-)
+# Code that shows a page really uses them: folium.Icon markers (awesome markers, which bring
+# Bootstrap glyphicons or Font Awesome). Only code is matched, never free text such as "$(".
+_OPTIONAL_USE = re.compile(r"L\.AwesomeMarkers\.icon\(")
 
 
 class OfflineAssetError(KhorasanMapError, ValueError):

@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from folium import plugins
+
+pytest.importorskip("selenium", reason="selenium is not installed (pip install selenium)")
+
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -132,21 +135,34 @@ def all_layers_js() -> str:
 
 
 def open_every_popup_and_tooltip(driver) -> str:
-    """Open each layer's popup and tooltip in turn; return all the text they showed."""
+    """Open every popup and tooltip the map offers, one after another; return their text.
+
+    Popups are opened the way a click opens them: a ``click`` event on the marker's group with
+    the marker as ``layer`` (this reaches markers hidden inside clusters too), or
+    ``openPopup`` for layers with a bound popup.
+    """
     return driver.execute_script(
         all_layers_js()
         + """
     const map = maps[0]; const texts = [];
+    function popupText() {
+        const el = document.querySelector('.leaflet-popup-content');
+        if (el) texts.push(el.innerText);
+        map.closePopup();
+    }
     for (const layer of out) {
-        if (!layer._map) continue;  // inside a cluster
-        if (layer.getPopup && layer.getPopup()) {
-            const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
-            layer.openPopup(at);
-            const el = document.querySelector('.leaflet-popup-content');
-            if (el) texts.push(el.innerText);
-            map.closePopup();
+        if (layer.getLayers && layer.listens && layer.listens('click')) {
+            for (const child of layer.getLayers()) {
+                if (!child.getLatLng) continue;
+                layer.fire('click', {layer: child, latlng: child.getLatLng()});
+                popupText();
+            }
         }
-        if (layer.getTooltip && layer.getTooltip()) {
+        if (layer._map && layer.getPopup && layer.getPopup()) {
+            layer.openPopup(layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter());
+            popupText();
+        }
+        if (layer._map && layer.getTooltip && layer.getTooltip()) {
             layer.openTooltip();
             document.querySelectorAll('.leaflet-tooltip').forEach(el => texts.push(el.innerText));
             layer.closeTooltip();

@@ -441,7 +441,9 @@ def _labels(upper: np.ndarray, y: np.ndarray, integer: bool) -> list[str]:
     labels = []
     if not upper.size:
         return labels
-    if integer:
+    if not y.size:  # user bins with no non-zero value to classify
+        lower = 1.0 if integer else 0.0
+    elif integer:
         lower = 1.0 if y.min() >= 1 else float(y.min())
     else:
         lower = float(y.min())

@@ -1,0 +1,130 @@
+"""Static exports: valid files, fixed bytes, the same classes as the HTML maps, atomic writes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from khorasan_map import static
+from khorasan_map.classify import classify_values
+
+
+@pytest.fixture
+def events():
+    """Four hand-made events in the toolkit's schema (not real records)."""
+    dates = pd.to_datetime(["2015-05-29", "2017-04-01", "2021-10-03", "2023-03-09"])
+    return pd.DataFrame(
+        {
+            "event_id": ["t1", "t2", "t3", "t4"],
+            "date": dates,
+            "date_start": dates,
+            "date_end": dates,
+            "date_precision": ["day"] * 4,
+            "kind": ["clash", "clash", "taliban_raid_on_isk", "isk_attack_on_taliban"],
+            "actor1": ["Taliban"] * 4,
+            "actor2": ["ISKP"] * 4,
+            "province_code": ["AF-FRA", "AF-JOW", "AF-KAB", "AF-BAL"],
+            "province": ["Farah", "Jowzjan", "Kabul", "Balkh"],
+            "district": ["", "Darzab", "", ""],
+            "latitude": [np.nan, 35.97, np.nan, 36.70],
+            "longitude": [np.nan, 65.37, np.nan, 67.11],
+            "location_precision": ["province", "district", "province", "exact"],
+            "fatalities": [32.0, 91.0, np.nan, 3.0],
+            "fatalities_low": [np.nan] * 4,
+            "fatalities_high": [np.nan] * 4,
+            "description": ["test"] * 4,
+            "source_name": ["test"] * 4,
+            "source_title": ["a", "b", "c", "d"],
+            "source_date": ["2015-06-01"] * 4,
+            "source_url": [f"https://example.org/{i}" for i in range(4)],
+            "confidence": ["high", "medium", "high", "low"],
+            "dataset": ["test"] * 4,
+        }
+    )
+
+
+def test_png_is_an_image_of_the_page_size(events, tmp_path):
+    path = static.export_static(events, tmp_path / "map.png", page="letter-portrait", dpi=50)
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.size == (425, 550)
+
+
+def test_svg_is_xml_with_province_names_and_furniture(events, tmp_path):
+    path = static.export_static(events, tmp_path / "map.svg", title="My title")
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    text = path.read_text()
+    assert "My title" in text or "<!-- M -->" in text
+    assert "Source:" in text or "<!-- S -->" in text
+
+
+def test_pdf_multipage_has_overview_years_and_table(events, tmp_path):
+    path = static.export_static(events, tmp_path / "report.pdf", multipage=True)
+    years = 2023 - 2015 + 1
+    assert len(PdfReader(path).pages) == 1 + years + 1
+
+
+def test_pdf_pages_by_kind(events, tmp_path):
+    path = static.export_static(events, tmp_path / "kinds.pdf", multipage=True, pages_by="kind")
+    assert len(PdfReader(path).pages) == 1 + 3 + 1
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_same_input_same_bytes(events, tmp_path, suffix):
+    first = static.export_static(events, tmp_path / f"a{suffix}", dpi=40)
+    second = static.export_static(events, tmp_path / f"b{suffix}", dpi=40)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_legend_uses_the_shared_classes(events, tmp_path, monkeypatch):
+    from khorasan_map.aggregate import summarize
+
+    summary = summarize(events)
+    expected = classify_values(summary["events"].to_numpy(dtype=float))
+    seen = []
+    original = static._legend
+
+    def spy(ax, classes, column, handles):
+        seen.append(classes)
+        return original(ax, classes, column, handles)
+
+    monkeypatch.setattr(static, "_legend", spy)
+    static.export_static(summary, tmp_path / "map.png", dpi=30)
+    assert seen[0].legend_items() == expected.legend_items()
+    assert list(seen[0].bins) == list(expected.bins)
+
+
+def test_failed_write_leaves_nothing(events, tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", boom)
+    with pytest.raises(OSError, match="disk full"):
+        static.export_static(events, tmp_path / "map.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("map.jpg", {}, "written as"),
+        ("map.png", {"multipage": True}, "needs a .pdf"),
+        ("map.png", {"page": "a5"}, "page must be one of"),
+        ("map.pdf", {"pages_by": "month"}, "pages_by"),
+    ],
+)
+def test_bad_options_say_what_is_valid(events, tmp_path, name, options, message):
+    with pytest.raises(ValueError, match=message):
+        static.export_static(events, tmp_path / name, **options)
+
+
+def test_page_sizes():
+    assert static.page_size("a4") == (8.27, 11.69)
+    assert static.page_size("a4-landscape") == (11.69, 8.27)

@@ -12,8 +12,6 @@ fixed string.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -619,22 +617,21 @@ def _save_figures(figures, path, dpi):
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
+    from khorasan_map.export import _atomic_write
+
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(handle)
-    try:
-        with matplotlib.rc_context({"svg.hashsalt": "khorasan-map", "pdf.compression": 6}):
+
+    def write(tmp):
+        with matplotlib.rc_context({"svg.hashsalt": "khorasan-map"}):
             if suffix == ".pdf":
                 with PdfPages(tmp, metadata=_METADATA[".pdf"]) as pdf:
                     for figure in figures:
                         pdf.savefig(figure)
             else:
-                figures[0].savefig(tmp, dpi=dpi, metadata=_METADATA[suffix])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+                figures[0].savefig(tmp, format=suffix[1:], dpi=dpi, metadata=_METADATA[suffix])
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, write)
 
 
 __all__ = ["MapText", "PAGE_SIZES", "draw_map", "export_static", "map_text", "page_size"]

@@ -58,7 +58,7 @@ def build(events, out_dir, offline, keep_going, source_format):
     With no EVENTS, builds from the shipped, sourced dataset.
     """
     from khorasan_map import settings
-    from khorasan_map.build import build as run_build
+    from khorasan_map.pipeline import build as run_build
 
     with _progress() as step:
         result = run_build(

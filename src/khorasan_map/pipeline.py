@@ -131,7 +131,7 @@ def build(
 
     Examples
     --------
-    >>> from khorasan_map.build import build
+    >>> from khorasan_map import build
     >>> result = build(out_dir="khorasan-maps")  # doctest: +SKIP
     >>> print(result.coverage_sentence)  # doctest: +SKIP
     """

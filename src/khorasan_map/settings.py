@@ -27,6 +27,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "defection",
     "isk_attack_on_taliban",
     "taliban_raid_on_isk",
+    "taliban_killing_of_suspected_isk",
 )
 
 #: How far an event's point can be trusted, from most to least precise.
@@ -68,6 +69,10 @@ KIND_STYLES: dict[str, dict[str, str]] = {
     "defection": {"color": "#0072B2", "label": "Taliban-to-ISK defection"},
     "isk_attack_on_taliban": {"color": "#CC79A7", "label": "ISK attack on Taliban"},
     "taliban_raid_on_isk": {"color": "#009E73", "label": "Taliban raid on ISK"},
+    "taliban_killing_of_suspected_isk": {
+        "color": "#E69F00",
+        "label": "Taliban killing of suspected ISK",
+    },
 }
 
 #: Style for kinds outside :data:`EVENT_KINDS`.

@@ -36,7 +36,7 @@ import shapely
 from khorasan_map import settings
 from khorasan_map.errors import BoundaryError
 
-__all__ = ["JoinResult", "PointLocator", "assign_provinces", "locate_points"]
+__all__ = ["JoinResult", "PointLocator", "assign_provinces", "get_locator", "locate_points"]
 
 #: Cells along the longer side of the grid, by polygon count (upper bounds, ascending).
 _GRID_SIZES: tuple[tuple[int, int], ...] = ((512, 1024), (10**9, 2048))
@@ -628,23 +628,31 @@ def _report_frame(rows: list[tuple], index: pd.Index) -> pd.DataFrame:
     return frame
 
 
-def _projected(locator: PointLocator):
-    """Return an STRtree of the locator's polygons in the equal-area CRS (cached on it)."""
-    tree = getattr(locator, "_equal_area_tree", None)
-    if tree is None:
+def _edge_tree(locator: PointLocator):
+    """Return an STRtree of every polygon edge in the equal-area CRS, and each edge's rank.
+
+    Outside every polygon, the distance to the nearest edge is the distance to the nearest
+    polygon, and a tree of short edges answers it far faster than a tree of whole polygons.
+    Cached on the locator.
+    """
+    cached = getattr(locator, "_equal_area_edges", None)
+    if cached is None:
         import geopandas as gpd
 
         geoms = gpd.GeoSeries(locator.polygons, crs=settings.CRS).to_crs(settings.EQUAL_AREA_CRS)
-        tree = shapely.STRtree(np.asarray(geoms.values, dtype=object))
-        locator._equal_area_tree = tree
-    return tree
+        seg, owner = _segments(np.asarray(geoms.values, dtype=object))
+        lines = shapely.linestrings(seg.reshape(-1, 2, 2))
+        cached = (shapely.STRtree(lines), owner)
+        locator._equal_area_edges = cached
+    return cached
 
 
 def _nearest(locator: PointLocator, lon: np.ndarray, lat: np.ndarray, tolerance_m: float):
-    """Return, per point, the rank of the nearest polygon (lowest rank on ties) and its distance.
+    """Return, per point, the nearest polygon within the tolerance, its distance, and the nearest.
 
-    Distances are in metres in :data:`settings.EQUAL_AREA_CRS`. The rank is -1 when the nearest
-    polygon lies beyond ``tolerance_m``; the distance is reported either way.
+    Distances are in metres in :data:`settings.EQUAL_AREA_CRS`; ties go to the lowest rank (the
+    border rule). The first array is -1 where the nearest polygon lies beyond ``tolerance_m``; the
+    distance and the nearest polygon (third array) are given either way.
     """
     from pyproj import Transformer
 
@@ -655,18 +663,18 @@ def _nearest(locator: PointLocator, lon: np.ndarray, lat: np.ndarray, tolerance_
         return rank, dist, rank.copy()
     to_m = Transformer.from_crs(settings.CRS, settings.EQUAL_AREA_CRS, always_xy=True)
     px, py = to_m.transform(lon, lat)
-    points = shapely.points(px, py)
-    (p_idx, r_idx), d = _projected(locator).query_nearest(
-        points, return_distance=True, all_matches=True
+    tree, owner = _edge_tree(locator)
+    (p_idx, e_idx), d = tree.query_nearest(
+        shapely.points(px, py), return_distance=True, all_matches=True
     )
-    best = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(best, p_idx, r_idx)
+    none = np.iinfo(np.int64).max
+    best = np.full(n, none)
+    np.minimum.at(best, p_idx, owner[e_idx])
     dist[p_idx] = d
-    found = best < np.iinfo(np.int64).max
+    found = best < none
     near = found & (dist <= tolerance_m)
     rank[near] = best[near]
-    nearest_any = np.where(found, best, -1)
-    return rank, dist, nearest_any
+    return rank, dist, np.where(found, best, -1)
 
 
 def assign_provinces(
@@ -753,6 +761,10 @@ def assign_provinces(
     """
     if not isinstance(events, pd.DataFrame):
         raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
+    if not (isinstance(tolerance_m, (int, float)) and tolerance_m >= 0):
+        raise ValueError(
+            f"tolerance_m must be a distance in metres, 0 or more, not {tolerance_m!r}"
+        )
     if boundaries is None:
         boundaries = _default_boundaries()
     locator = get_locator(boundaries, code_field)

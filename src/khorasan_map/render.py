@@ -1,0 +1,1914 @@
+r"""Interactive maps of Taliban-ISK fighting: choropleth, points, combined and time slider.
+
+Each function returns a :class:`folium.Map` that shows inline in Jupyter and saves with
+:func:`khorasan_map.export.save_html` (``offline=True`` for a single self-contained file).
+
+Safety
+------
+Event and boundary text is treated as hostile. It reaches the page only as JSON inside a
+``<script type="application/json">`` element, with ``<``, ``>``, ``&``, U+2028 and U+2029 written
+as ``\\u`` escapes so no value can close the element. A small script bundled in the page builds
+every tooltip, popup, legend, headline and note with ``createElement`` and ``textContent``, never
+``innerHTML``; source links are set through the ``href`` property only for ``http``/``https``
+addresses (checked in Python with :func:`urllib.parse.urlsplit` and again in the browser with
+``new URL``) and open with ``target="_blank" rel="noopener noreferrer"``; other addresses are
+shown as text. folium's ``GeoJsonTooltip``, ``GeoJsonPopup``, ``Popup`` and ``Tooltip`` are not
+used, and no data passes through a Jinja template.
+
+Determinism
+-----------
+Element ids are counters (``map_km0001`` ...) set in creation order, rows are sorted, and nothing
+depends on the clock, so the same input renders to the same HTML.
+
+Element classes (for tests and custom CSS)
+------------------------------------------
+===========================  ===========================================================
+``.km-headline``             the coverage sentence (top right)
+``.km-furniture``            title (``.km-title``), subtitle (``.km-subtitle``) and notes
+                             (``.km-note``): dates, source, record count, left out
+``.km-legend``               the legend: ``.km-legend-title``, ``.km-legend-heading``,
+                             ``.km-legend-item`` (``data-class`` = class number; -1 no
+                             data, 0 no events), ``.km-legend-label``, ``.km-legend-count``,
+                             swatches ``.km-swatch``
+``path.km-province``         one SVG path per province (``data-province`` = ISO code)
+``path.km-defection-outline`` thick outline of provinces with defections (combined map)
+``path.km-point``            an event point (``.km-point-exact``, ``-near``, ``-district``)
+``.km-badge``                count of province-only events at a province's centre
+``.km-tooltip``              tooltip content: ``.km-name`` (English), ``.km-name-dari``
+                             (``lang="fa-AF"``), rows ``.km-row`` of ``.km-key``/``.km-value``
+``.km-popup``                popup content: ``.km-popup-title``, ``.km-description``,
+                             ``a.km-source-link``
+``.km-slider``               the year slider (``data-step`` = year shown);
+                             ``input.km-slider-input``, ``.km-slider-label``
+``script.km-data``           the map's data (JSON), one per map
+===========================  ===========================================================
+
+Text containers carry ``dir="auto"`` so right-to-left Dari reads correctly.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import itertools
+import json
+import math
+import warnings
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from khorasan_map import settings
+from khorasan_map.classify import Classes, classify_values
+
+__all__ = [
+    "ELEMENT_CLASSES",
+    "MAP_TYPES",
+    "choropleth_map",
+    "combined_map",
+    "points_map",
+    "safe_json",
+    "safe_url",
+    "timeline_map",
+]
+
+#: Map types of :func:`khorasan_map.cli` ``map --type``.
+MAP_TYPES: tuple[str, ...] = ("choropleth", "points", "combined", "timeline")
+
+#: CSS classes every map gives its parts (see the module notes).
+ELEMENT_CLASSES: dict[str, str] = {
+    "legend": "km-legend",
+    "headline": "km-headline",
+    "furniture": "km-furniture",
+    "tooltip": "km-tooltip",
+    "popup": "km-popup",
+    "province": "km-province",
+    "point": "km-point",
+    "badge": "km-badge",
+    "slider": "km-slider",
+    "data": "km-data",
+}
+
+#: Legend and tooltip names of summary columns.
+METRIC_LABELS: dict[str, str] = {
+    "events": "Events",
+    "n_clash": "Taliban-ISK clashes",
+    "n_defection": "Taliban-to-ISK defections",
+    "n_isk_attack_on_taliban": "ISK attacks on Taliban",
+    "n_taliban_raid_on_isk": "Taliban raids on ISK",
+    "n_other": "Other events",
+    "fatalities": "Fatalities (best estimate)",
+    "fatalities_low": "Fatalities (low estimate)",
+    "fatalities_high": "Fatalities (high estimate)",
+    "n_sources": "Distinct sources",
+    "n_actors": "Distinct actors",
+    "share_province_precise": "Share known only to the province",
+    "first_year": "First year with an event",
+    "last_year": "Last year with an event",
+}
+
+#: How the "Source:" line names each dataset.
+DATASET_LABELS: dict[str, str] = {
+    "khorasan_map": "khorasan_map sourced events (news and reports)",
+    "acled": "ACLED",
+    "ucdp": "UCDP GED",
+    "user": "user-supplied events",
+    "synthetic": "SYNTHETIC test data (not real events)",
+}
+
+#: Points maps cluster above this many points unless told otherwise.
+CLUSTER_THRESHOLD: int = 300
+
+#: Coordinates are stored as integers of 1/COORD_SCALE degree (1e-4 degree, about 11 m).
+COORD_SCALE: int = 10_000
+
+#: Descriptions longer than this are cut (with an ellipsis) in popups.
+MAX_DESCRIPTION: int = 600
+
+PRECISION_LABELS: dict[str, str] = {
+    "exact": "Exact location (filled)",
+    "near": "Near a named place (small ring)",
+    "district": "District only, at its centre (dashed ring)",
+}
+
+_NO_DATA_VALUE = "No data"
+
+
+# --------------------------------------------------------------------------------------------
+# The page's script and styles (no data: data comes as JSON, see ``safe_json``)
+# --------------------------------------------------------------------------------------------
+
+#: Script shared by every map: builds layers, tooltips, popups, legend and notes from JSON.
+JS_LIB = r"""
+var kmLib = window.kmLib || (function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function auto(node) {
+    node.setAttribute("dir", "auto");
+    return node;
+  }
+
+  function safeUrl(value) {
+    if (typeof value !== "string" || !value) { return null; }
+    var parsed;
+    try { parsed = new URL(value); } catch (err) { return null; }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") { return null; }
+    return parsed.href;
+  }
+
+  function data(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  }
+
+  function lines(parent, pairs) {
+    pairs.forEach(function (pair) {
+      if (pair[1] === null || pair[1] === undefined || pair[1] === "") { return; }
+      var row = el("div", "km-row");
+      row.appendChild(el("span", "km-key", pair[0] + ":"));
+      row.appendChild(document.createTextNode(" "));
+      row.appendChild(auto(el("span", "km-value", pair[1])));
+      parent.appendChild(row);
+    });
+  }
+
+  function control(map, position, node) {
+    var Box = L.Control.extend({
+      onAdd: function () {
+        L.DomEvent.disableClickPropagation(node);
+        L.DomEvent.disableScrollPropagation(node);
+        return node;
+      }
+    });
+    new Box({position: position}).addTo(map);
+    return node;
+  }
+
+  function swatch(item) {
+    var box = el("span", "km-swatch km-swatch-" + item.type);
+    if (item.type === "fill") {
+      box.style.backgroundColor = item.color;
+    } else if (item.type === "outline") {
+      box.style.borderColor = item.color;
+    } else if (item.type === "marker") {
+      box.className += " km-mk-" + item.precision;
+      box.style.borderColor = item.color;
+      if (item.precision === "exact") { box.style.backgroundColor = item.color; }
+    } else if (item.type === "badge") {
+      box.textContent = "n";
+    }
+    return box;
+  }
+
+  function legend(spec) {
+    var box = el("div", "km-legend");
+    var counts = {};
+    if (spec.title) { box.appendChild(auto(el("div", "km-legend-title", spec.title))); }
+    spec.sections.forEach(function (section) {
+      var part = el("div", "km-legend-section");
+      if (section.title) { part.appendChild(auto(el("div", "km-legend-heading", section.title))); }
+      section.items.forEach(function (item) {
+        var row = el("div", "km-legend-item");
+        if (item.key !== undefined && item.key !== null) {
+          row.setAttribute("data-class", String(item.key));
+        }
+        row.appendChild(swatch(item));
+        row.appendChild(auto(el("span", "km-legend-label", item.label)));
+        if (item.count !== undefined && item.count !== null) {
+          var count = el("span", "km-legend-count", "(" + item.count + ")");
+          row.appendChild(count);
+          if (item.key !== undefined && item.key !== null) { counts[String(item.key)] = count; }
+        }
+        part.appendChild(row);
+      });
+      box.appendChild(part);
+    });
+    if (spec.note) { box.appendChild(auto(el("div", "km-legend-note", spec.note))); }
+    return {node: box, counts: counts};
+  }
+
+  function furniture(spec) {
+    var box = el("div", "km-furniture");
+    if (spec.title) { box.appendChild(auto(el("div", "km-title", spec.title))); }
+    if (spec.subtitle) { box.appendChild(auto(el("div", "km-subtitle", spec.subtitle))); }
+    spec.lines.forEach(function (line) { box.appendChild(auto(el("div", "km-note", line))); });
+    return box;
+  }
+
+  function provinceTooltip(row, pairs) {
+    var box = el("div", "km-tooltip");
+    var head = el("div", "km-tooltip-title");
+    head.appendChild(auto(el("span", "km-name", row.name)));
+    if (row.dari) {
+      head.appendChild(document.createTextNode(" "));
+      var dari = auto(el("span", "km-name-dari", row.dari));
+      dari.setAttribute("lang", "fa-AF");
+      head.appendChild(dari);
+    }
+    box.appendChild(head);
+    lines(box, pairs);
+    return box;
+  }
+
+  function choropleth(map, target, spec, state) {
+    var colors = spec.classes.colors;
+    function classOf(row) { return state.step === null ? row.cls : row.cls[state.step]; }
+    function pairsOf(row) { return state.step === null ? row.lines : row.lines[state.step]; }
+    function style(feature) {
+      var row = spec.rows[feature.properties.i];
+      return {
+        fillColor: colors[String(classOf(row))], fillOpacity: 0.78,
+        color: "#4d4d4d", weight: 0.8, opacity: 0.9, className: "km-province"
+      };
+    }
+    var layer = L.geoJSON(spec.geojson, {
+      style: style,
+      onEachFeature: function (feature, path) {
+        var row = spec.rows[feature.properties.i];
+        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
+                         {sticky: true, className: "km-tooltip-box", direction: "auto"});
+        path.on("add", function () {
+          var node = path.getElement && path.getElement();
+          if (node) { node.setAttribute("data-province", row.code); }
+        });
+        path.on("mouseover", function () { path.setStyle({weight: 2.5, color: "#111"}); });
+        path.on("mouseout", function () { path.setStyle({weight: 0.8, color: "#4d4d4d"}); });
+      }
+    });
+    target.addLayer(layer);
+    return {
+      layer: layer,
+      restyle: function () {
+        layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
+      }
+    };
+  }
+
+  function outlines(map, target, spec) {
+    var layer = L.geoJSON(spec.geojson, {
+      interactive: false,
+      style: function () {
+        return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
+                dashArray: spec.dash || null, className: spec.className};
+      }
+    });
+    target.addLayer(layer);
+    return layer;
+  }
+
+  var PRECISION_STYLE = {
+    exact: {radius: 6, weight: 1, color: "#ffffff", fillOpacity: 0.9},
+    near: {radius: 4, weight: 2, fillOpacity: 0.25},
+    district: {radius: 8, weight: 2, fillOpacity: 0, dashArray: "3 3"}
+  };
+
+  function pointStyle(kind, precision) {
+    var base = PRECISION_STYLE[precision] || PRECISION_STYLE.near;
+    var out = {fillColor: kind.color, color: base.color || kind.color};
+    Object.keys(base).forEach(function (key) { if (key !== "color") { out[key] = base[key]; } });
+    return out;
+  }
+
+  function eventPopup(spec, i) {
+    var box = el("div", "km-popup");
+    var kind = spec.kinds[spec.k[i]];
+    box.appendChild(auto(el("div", "km-popup-title", kind.label)));
+    var src = spec.sources[spec.s[i]];
+    lines(box, [
+      ["Date", spec.dates[spec.d[i]]],
+      ["Actors", spec.actors[spec.a[i]]],
+      ["Fatalities", spec.fatalities[spec.f[i]]],
+      ["Confidence", spec.confidence[spec.c[i]]],
+      ["Location", spec.places[spec.l[i]]],
+      ["Event", spec.e ? spec.e[i] : null]
+    ]);
+    var text = spec.descriptions[spec.t[i]];
+    if (text) { box.appendChild(auto(el("p", "km-description", text))); }
+    if (src) {
+      var line = el("div", "km-source");
+      line.appendChild(el("span", "km-key", "Source: "));
+      var label = src[0] || src[1] || "link";
+      var url = safeUrl(src[2]);
+      if (url) {
+        var link = auto(el("a", "km-source-link", label));
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.appendChild(link);
+      } else {
+        line.appendChild(auto(el("span", "km-source-name", label)));
+        var raw = src[4] || src[2];
+        if (raw) {
+          var note = " (address not a web link: " + raw + ")";
+          line.appendChild(auto(el("span", "km-source-text", note)));
+        }
+      }
+      if (src[1] && src[0]) { line.appendChild(auto(el("div", "km-source-title", src[1]))); }
+      if (src[3]) { line.appendChild(el("div", "km-source-date", src[3])); }
+      box.appendChild(line);
+    }
+    return box;
+  }
+
+  function points(map, target, spec, state) {
+    var n = spec.n, markers = new Array(n), styles = {};
+    for (var i = 0; i < n; i++) {
+      var key = spec.k[i] + "_" + spec.p[i];
+      if (!styles[key]) {
+        styles[key] = pointStyle(spec.kinds[spec.k[i]], spec.precisions[spec.p[i]]);
+        styles[key].className = "km-point km-point-" + spec.precisions[spec.p[i]];
+      }
+      var lat = (spec.y[i] + spec.y0) / spec.scale, lon = (spec.x[i] + spec.x0) / spec.scale;
+      var marker = L.circleMarker([lat, lon], styles[key]);
+      marker.kmIndex = i;
+      markers[i] = marker;
+    }
+    var group = spec.cluster
+      ? L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false,
+                              maxClusterRadius: 45, spiderfyOnMaxZoom: true})
+      : L.featureGroup();
+    group.on("click", function (e) {
+      var layer = e.layer;
+      if (layer.kmIndex === undefined) { return; }
+      L.popup({maxWidth: 320, className: "km-popup-box"})
+        .setLatLng(layer.getLatLng())
+        .setContent(eventPopup(spec, layer.kmIndex))
+        .openOn(map);
+    });
+    function show(keep) {
+      var chosen = keep ? markers.filter(function (m) { return keep(m.kmIndex); }) : markers;
+      group.clearLayers();
+      if (spec.cluster) { group.addLayers(chosen); }
+      else { chosen.forEach(function (m) { group.addLayer(m); }); }
+      return chosen.length;
+    }
+    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
+    target.addLayer(group);
+    return {group: group, show: show};
+  }
+
+  function badges(map, target, spec, state) {
+    var group = L.featureGroup();
+    function draw() {
+      group.clearLayers();
+      spec.items.forEach(function (item) {
+        var count = state.step === null ? item.count : (item.byYear[state.step] || 0);
+        if (!count) { return; }
+        var label = el("span", "km-badge-count", count);
+        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [26, 20]});
+        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
+        marker.bindTooltip(function () {
+          var box = el("div", "km-tooltip");
+          box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
+          box.appendChild(auto(el("div", "km-note", count + " " + spec.text)));
+          return box;
+        }, {className: "km-tooltip-box"});
+        group.addLayer(marker);
+      });
+    }
+    draw();
+    target.addLayer(group);
+    return {draw: draw};
+  }
+
+  function render(map, groups, spec) {
+    var state = {step: spec.timeline ? spec.timeline.initial : null};
+    var parts = {};
+    if (spec.choropleth) {
+      parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);
+    }
+    if (spec.outlines) {
+      spec.outlines.forEach(function (o) { outlines(map, groups[o.group] || map, o); });
+    }
+    if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
+    if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
+    if (spec.headline) { control(map, "topright", auto(el("div", "km-headline", spec.headline))); }
+    if (spec.legend) {
+      parts.legend = legend(spec.legend);
+      control(map, "bottomright", parts.legend.node);
+    }
+    if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
+    if (spec.timeline) { slider(map, spec, state, parts); }
+    if (spec.fit) { map.fitBounds(spec.fit); }
+    return parts;
+  }
+
+  function slider(map, spec, state, parts) {
+    var steps = spec.timeline.steps;
+    var box = el("div", "km-slider");
+    var label = el("div", "km-slider-label");
+    var input = el("input", "km-slider-input");
+    input.type = "range";
+    input.min = "0";
+    input.max = String(steps.length - 1);
+    input.step = "1";
+    input.value = String(steps.indexOf(state.step));
+    input.setAttribute("aria-label", spec.timeline.label);
+    box.appendChild(label);
+    box.appendChild(input);
+    if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
+    function update() {
+      state.step = steps[Number(input.value)];
+      label.textContent = spec.timeline.label + ": " + state.step;
+      box.setAttribute("data-step", state.step);
+      if (parts.choropleth) { parts.choropleth.restyle(); }
+      if (parts.points) {
+        parts.points.show(function (i) {
+          return spec.points.year[spec.points.d[i]] === state.step;
+        });
+      }
+      if (parts.badges) { parts.badges.draw(); }
+      if (parts.legend) {
+        var counts = spec.timeline.counts[state.step] || {};
+        Object.keys(parts.legend.counts).forEach(function (key) {
+          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
+        });
+      }
+    }
+    input.addEventListener("input", update);
+    control(map, "topleft", box);
+    update();
+  }
+
+  return {data: data, render: render, safeUrl: safeUrl, el: el};
+})();
+window.kmLib = kmLib;
+"""
+
+#: Styles of the map furniture, legend, tooltips and popups.
+CSS = """
+.km-legend, .km-furniture, .km-headline, .km-slider {
+  background: rgba(255, 255, 255, 0.93); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font: 12px/1.35 system-ui, sans-serif;
+  color: #222; max-width: 300px;
+}
+.km-headline { font-weight: 600; font-size: 14px; max-width: 440px; }
+.km-title { font-weight: 700; font-size: 14px; }
+.km-subtitle { color: #444; margin-bottom: 2px; }
+.km-note { color: #333; }
+.km-legend-title { font-weight: 700; }
+.km-legend-heading { font-weight: 600; margin-top: 4px; }
+.km-legend-item { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.km-legend-count { color: #555; }
+.km-legend-note { color: #555; margin-top: 4px; white-space: normal; }
+.km-swatch { display: inline-block; width: 16px; height: 12px; border: 1px solid #777;
+  box-sizing: border-box; flex: none; }
+.km-swatch-outline { background: transparent; border-width: 3px; }
+.km-swatch-marker { width: 12px; height: 12px; border-radius: 50%; border-width: 2px;
+  border-style: solid; margin: 0 2px; }
+.km-mk-near { width: 9px; height: 9px; margin: 0 3px; }
+.km-mk-district { width: 14px; height: 14px; border-style: dashed; margin: 0 1px; }
+.km-swatch-badge, .km-badge { background: #fff; border: 2px solid #333; border-radius: 3px;
+  text-align: center; font: 700 10px/16px system-ui, sans-serif; color: #111; }
+.km-swatch-badge { width: 18px; height: 14px; line-height: 10px; }
+.km-badge { line-height: 16px; }
+.km-tooltip { font: 12px/1.35 system-ui, sans-serif; max-width: 280px; white-space: normal; }
+.km-tooltip-title { font-weight: 700; margin-bottom: 2px; }
+.km-name-dari { font-weight: 400; color: #333; }
+.km-key { color: #555; }
+.km-popup { font: 12px/1.4 system-ui, sans-serif; max-width: 300px; }
+.km-popup-title { font-weight: 700; margin-bottom: 3px; }
+.km-description { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; }
+.km-source { overflow-wrap: anywhere; }
+.km-slider-label { font-weight: 600; }
+.km-slider-input { width: 220px; }
+.km-slider-note { color: #555; max-width: 240px; }
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Safe text, JSON and URLs
+# --------------------------------------------------------------------------------------------
+
+
+def safe_json(obj) -> str:
+    r"""Serialise data for a ``<script>`` element so no value can end the element.
+
+    Parameters
+    ----------
+    obj : JSON-ready object
+        Dicts, lists, strings, finite numbers, booleans and None.
+
+    Returns
+    -------
+    str
+        Compact JSON, UTF-8 text kept as is (Dari stays readable), with ``<``, ``>``, ``&``,
+        U+2028 and U+2029 as ``\u`` escapes.
+
+    Examples
+    --------
+    >>> safe_json({"d": "</script><b>"})
+    '{"d":"\\u003c/script\\u003e\\u003cb\\u003e"}'
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def safe_url(value) -> str | None:
+    """Return a source address if it is a plain ``http`` or ``https`` URL, else None.
+
+    Parameters
+    ----------
+    value : object
+        The address as given.
+
+    Returns
+    -------
+    str or None
+        The stripped address, or None for any other scheme (``javascript:``, ``data:``,
+        relative paths), whitespace or control characters inside, or no host.
+
+    Examples
+    --------
+    >>> safe_url("https://example.org/a?b=1"), safe_url("javascript:alert(1)")
+    ('https://example.org/a?b=1', None)
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return text
+
+
+def _text(value) -> str | None:
+    """Return a cell as stripped text, None when missing or blank."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value) -> str:
+    """Format a count or sum for people: whole numbers without decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return _NO_DATA_VALUE
+    value = float(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _color(value: str) -> str:
+    """Only ``#rrggbb`` colours reach style properties."""
+    text = str(value)
+    if len(text) == 7 and text[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in text[1:]):
+        return text.lower()
+    raise ValueError(f"colour {value!r} is not #rrggbb")
+
+
+# --------------------------------------------------------------------------------------------
+# folium plumbing: raw elements, assets, stable ids
+# --------------------------------------------------------------------------------------------
+
+
+def _element_classes():
+    """Build the folium element classes lazily (folium is imported only when a map is made)."""
+    from branca.element import Element, MacroElement
+    from folium.elements import JSCSSMixin
+    from folium.plugins import MarkerCluster
+
+    class Raw(Element):
+        """Text placed in the page as is: never parsed as a Jinja template."""
+
+        def __init__(self, text: str):
+            super().__init__()
+            self._name = "KmRaw"
+            self._text = text
+
+        def render(self, **kwargs):
+            return self._text
+
+    class Assets(MacroElement):
+        """The page's CSS and script library, once per map."""
+
+        def __init__(self):
+            super().__init__()
+            self._name = "KmAssets"
+
+        def render(self, **kwargs):
+            figure = self.get_root()
+            figure.header.add_child(Raw(f"<style>{CSS}</style>"), name="km_css")
+            figure.script.add_child(Raw(JS_LIB), name="km_lib")
+
+    class ClusterAssets(JSCSSMixin):
+        """Leaflet.markercluster, at the addresses folium uses (export inlines them offline)."""
+
+        default_js = list(MarkerCluster.default_js)
+        default_css = list(MarkerCluster.default_css)
+
+        def __init__(self):
+            super().__init__()
+            self._name = "KmClusterAssets"
+
+    class Layer(MacroElement):
+        """The map's data (JSON) and the one call that draws it."""
+
+        def __init__(self, spec: dict, groups: dict):
+            super().__init__()
+            self._name = "KmLayer"
+            self._payload = safe_json(spec)
+            self._groups = groups
+
+        @property
+        def data_id(self) -> str:
+            return "km-data-" + self.get_name()
+
+        def render(self, **kwargs):
+            figure = self.get_root()
+            figure.html.add_child(
+                Raw(
+                    f'<script type="application/json" class="km-data" id="{self.data_id}">'
+                    f"{self._payload}</script>"
+                ),
+                name=self.get_name(),
+            )
+            groups = ", ".join(f'"{k}": {g.get_name()}' for k, g in self._groups.items())
+            call = (
+                f"kmLib.render({self._parent.get_name()}, {{{groups}}}, "
+                f"kmLib.data({json.dumps(self.data_id)}));"
+            )
+            figure.script.add_child(Raw(call), name=self.get_name())
+
+    return Raw, Assets, ClusterAssets, Layer
+
+
+def _stabilize(m) -> None:
+    """Give every element a counter id in tree order, so the page is the same on every run."""
+    counter = itertools.count(1)
+    seen: set[int] = set()
+
+    def walk(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        node._id = f"km{next(counter):04d}"
+        for attr in ("header", "html", "script"):
+            part = getattr(node, attr, None)
+            if part is not None and hasattr(part, "_children"):
+                walk(part)
+        for child in list(getattr(node, "_children", {}).values()):
+            walk(child)
+
+    walk(m.get_root())
+
+
+def _base_map(tiles):
+    """Make a folium map over Afghanistan with only Leaflet's own assets and optional tiles."""
+    import folium
+
+    bounds = settings.AFGHANISTAN_BOUNDS
+    center = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
+    m = folium.Map(location=center, zoom_start=6, tiles=None, control_scale=True)
+    # The maps use no jQuery, Bootstrap or icon fonts: load Leaflet only.
+    m.default_js = [item for item in m.default_js if item[0] == "leaflet"]
+    m.default_css = [item for item in m.default_css if item[0] == "leaflet_css"]
+    if tiles:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            folium.TileLayer(tiles, name=_html.escape(f"Basemap: {tiles}"), control=False).add_to(m)
+    return m
+
+
+def _finish(m, spec: dict, groups: dict, *, cluster: bool = False, layer_control: bool = False):
+    """Attach assets and data, the layer control, and stable ids."""
+    import folium
+
+    _, Assets, ClusterAssets, Layer = _element_classes()
+    Assets().add_to(m)
+    if cluster:
+        ClusterAssets().add_to(m)
+    for group in groups.values():
+        group.add_to(m)
+    b = settings.AFGHANISTAN_BOUNDS
+    spec["fit"] = [[b[1], b[0]], [b[3], b[2]]]
+    Layer(spec, groups).add_to(m)
+    if layer_control:
+        folium.LayerControl(collapsed=False).add_to(m)
+    _stabilize(m)
+    return m
+
+
+def _group(name: str, show: bool = True):
+    import folium
+
+    return folium.FeatureGroup(name=_html.escape(name), show=show)
+
+
+# --------------------------------------------------------------------------------------------
+# Boundaries and summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _web_layer():
+    from khorasan_map.boundaries import load_provinces
+
+    return load_provinces(web=True)
+
+
+def _prepare_layer(layer):
+    """Province layer in EPSG:4326, sorted by code, with name columns."""
+    from khorasan_map.errors import BoundaryError
+
+    if "province_code" not in layer:
+        raise BoundaryError("the boundary layer has no 'province_code' column")
+    if layer.crs is not None and layer.crs.to_string() != settings.CRS:
+        layer = layer.to_crs(settings.CRS)
+    layer = layer.sort_values("province_code", kind="stable").reset_index(drop=True)
+    if "province" not in layer:
+        layer = layer.assign(province=layer["province_code"])
+    if "province_dari" not in layer:
+        layer = layer.assign(province_dari=None)
+    return layer
+
+
+def _drawing_layer(boundaries, summary=None):
+    """Pick the layer to draw: the user's, else the web layer (or the summary's own shapes)."""
+    if boundaries is not None:
+        return _prepare_layer(boundaries)
+    web = _web_layer()
+    if summary is not None and "geometry" in summary:
+        codes = set(summary["province_code"].dropna().astype(str))
+        if not codes <= set(web["province_code"]):
+            geo = summary.drop_duplicates("province_code")
+            return _prepare_layer(geo[["province_code", "province", "geometry"]].copy())
+    return _prepare_layer(web)
+
+
+def _geojson(layer, precision: int = 4) -> dict:
+    """Compact FeatureCollection: rounded coordinates, one property ``i`` (row number)."""
+    import shapely
+    from shapely.geometry import mapping
+
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    rounded = shapely.transform(geoms, lambda c: np.round(c, precision))
+    features = []
+    for i, geom in enumerate(rounded):
+        if geom is None or geom.is_empty:
+            continue
+        features.append({"type": "Feature", "properties": {"i": i}, "geometry": mapping(geom)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _is_summary(obj) -> bool:
+    return (
+        isinstance(obj, pd.DataFrame)
+        and "province_code" in obj
+        and "events" in obj
+        and "event_id" not in obj
+    )
+
+
+def _events_frame(events):
+    """Events as a DataFrame (a JoinResult or ValidationResult is unwrapped)."""
+    if isinstance(events, pd.DataFrame):
+        return events
+    inner = getattr(events, "events", None)
+    if isinstance(inner, pd.DataFrame):
+        return inner
+    raise TypeError(f"expected events (a DataFrame in the event schema), not {type(events)!r}")
+
+
+def _metric(table: pd.DataFrame, column: str) -> np.ndarray:
+    """Values of ``column``; ``first_year``/``last_year`` derived from the date columns."""
+    if column in ("first_year", "last_year"):
+        source = "first_date" if column == "first_year" else "last_date"
+        dates = pd.to_datetime(table[source], errors="coerce")
+        return dates.dt.year.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if column not in table:
+        numeric = [c for c in table.columns if c not in ("geometry",)]
+        raise ValueError(
+            f"column {column!r} is not in the summary; choose one of "
+            + ", ".join(sorted(set(numeric) | {"first_year", "last_year"}))
+        )
+    values = pd.to_numeric(table[column], errors="coerce")
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _labels_for(column: str) -> tuple[str, str]:
+    """Legend labels of the zero and missing classes for a column."""
+    if column in ("first_year", "last_year"):
+        return "0", "No events"
+    if column == "events" or column.startswith("n_"):
+        return "No events", "No data"
+    if column.startswith("fatalities"):
+        return "None recorded", "Not reported"
+    return "0", "No data"
+
+
+def _metric_label(column: str) -> str:
+    return METRIC_LABELS.get(column, column.replace("_", " ").capitalize())
+
+
+def _value_text(column: str, value: float, missing_label: str) -> str:
+    if value is None or math.isnan(value):
+        return missing_label
+    if column == "share_province_precise":
+        return f"{value:.0%}"
+    if column in ("first_year", "last_year"):
+        return str(int(value))
+    return _number(value)
+
+
+def _tooltip_pairs(rec: dict, column: str, value: float, missing_label: str) -> list:
+    """Rows of a province tooltip: the mapped value, counts by kind, fatalities, dates."""
+    pairs = [[_metric_label(column), _value_text(column, value, missing_label)]]
+    if column != "events" and "events" in rec:
+        pairs.append(["Events", _number(rec.get("events"))])
+    for kind in settings.EVENT_KINDS:
+        col = f"n_{kind}"
+        if col in rec and col != column:
+            pairs.append([settings.KIND_STYLES[kind]["label"], _number(rec.get(col))])
+    if "n_other" in rec and _number(rec.get("n_other")) not in ("0", _NO_DATA_VALUE):
+        pairs.append(["Other kinds", _number(rec.get("n_other"))])
+    if "fatalities" in rec and column != "fatalities":
+        best = rec.get("fatalities")
+        text = "not reported" if pd.isna(best) else _number(best)
+        low, high = rec.get("fatalities_low"), rec.get("fatalities_high")
+        if not pd.isna(best) and not pd.isna(low) and not pd.isna(high) and low != high:
+            text += f" (range {_number(low)}-{_number(high)})"
+        pairs.append(["Fatalities", text])
+    first, last = _text(rec.get("first_date")), _text(rec.get("last_date"))
+    if first or last:
+        pairs.append(["First and last", f"{first or '?'} to {last or '?'}"])
+    share = rec.get("share_province_precise")
+    if share is not None and not pd.isna(share) and column != "share_province_precise":
+        pairs.append(["Known only to the province", f"{float(share):.0%}"])
+    return pairs
+
+
+def _records(table: pd.DataFrame) -> dict[str, dict]:
+    """Summary rows keyed by province code, geometry dropped."""
+    cols = [c for c in table.columns if c != "geometry"]
+    out = {}
+    for rec in table[cols].to_dict("records"):
+        out[str(rec["province_code"])] = rec
+    return out
+
+
+def _reason_counts(obj) -> dict[str, int]:
+    """``{reason: count}`` from a dict, a Series or a left-out table."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return {str(k): int(v) for k, v in obj.items() if int(v)}
+    if isinstance(obj, pd.DataFrame):
+        if "reason" not in obj or obj.empty:
+            return {}
+        return {str(k): int(v) for k, v in obj["reason"].value_counts().items()}
+    if isinstance(obj, pd.Series):
+        return {str(k): int(v) for k, v in obj.items() if int(v)}
+    return {str(k): int(v) for k, v in dict(obj).items() if int(v)}
+
+
+def _merge_reasons(*parts: dict) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + int(value)
+    return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# --------------------------------------------------------------------------------------------
+# Furniture and legend
+# --------------------------------------------------------------------------------------------
+
+
+def _sources_line(datasets, source: str | None) -> str:
+    if source:
+        return f"Source: {source}"
+    names = sorted({str(d) for d in datasets if _text(d)})
+    if not names:
+        return "Source: not stated"
+    return "Source: " + "; ".join(DATASET_LABELS.get(n, n) for n in names)
+
+
+def _left_out_line(reasons: dict[str, int]) -> str:
+    total = sum(reasons.values())
+    if not total:
+        return "Left out: none"
+    parts = "; ".join(f"{n:,} {reason}" for reason, n in reasons.items())
+    noun = "event" if total == 1 else "events"
+    return f"Left out: {total:,} {noun} ({parts})"
+
+
+def _furniture(
+    title, subtitle, date_range, sources_line, n_records, reasons, extra=(), boundary_source=None
+):
+    lines = []
+    if date_range and (date_range[0] or date_range[1]):
+        lines.append(f"Dates: {date_range[0] or 'start'} to {date_range[1] or 'end'}")
+    lines.append(sources_line)
+    if boundary_source:
+        lines.append(f"Boundaries: {boundary_source}")
+    noun = "event" if n_records == 1 else "events"
+    lines.append(f"Records: {n_records:,} {noun} mapped")
+    lines.append(_left_out_line(reasons))
+    lines.extend(extra)
+    return {"title": _text(title), "subtitle": _text(subtitle), "lines": lines}
+
+
+def _class_items(classes: Classes, counts: bool = True) -> list[dict]:
+    items = []
+    for i, (label, color, count) in enumerate(
+        zip(classes.labels, classes.colors, classes.counts, strict=True)
+    ):
+        items.append(
+            {"type": "fill", "key": i + 1, "label": label, "color": _color(color), "count": count}
+        )
+    items.append(
+        {
+            "type": "fill",
+            "key": 0,
+            "label": classes.zero_label,
+            "color": _color(classes.zero_color),
+            "count": classes.n_zero,
+        }
+    )
+    items.append(
+        {
+            "type": "fill",
+            "key": -1,
+            "label": classes.missing_label,
+            "color": _color(classes.missing_color),
+            "count": classes.n_missing,
+        }
+    )
+    if not counts:
+        for item in items:
+            item["count"] = None
+    return items
+
+
+def _class_note(classes: Classes) -> str:
+    scheme = classes.scheme.replace("_", " ")
+    n = classes.k
+    return (
+        f"Classes: {scheme}, {n} class{'es' if n != 1 else ''} of non-zero values; "
+        "(n) = provinces in the class."
+    )
+
+
+def _kind_table(kinds_present) -> list[dict]:
+    """Known kinds first, in settings order, then any others present, sorted."""
+    keys = list(settings.EVENT_KINDS) + sorted(
+        {str(k) for k in kinds_present if _text(k)} - set(settings.EVENT_KINDS)
+    )
+    table = []
+    for key in keys:
+        style = settings.KIND_STYLES.get(key)
+        if style is None:
+            style = {
+                "color": settings.OTHER_KIND_STYLE["color"],
+                "label": f"{settings.OTHER_KIND_STYLE['label']}: {key}",
+            }
+        table.append({"key": key, "label": style["label"], "color": _color(style["color"])})
+    return table
+
+
+def _points_legend_sections(kinds: list[dict], kind_counts: dict, n_badge: int) -> list[dict]:
+    kind_items = [
+        {
+            "type": "marker",
+            "precision": "exact",
+            "color": k["color"],
+            "label": k["label"],
+            "count": int(kind_counts.get(k["key"], 0)),
+        }
+        for k in kinds
+        if k["key"] in settings.EVENT_KINDS or kind_counts.get(k["key"], 0)
+    ]
+    precision_items = [
+        {"type": "marker", "precision": p, "color": "#555555", "label": label}
+        for p, label in PRECISION_LABELS.items()
+    ]
+    precision_items.append(
+        {
+            "type": "badge",
+            "label": "Province only: count at the province centre, not a location",
+            "count": n_badge,
+        }
+    )
+    return [
+        {"title": "Event kind (count)", "items": kind_items},
+        {"title": "Location precision", "items": precision_items},
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Events to points
+# --------------------------------------------------------------------------------------------
+
+
+def _filter(events, since, until, kinds, min_confidence):
+    from khorasan_map.aggregate import filter_events
+
+    result = filter_events(events, since, until, kinds, min_confidence)
+    return result.events, _reason_counts(result.left_out)
+
+
+def _column(events: pd.DataFrame, name: str) -> pd.Series:
+    if name in events:
+        return events[name]
+    return pd.Series([None] * len(events), index=events.index, dtype=object)
+
+
+def _str_column(events: pd.DataFrame, name: str) -> pd.Series:
+    """Return a text column with missing values as "" (stripped)."""
+    col = _column(events, name).astype("string").str.strip()
+    return col.fillna("").astype(object)
+
+
+def _date_display(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Display date per event (respecting its precision) and its year as text (or None)."""
+    date = pd.to_datetime(_column(events, "date"), errors="coerce")
+    start = pd.to_datetime(_column(events, "date_start"), errors="coerce").fillna(date)
+    end = pd.to_datetime(_column(events, "date_end"), errors="coerce").fillna(start)
+    precision = _str_column(events, "date_precision").str.lower()
+    day = date.dt.strftime("%Y-%m-%d").fillna("")
+    text = np.where(
+        precision == "month",
+        date.dt.strftime("%Y-%m").fillna("") + " (month)",
+        np.where(
+            precision == "year",
+            date.dt.strftime("%Y").fillna("") + " (year)",
+            np.where(
+                precision == "range",
+                start.dt.strftime("%Y-%m-%d").fillna("")
+                + " to "
+                + end.dt.strftime("%Y-%m-%d").fillna(""),
+                day,
+            ),
+        ),
+    )
+    text = pd.Series(text, index=events.index, dtype=object)
+    text[date.isna()] = "date unknown"
+    year = date.dt.year.astype("Int64").astype("string").astype(object)
+    year = year.where(date.notna(), None)
+    return text, year
+
+
+def _factorize(values) -> tuple[list[int], list]:
+    """Codes and table of unique values in order of first appearance."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return codes.tolist(), [None if (u is None or u == "") else u for u in uniques.tolist()]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1].rstrip() + "…"
+
+
+def _place_text(precision: pd.Series, district: pd.Series, province: pd.Series) -> list[str]:
+    out = []
+    labels = {"exact": "exact", "near": "near a named place", "district": "district centre"}
+    for p, d, v in zip(precision, district, province, strict=True):
+        where = ", ".join(x for x in (f"{d} district" if d else "", v) if x)
+        out.append(f"{where} ({labels.get(p, p)})" if where else labels.get(p, p))
+    return out
+
+
+def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster):
+    """Split events into points, province-only counts and the left out, and encode them."""
+    events = _events_frame(events)
+    kept, reasons = _filter(events, since, until, kinds, min_confidence)
+    lat = pd.to_numeric(_column(kept, "latitude"), errors="coerce")
+    lon = pd.to_numeric(_column(kept, "longitude"), errors="coerce")
+    precision = _str_column(kept, "location_precision").str.lower()
+    has_point = (precision.isin(settings.POINT_PRECISIONS) & lat.notna() & lon.notna()).to_numpy(
+        bool
+    )
+    if "assigned_code" in kept:
+        code = _str_column(kept, "assigned_code")
+    else:
+        code = _str_column(kept, "province_code")
+    known = code.isin(set(layer["province_code"].astype(str))).to_numpy(bool)
+    province_only = ~has_point & known
+    unplaced = ~has_point & ~known
+    if unplaced.any():
+        reasons = _merge_reasons(
+            reasons, {"no usable point and no known province": int(unplaced.sum())}
+        )
+
+    pts = kept[has_point]
+    dates, years = _date_display(pts)
+    ids = _str_column(pts, "event_id")
+    order = np.lexsort(
+        (
+            ids.to_numpy(str),
+            pd.to_datetime(_column(pts, "date"), errors="coerce")
+            .fillna(pd.Timestamp.max)
+            .to_numpy(),
+        )
+    )
+    pts = pts.iloc[order]
+    dates, years, ids = dates.iloc[order], years.iloc[order], ids.iloc[order]
+
+    kinds_table = _kind_table(kept["kind"].unique() if "kind" in kept else ())
+    kind_index = {k["key"]: i for i, k in enumerate(kinds_table)}
+    kind_col = _str_column(pts, "kind")
+    precisions = list(PRECISION_LABELS)
+    x = np.round(pd.to_numeric(pts["longitude"]).to_numpy(float) * COORD_SCALE).astype(np.int64)
+    y = np.round(pd.to_numeric(pts["latitude"]).to_numpy(float) * COORD_SCALE).astype(np.int64)
+    x0 = int(x.min()) if len(x) else 0
+    y0 = int(y.min()) if len(y) else 0
+
+    date_key = [f"{yr}|{d}" for yr, d in zip(years, dates, strict=True)]
+    d_codes, d_keys = _factorize(date_key)
+    a1, a2 = _str_column(pts, "actor1"), _str_column(pts, "actor2")
+    actors = [" and ".join(x for x in (p, q) if x) for p, q in zip(a1, a2, strict=True)]
+    a_codes, a_table = _factorize(actors)
+    t_codes, t_table = _factorize([_cut(t) for t in _str_column(pts, "description")])
+    fat = [_fatalities_text(r) for r in _fatality_rows(pts)]
+    f_codes, f_table = _factorize(fat)
+    c_codes, c_table = _factorize(list(_str_column(pts, "confidence")))
+    places = _place_text(
+        _str_column(pts, "location_precision").str.lower(),
+        _str_column(pts, "district"),
+        _str_column(pts, "province"),
+    )
+    l_codes, l_table = _factorize(places)
+    source_keys = [
+        json.dumps([n, t, u, sd], ensure_ascii=False)
+        for n, t, u, sd in zip(
+            _str_column(pts, "source_name"),
+            _str_column(pts, "source_title"),
+            _str_column(pts, "source_url"),
+            _str_column(pts, "source_date"),
+            strict=True,
+        )
+    ]
+    s_codes, s_keys = _factorize(source_keys)
+    sources = []
+    for key in s_keys:
+        name, title, url, sdate = json.loads(key)
+        good = safe_url(url)
+        if not (name or title or url):
+            sources.append(None)
+            continue
+        # [label, title, safe url, date, unsafe address shown as text]
+        sources.append(
+            [name or None, title or None, good, sdate or None, None if good else url or None]
+        )
+
+    spec = {
+        "n": len(pts),
+        "cluster": bool(cluster if cluster is not None else len(pts) > CLUSTER_THRESHOLD),
+        "scale": COORD_SCALE,
+        "x0": x0,
+        "y0": y0,
+        "x": (x - x0).tolist(),
+        "y": (y - y0).tolist(),
+        "k": [kind_index.get(k, kind_index.get("other", 0)) for k in kind_col],
+        "p": [precisions.index(p) for p in pts["location_precision"].astype(str).str.lower()],
+        "kinds": kinds_table,
+        "precisions": precisions,
+        "d": d_codes,
+        "dates": [k.split("|", 1)[1] for k in d_keys],
+        "year": [
+            (None if k.split("|", 1)[0] in ("None", "<NA>") else k.split("|", 1)[0]) for k in d_keys
+        ],
+        "a": a_codes,
+        "actors": a_table,
+        "t": t_codes,
+        "descriptions": t_table,
+        "f": f_codes,
+        "fatalities": f_table,
+        "c": c_codes,
+        "confidence": c_table,
+        "l": l_codes,
+        "places": l_table,
+        "s": s_codes,
+        "sources": sources,
+        "e": list(ids),
+    }
+
+    # Province-only events: a count per province at its representative point.
+    prov = kept[province_only]
+    prov_code = code[province_only]
+    _, prov_years = _date_display(prov)
+    rep = layer.set_index("province_code").geometry.representative_point()
+    names = layer.set_index("province_code")["province"]
+    items = []
+    for pcode in sorted(set(prov_code)):
+        mask = (prov_code == pcode).to_numpy(bool)
+        by_year = prov_years[mask].dropna().value_counts().sort_index()
+        point = rep[pcode]
+        items.append(
+            {
+                "code": pcode,
+                "name": _text(names[pcode]) or pcode,
+                "lat": round(point.y, 4),
+                "lon": round(point.x, 4),
+                "count": int(mask.sum()),
+                "byYear": {str(k): int(v) for k, v in by_year.items()},
+            }
+        )
+    badges = {
+        "items": items,
+        "text": "events known only to this province (not drawn as points)",
+    }
+    kind_counts = kept["kind"].astype(str).value_counts().to_dict() if "kind" in kept else {}
+    stats = {
+        "n_points": int(has_point.sum()),
+        "n_province": int(province_only.sum()),
+        "n_kept": int(len(kept)) - int(unplaced.sum()),
+        "reasons": reasons,
+        "kind_counts": kind_counts,
+        "datasets": list(_column(events, "dataset").dropna().unique()),
+        "dates": _date_span(kept),
+    }
+    return spec, badges, stats
+
+
+def _fatality_rows(pts: pd.DataFrame):
+    best = pd.to_numeric(_column(pts, "fatalities"), errors="coerce")
+    low = pd.to_numeric(_column(pts, "fatalities_low"), errors="coerce")
+    high = pd.to_numeric(_column(pts, "fatalities_high"), errors="coerce")
+    return zip(best.tolist(), low.tolist(), high.tolist(), strict=True)
+
+
+def _fatalities_text(row) -> str | None:
+    best, low, high = row
+    if pd.isna(best):
+        if not pd.isna(low) and not pd.isna(high):
+            return f"{_number(low)}-{_number(high)} (no best estimate)"
+        return "not reported"
+    text = _number(best)
+    if not pd.isna(low) and not pd.isna(high) and low != high:
+        text += f" (range {_number(low)}-{_number(high)})"
+    return text
+
+
+def _date_span(events: pd.DataFrame) -> tuple[str | None, str | None]:
+    date = pd.to_datetime(_column(events, "date"), errors="coerce").dropna()
+    if date.empty:
+        return None, None
+    return date.min().strftime("%Y-%m-%d"), date.max().strftime("%Y-%m-%d")
+
+
+def _window(since, until, data_span) -> tuple[str | None, str | None]:
+    """Dates line: the filter window where given, else the span of the data."""
+    from khorasan_map.aggregate import parse_date
+
+    start = parse_date(since, name="since") if since is not None else None
+    end = parse_date(until, end=True, name="until") if until is not None else None
+    return (
+        start.strftime("%Y-%m-%d") if start is not None else data_span[0],
+        end.strftime("%Y-%m-%d") if end is not None else data_span[1],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Choropleth parts
+# --------------------------------------------------------------------------------------------
+
+
+def _summary_and_events(obj, boundaries, since, until, kinds, min_confidence, by="province"):
+    """Return a summary table (computed from events if needed) and the events (or None)."""
+    if _is_summary(obj):
+        return obj, None
+    from khorasan_map.aggregate import summarize
+
+    events = _events_frame(obj)
+    table = summarize(
+        events,
+        boundaries,
+        since=since,
+        until=until,
+        kinds=kinds,
+        min_confidence=min_confidence,
+        by=by,
+    )
+    return table, events
+
+
+def _check_column(summary: pd.DataFrame, column: str) -> None:
+    if column in ("first_year", "last_year") and "first_date" in summary:
+        return
+    _metric(summary.head(0), column)
+
+
+def _headline(summary, events, layer, boundaries, since, until, kinds, min_confidence) -> str:
+    """Write the coverage sentence: ``aggregate.coverage`` for events, else from the table."""
+    from khorasan_map.aggregate import coverage, coverage_sentence, kinds_noun
+
+    if events is not None:
+        return coverage(
+            events,
+            boundaries,
+            since=since,
+            until=until,
+            kinds=kinds,
+            min_confidence=min_confidence,
+        ).sentence
+    counts = pd.to_numeric(summary["events"], errors="coerce").fillna(0)
+    with_events = summary.loc[counts.to_numpy() > 0, "province_code"].astype(str).nunique()
+    total = len(layer)
+    attrs = summary.attrs
+    kinds_attr = attrs.get("kinds")
+    start = attrs.get("since") or _text(pd.Series(summary.get("first_date")).dropna().min())
+    end = attrs.get("until") or _text(pd.Series(summary.get("last_date")).dropna().max())
+    return coverage_sentence(kinds_noun(kinds_attr), int(with_events), total, start, end)
+
+
+def _summary_span(summary) -> tuple[str | None, str | None]:
+    attrs = summary.attrs
+    first = pd.Series(summary["first_date"]).dropna() if "first_date" in summary else pd.Series()
+    last = pd.Series(summary["last_date"]).dropna() if "last_date" in summary else pd.Series()
+    return (
+        _text(attrs.get("since")) or (_text(first.min()) if len(first) else None),
+        _text(attrs.get("until")) or (_text(last.max()) if len(last) else None),
+    )
+
+
+def _summary_records(summary) -> int:
+    n = summary.attrs.get("n_events")
+    if n is not None:
+        return int(n)
+    if "events" in summary:
+        return int(pd.to_numeric(summary["events"], errors="coerce").fillna(0).sum())
+    return 0
+
+
+def _choropleth_part(summary, layer, column, scheme, k, bins):
+    """Classes, rows and shapes of a one-value-per-province choropleth."""
+    _check_column(summary, column)
+    recs = _records(summary)
+    codes = layer["province_code"].astype(str).tolist()
+    aligned = pd.DataFrame([recs.get(c, {"province_code": c}) for c in codes])
+    for col in summary.columns:
+        if col != "geometry" and col not in aligned:
+            aligned[col] = None
+    values = _metric(aligned, column)
+    zero_label, missing_label = _labels_for(column)
+    classes = classify_values(
+        values, scheme, k, bins, zero_label=zero_label, missing_label=missing_label
+    )
+    rows = []
+    for i, code in enumerate(codes):
+        rec = recs.get(code)
+        name = _text((rec or {}).get("province")) or _text(layer["province"].iloc[i]) or code
+        dari = _text((rec or {}).get("province_dari")) or _text(layer["province_dari"].iloc[i])
+        pairs = (
+            _tooltip_pairs(rec, column, values[i], missing_label)
+            if rec is not None
+            else [[_metric_label(column), missing_label]]
+        )
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "dari": dari,
+                "cls": int(classes.class_of[i]),
+                "lines": pairs,
+            }
+        )
+    part = {
+        "geojson": _geojson(layer),
+        "rows": rows,
+        "classes": {"colors": {str(c): _color(v) for c, v in classes.class_colors().items()}},
+    }
+    return part, classes, values
+
+
+def _choropleth_legend(column: str, classes: Classes) -> dict:
+    return {
+        "title": f"{_metric_label(column)} per province",
+        "sections": [{"title": None, "items": _class_items(classes)}],
+        "note": _class_note(classes),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Public maps
+# --------------------------------------------------------------------------------------------
+
+
+def choropleth_map(
+    events_or_summary,
+    column: str = "events",
+    *,
+    boundaries=None,
+    scheme: str | None = None,
+    k: int | None = None,
+    bins=None,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    source: str | None = None,
+    tiles: str | None = "CartoDB positron",
+):
+    """Map one value per province, classed, with a legend, tooltips and a coverage headline.
+
+    Parameters
+    ----------
+    events_or_summary : pandas.DataFrame
+        Events in the toolkit's schema (summarised with :func:`khorasan_map.aggregate.summarize`
+        using the filters below), or a summary table from it (the filters are then ignored).
+    column : str, default "events"
+        Summary column to map: ``events``, ``n_clash``, ``n_defection``,
+        ``n_isk_attack_on_taliban``, ``n_taliban_raid_on_isk``, ``fatalities``, ``n_sources``,
+        ``share_province_precise``..., or ``first_year``/``last_year``.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer to count and draw with; by default events are counted on the shipped
+        full-detail layer and drawn on its light web version.
+    scheme, k, bins
+        Classification, as in :func:`khorasan_map.classify.classify_values`. Zero ("No
+        events") and missing ("No data") are always classes of their own.
+    since, until, kinds, min_confidence
+        Filters, as in :func:`khorasan_map.aggregate.filter_events`.
+    title, subtitle : str, optional
+        Shown in the report furniture (escaped).
+    source : str, optional
+        Text of the "Source:" line; default the dataset names of the events.
+    tiles : str or None, default "CartoDB positron"
+        Basemap tiles (a folium/xyzservices name); None for none (the provinces are then the
+        basemap, as in offline files).
+
+    Returns
+    -------
+    folium.Map
+        Ready to show in Jupyter or save with :func:`khorasan_map.export.save_html`.
+
+    Examples
+    --------
+    >>> from khorasan_map.events import read_events
+    >>> m = choropleth_map(read_events(), "n_clash", title="Clashes")  # doctest: +SKIP
+    >>> m  # shows inline in Jupyter  # doctest: +SKIP
+    """
+    summary, events = _summary_and_events(
+        events_or_summary, boundaries, since, until, kinds, min_confidence
+    )
+    layer = _drawing_layer(boundaries, summary)
+    part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
+    datasets = (
+        _column(events, "dataset").dropna().unique()
+        if events is not None
+        else (summary.attrs.get("datasets") or ())
+    )
+    spec = {
+        "choropleth": part,
+        "headline": _headline(
+            summary, events, layer, boundaries, since, until, kinds, min_confidence
+        ),
+        "legend": _choropleth_legend(column, classes),
+        "furniture": _furniture(
+            title,
+            subtitle,
+            _window(since, until, _summary_span(summary))
+            if events is not None
+            else _summary_span(summary),
+            _sources_line(datasets, source),
+            _summary_records(summary),
+            _reason_counts(summary.attrs.get("left_out_reasons")),
+            boundary_source=_text(layer.attrs.get("source")),
+        ),
+    }
+    m = _base_map(tiles)
+    return _finish(m, spec, {"provinces": _group(f"Provinces: {_metric_label(column)}")})
+
+
+def points_map(
+    events,
+    *,
+    boundaries=None,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    cluster: bool | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    source: str | None = None,
+    tiles: str | None = "CartoDB positron",
+):
+    """Map events as points, one colour per kind, one symbol per location precision.
+
+    Exact, near and district locations are drawn as circles (filled, small ring, dashed ring).
+    Events known only to their province are never drawn at a made-up location: each province
+    shows a count badge at its centre instead, and the furniture says how many. Many points are
+    clustered with Leaflet.markercluster; the points travel as one compact JSON table, so
+    100,000 events stay a few megabytes.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events in the toolkit's schema.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer for the outlines and the badges; the shipped web layer by default.
+    since, until, kinds, min_confidence
+        Filters, as in :func:`khorasan_map.aggregate.filter_events`.
+    cluster : bool, optional
+        Cluster the points; default when there are more than :data:`CLUSTER_THRESHOLD`.
+    title, subtitle, source, tiles
+        As in :func:`choropleth_map`.
+
+    Returns
+    -------
+    folium.Map
+        Popups (click a point) give date, kind, actors, description, fatalities, confidence
+        and a source link opening in a new tab with ``rel="noopener noreferrer"``.
+
+    Examples
+    --------
+    >>> from khorasan_map.synthetic import synthetic_events
+    >>> m = points_map(synthetic_events(1000))  # doctest: +SKIP
+    """
+    layer = _drawing_layer(boundaries)
+    points, badges, stats = _prepare_points(
+        events, layer, since, until, kinds, min_confidence, cluster
+    )
+    spec = {
+        "points": points,
+        "badges": badges,
+        "outlines": [_outline_spec(layer, "outlines", "#7a7a7a", 0.8, "km-outline")],
+        "headline": _points_headline(stats),
+        "legend": {
+            "title": "Events",
+            "sections": _points_legend_sections(
+                points["kinds"], stats["kind_counts"], stats["n_province"]
+            ),
+        },
+        "furniture": _furniture(
+            title,
+            subtitle,
+            _window(since, until, stats["dates"]),
+            _sources_line(stats["datasets"], source),
+            stats["n_kept"],
+            stats["reasons"],
+            extra=_points_notes(stats, points["cluster"]),
+            boundary_source=_text(layer.attrs.get("source")),
+        ),
+    }
+    m = _base_map(tiles)
+    groups = {"outlines": _group("Province outlines"), "points": _group("Events")}
+    return _finish(m, spec, groups, cluster=points["cluster"])
+
+
+def _outline_spec(layer, group, color, weight, class_name, dash=None) -> dict:
+    return {
+        "group": group,
+        "geojson": _geojson(layer),
+        "color": _color(color),
+        "weight": weight,
+        "className": class_name,
+        "dash": dash,
+    }
+
+
+def _points_headline(stats) -> str:
+    n, p = stats["n_points"], stats["n_province"]
+    return f"{n:,} event{'s' if n != 1 else ''} with a location; {p:,} known only to their province"
+
+
+def _points_notes(stats, cluster: bool) -> list[str]:
+    notes = [
+        f"Points: {stats['n_points']:,} events at exact, near or district locations.",
+        f"Province only: {stats['n_province']:,} events are counted at their province's centre, "
+        "not drawn as points.",
+    ]
+    if cluster:
+        notes.append("Numbered circles are clusters of nearby events: zoom in or click.")
+    return notes
+
+
+def combined_map(
+    events,
+    column: str = "events",
+    *,
+    boundaries=None,
+    scheme: str | None = None,
+    k: int | None = None,
+    bins=None,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    cluster: bool | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    source: str | None = None,
+    tiles: str | None = "CartoDB positron",
+):
+    """Choropleth and points as layers, with one legend and defection provinces outlined.
+
+    Provinces where at least one Taliban-to-ISK defection was recorded get a thick outline in
+    the defection colour over the classed fill, so defections read against the clash pattern.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events in the toolkit's schema.
+    column, boundaries, scheme, k, bins, since, until, kinds, min_confidence
+        As in :func:`choropleth_map`.
+    cluster, title, subtitle, source, tiles
+        As in :func:`points_map`.
+
+    Returns
+    -------
+    folium.Map
+        With a layer control: provinces, defection outlines, events.
+
+    Examples
+    --------
+    >>> from khorasan_map.events import read_events
+    >>> m = combined_map(read_events(), "n_clash")  # doctest: +SKIP
+    """
+    events = _events_frame(events)
+    summary, _ = _summary_and_events(events, boundaries, since, until, kinds, min_confidence)
+    layer = _drawing_layer(boundaries, summary)
+    part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
+    points, badges, stats = _prepare_points(
+        events, layer, since, until, kinds, min_confidence, cluster
+    )
+    recs = _records(summary)
+    defection = [
+        i
+        for i, code in enumerate(layer["province_code"].astype(str))
+        if float(pd.to_numeric(recs.get(code, {}).get("n_defection", 0), errors="coerce") or 0) > 0
+    ]
+    color = settings.KIND_STYLES["defection"]["color"]
+    sections = [{"title": f"{_metric_label(column)} per province", "items": _class_items(classes)}]
+    sections.append(
+        {
+            "title": None,
+            "items": [
+                {
+                    "type": "outline",
+                    "color": _color(color),
+                    "label": "Province with a recorded defection to ISK",
+                    "count": len(defection),
+                }
+            ],
+        }
+    )
+    sections.extend(
+        _points_legend_sections(points["kinds"], stats["kind_counts"], stats["n_province"])
+    )
+    spec = {
+        "choropleth": part,
+        "outlines": [
+            _outline_spec(layer.iloc[defection], "defections", color, 3.5, "km-defection-outline")
+        ],
+        "points": points,
+        "badges": badges,
+        "headline": _headline(
+            summary, events, layer, boundaries, since, until, kinds, min_confidence
+        ),
+        "legend": {"title": "Legend", "sections": sections, "note": _class_note(classes)},
+        "furniture": _furniture(
+            title,
+            subtitle,
+            _window(since, until, _summary_span(summary)),
+            _sources_line(_column(events, "dataset").dropna().unique(), source),
+            _summary_records(summary),
+            _reason_counts(summary.attrs.get("left_out_reasons")),
+            extra=_points_notes(stats, points["cluster"]),
+            boundary_source=_text(layer.attrs.get("source")),
+        ),
+    }
+    groups = {
+        "provinces": _group(f"Provinces: {_metric_label(column)}"),
+        "defections": _group("Provinces with defections"),
+        "points": _group("Events"),
+    }
+    m = _base_map(tiles)
+    return _finish(m, spec, groups, cluster=points["cluster"], layer_control=True)
+
+
+def timeline_map(
+    events_or_summary,
+    column: str = "events",
+    *,
+    boundaries=None,
+    scheme: str | None = None,
+    k: int | None = None,
+    bins=None,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    points: bool = True,
+    cluster: bool | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    source: str | None = None,
+    tiles: str | None = "CartoDB positron",
+):
+    """Map one year at a time with a slider; the classes and legend stay the same every year.
+
+    The classes are computed once over every province-year value, so a colour means the same
+    count in 2016 as in 2023. Each step shows that calendar year only (provinces, points and
+    province-only counts); the legend counts update, its classes do not.
+
+    Parameters
+    ----------
+    events_or_summary : pandas.DataFrame
+        Events in the toolkit's schema, or a province-year summary
+        (``summarize(..., by=("province", "year"))``; no points are drawn then).
+    column, boundaries, scheme, k, bins, since, until, kinds, min_confidence
+        As in :func:`choropleth_map`.
+    points : bool, default True
+        Draw the events of the selected year as points (when events are given).
+    cluster, title, subtitle, source, tiles
+        As in :func:`points_map`.
+
+    Returns
+    -------
+    folium.Map
+        With a year slider (``.km-slider``) starting at the last year.
+
+    Examples
+    --------
+    >>> from khorasan_map.events import read_events
+    >>> m = timeline_map(read_events(), title="Taliban-ISK fighting by year")  # doctest: +SKIP
+    """
+    summary, events = _summary_and_events(
+        events_or_summary, boundaries, since, until, kinds, min_confidence, by=("province", "year")
+    )
+    if "year" not in summary:
+        raise ValueError("timeline_map needs a province-year summary (a 'year' column)")
+    _check_column(summary, column)
+    layer = _drawing_layer(boundaries, summary)
+    years = sorted({int(y) for y in pd.to_numeric(summary["year"], errors="coerce").dropna()})
+    if not years:
+        raise ValueError("no events with a known year to put on the time slider")
+    steps = [str(y) for y in years]
+    codes = layer["province_code"].astype(str).tolist()
+    table = summary.assign(
+        _code=summary["province_code"].astype(str),
+        _year=pd.to_numeric(summary["year"], errors="coerce").astype("Int64").astype(str),
+    )
+    by_key = {
+        (r["_code"], r["_year"]): r
+        for r in table.drop(columns="geometry", errors="ignore").to_dict("records")
+    }
+    aligned = pd.DataFrame([by_key.get((c, s), {"province_code": c}) for c in codes for s in steps])
+    for col in summary.columns:
+        if col != "geometry" and col not in aligned:
+            aligned[col] = None
+    values = _metric(aligned, column)
+    zero_label, missing_label = _labels_for(column)
+    classes = classify_values(
+        values, scheme, k, bins, zero_label=zero_label, missing_label=missing_label
+    )
+    n_steps = len(steps)
+    rows, counts = [], {s: {} for s in steps}
+    for i, code in enumerate(codes):
+        cls, lines = {}, {}
+        name, dari = None, None
+        for j, step in enumerate(steps):
+            flat = i * n_steps + j
+            rec = by_key.get((code, step))
+            c = int(classes.class_of[flat])
+            cls[step] = c
+            counts[step][str(c)] = counts[step].get(str(c), 0) + 1
+            lines[step] = (
+                [["Year", step], *_tooltip_pairs(rec, column, values[flat], missing_label)]
+                if rec is not None
+                else [["Year", step], [_metric_label(column), missing_label]]
+            )
+            if rec is not None:
+                name = name or _text(rec.get("province"))
+                dari = dari or _text(rec.get("province_dari"))
+        rows.append(
+            {
+                "code": code,
+                "name": name or _text(layer["province"].iloc[i]) or code,
+                "dari": dari or _text(layer["province_dari"].iloc[i]),
+                "cls": cls,
+                "lines": lines,
+            }
+        )
+    legend = _choropleth_legend(column, classes)
+    legend["title"] = f"{_metric_label(column)} per province and year"
+    legend["note"] = (
+        _class_note(classes).replace(
+            "provinces in the class", "provinces in the class in the year shown"
+        )
+        + " Classes are the same for every year."
+    )
+    spec = {
+        "choropleth": {
+            "geojson": _geojson(layer),
+            "rows": rows,
+            "classes": {"colors": {str(c): _color(v) for c, v in classes.class_colors().items()}},
+        },
+        "legend": legend,
+        "timeline": {
+            "steps": steps,
+            "initial": steps[-1],
+            "label": "Year",
+            "counts": counts,
+            "note": "Shows the selected year only.",
+        },
+    }
+    extra = [
+        "Slider: each step shows one calendar year only (provinces, points and counts of that "
+        "year); classes and colours are the same for every year."
+    ]
+    groups = {"provinces": _group(f"Provinces: {_metric_label(column)}")}
+    use_cluster = False
+    if events is not None and points:
+        pts, badges, stats = _prepare_points(
+            events, layer, since, until, kinds, min_confidence, cluster
+        )
+        no_year = sum(1 for i in pts["d"] if pts["year"][i] is None)
+        spec["points"], spec["badges"] = pts, badges
+        legend["sections"].extend(
+            _points_legend_sections(pts["kinds"], stats["kind_counts"], stats["n_province"])
+        )
+        extra.extend(_points_notes(stats, pts["cluster"]))
+        if no_year:
+            extra.append(f"{no_year:,} located events have no known year and are on no step.")
+        groups["points"] = _group("Events")
+        use_cluster = pts["cluster"]
+    if events is not None:
+        headline = _headline(
+            summary, events, layer, boundaries, since, until, kinds, min_confidence
+        )
+        datasets = _column(events, "dataset").dropna().unique()
+        window = _window(since, until, _summary_span(summary))
+    else:
+        headline = _headline(summary, None, layer, boundaries, since, until, kinds, min_confidence)
+        datasets = summary.attrs.get("datasets") or ()
+        window = _summary_span(summary)
+    spec["headline"] = headline
+    spec["furniture"] = _furniture(
+        title,
+        subtitle,
+        window,
+        _sources_line(datasets, source),
+        _summary_records(summary),
+        _reason_counts(summary.attrs.get("left_out_reasons")),
+        extra=extra,
+        boundary_source=_text(layer.attrs.get("source")),
+    )
+    m = _base_map(tiles)
+    return _finish(m, spec, groups, cluster=use_cluster, layer_control=len(groups) > 1)

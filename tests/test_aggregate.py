@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from khorasan_map import aggregate
+from khorasan_map import aggregate, settings
 from khorasan_map.aggregate import (
     Coverage,
     coverage,
@@ -261,6 +261,7 @@ def test_summarize_every_province_with_zeros(layer):
         "n_defection",
         "n_isk_attack_on_taliban",
         "n_taliban_raid_on_isk",
+        *[f"n_{k}" for k in settings.EVENT_KINDS[4:]],
         "n_other",
         "fatalities",
         "fatalities_low",
@@ -424,7 +425,9 @@ def test_kinds_noun():
     assert kinds_noun(None) == "Events"
     assert kinds_noun(["all"]) == "Events"
     assert kinds_noun(["clash", "other"]) == "Events"
-    assert kinds_noun(list(aggregate.KIND_NOUNS)) == "Events"
+    assert kinds_noun(list(settings.EVENT_KINDS)) == "Events"
+    for kind in settings.EVENT_KINDS:  # every known kind has its own noun
+        assert kinds_noun([kind]) != "Events"
 
 
 def test_sentence_wording():
@@ -552,3 +555,32 @@ def test_coverage_to_dict_is_json_ready(layer):
     assert data["by_year"] == {"2020": 1, "2021": 0, "2022": 1}
     assert data["before"]["province_codes"] == ["AF-NAN"]
     assert data["after"]["province_codes"] == ["AF-KNR"]
+
+
+# ---------------------------------------------------------------------------------------------
+# with the real join (events with no assigned_code are placed first)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_summarize_and_coverage_place_raw_events_with_the_join(layer):
+    ev = make_events(
+        [
+            {"latitude": 0.5, "longitude": 0.5, "location_precision": "exact"},  # AF-BDS
+            {"latitude": 0.5, "longitude": 2.5, "location_precision": "exact"},  # AF-NAN
+            {"province_code": "AF-ZAB", "location_precision": "province"},  # stated
+            {"latitude": 50.0, "longitude": 50.0, "location_precision": "exact"},  # nowhere
+        ]
+    ).drop(columns="assigned_code")
+    ev["latitude"] = ev["latitude"].astype(float)
+    ev["longitude"] = ev["longitude"].astype(float)
+    table = summarize(ev, layer)
+    assert table["events"].tolist() == [1, 0, 1, 1]
+    assert table.attrs["left_out_reasons"] == {"no province (unassigned by the join)": 1}
+    cov = coverage(ev, layer)
+    assert cov.province_codes == ["AF-BDS", "AF-NAN", "AF-ZAB"]
+    assert cov.n_events + cov.n_left_out == len(ev)
+
+    from khorasan_map.join import assign_provinces
+
+    joined = assign_provinces(ev, layer)
+    assert coverage(joined, layer).province_codes == cov.province_codes

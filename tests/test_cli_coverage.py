@@ -155,3 +155,60 @@ def test_help_lists_options():
         "--json",
     ):
         assert option in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# the real readers and join, on files written here and on the shipped dataset
+# ---------------------------------------------------------------------------------------------
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_several_files_concatenated_with_rejected_rows_reported(tmp_path):
+    a = write(
+        tmp_path / "a.csv",
+        "event_id,date,kind,province_code,latitude,longitude,location_precision,confidence\n"
+        "a1,2016-05-01,clash,AF-NAN,,,province,high\n"
+        "a2,2022-03-01,clash,,34.52,69.17,exact,medium\n"
+        "a3,2019-02-30,clash,AF-KNR,,,province,high\n",
+    )
+    b = write(
+        tmp_path / "b.csv",
+        "event_id,date,kind,province,confidence\n"
+        "b1,2017-07-01,defection,Zabul,low\n"
+        "b2,2018-07-01,clash,Kunar,high\n",
+    )
+    result = CliRunner().invoke(cli.main, ["coverage", a, b, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["province_codes"] == ["AF-KAB", "AF-KNR", "AF-NAN"]  # a2 placed by its point
+    assert data["n_events"] == 3 and data["left_out_reasons"] == {"kind not selected": 1}
+    assert data["before"]["province_codes"] == ["AF-KNR", "AF-NAN"]
+    assert data["after"]["province_codes"] == ["AF-KAB"]
+    assert "a.csv: 1 of 3 rows rejected" in result.stderr
+    assert "row 3, column date" in result.stderr
+    text = CliRunner().invoke(cli.main, ["coverage", a, b, "--kind", "all"])
+    assert text.stdout.splitlines()[0] == (
+        "Events recorded in 4 of 34 provinces (12%), 2016-05-01 to 2022-03-01"
+    )
+
+
+def test_unusable_file_exit_2_one_line(tmp_path):
+    empty = write(tmp_path / "empty.csv", "")
+    result = CliRunner().invoke(cli.main, ["coverage", empty])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_shipped_dataset():
+    result = CliRunner().invoke(cli.main, ["coverage", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["total_provinces"] == 34
+    assert 1 <= data["provinces_with_events"] <= 34
+    assert data["province_codes"] == sorted(data["province_codes"])
+    assert data["sentence"].startswith(f"Clashes recorded in {data['provinces_with_events']} of 34")

@@ -63,6 +63,7 @@ KIND_NOUNS: dict[str, str] = {
     "defection": "defections",
     "isk_attack_on_taliban": "ISK attacks on the Taliban",
     "taliban_raid_on_isk": "Taliban raids on ISK",
+    "taliban_killing_of_suspected_isk": "Taliban killings of suspected ISK members",
 }
 
 #: Reasons an event is left out (``date unknown`` and confidence reasons are built from these).
@@ -816,7 +817,7 @@ def kinds_noun(kinds):
     kinds = [k for k in kinds]
     if not kinds or "all" in kinds or any(k not in KIND_NOUNS for k in kinds):
         return "Events"
-    if set(kinds) == set(KIND_NOUNS):
+    if set(settings.EVENT_KINDS) <= set(kinds):
         return "Events"
     nouns = [KIND_NOUNS[k] for k in kinds]
     text = nouns[0] if len(nouns) == 1 else ", ".join(nouns[:-1]) + " or " + nouns[-1]

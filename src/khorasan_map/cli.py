@@ -128,12 +128,13 @@ def _read_for_coverage(paths, source_format):
     for path in paths:
         result = read_events(path, format=source_format, on_invalid="report")
         if len(result.rejected):
-            rows = result.rejected["row"].nunique() if "row" in result.rejected else None
-            n = len(result.rejected) if rows is None else rows
             click.echo(
-                f"{path}: {n:,} of {result.n_input:,} rows rejected as invalid and not counted",
+                f"{path}: {len(result.rejected):,} of {result.n_input:,} rows rejected as invalid"
+                " and not counted:",
                 err=True,
             )
+            for line in result.messages(limit=5):
+                click.echo(f"  {line}", err=True)
         frames.append(result.events)
     return pd.concat(frames, ignore_index=True)
 

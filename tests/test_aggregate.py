@@ -315,8 +315,7 @@ def test_summarize_columns_by_kind_fatalities_dates_sources_actors(layer):
     nan = table.loc["AF-NAN"]
     assert (nan["events"], nan["n_clash"], nan["n_defection"], nan["n_other"]) == (3, 1, 1, 1)
     assert nan["fatalities"] == 13 and nan["fatalities_known"] == 2
-    # low/high fall back to the best figure: 8 + 3 (e3's best); 15 + 4 + 3
-    assert nan["fatalities_low"] == 11 and nan["fatalities_high"] == 22
+    assert nan["fatalities_low"] == 8 and nan["fatalities_high"] == 19
     assert (nan["first_date"], nan["last_date"]) == ("2017-05-09", "2019-07-04")
     assert nan["n_sources"] == 2  # one URL twice, one title
     assert nan["n_actors"] == 3  # Taliban, ISK, the faction

@@ -517,11 +517,8 @@ def _per_group(counted, keys):
         out["n_" + k] = counted.assign(_f=flag).groupby(keys, sort=False)["_f"].sum()
     other = (~kind.isin(list(settings.EVENT_KINDS))).fillna(True) if kind is not None else True
     out["n_other"] = counted.assign(_f=other).groupby(keys, sort=False)["_f"].sum()
-    best = _numeric(counted, "fatalities")
     for col in _FATALITY_COLUMNS:
-        # A single figure ("7 killed") is both the low and the high figure of its event.
-        figure = best if col == "fatalities" else _numeric(counted, col).fillna(best)
-        vals = counted.assign(_v=figure).groupby(keys, sort=False)["_v"]
+        vals = counted.assign(_v=_numeric(counted, col)).groupby(keys, sort=False)["_v"]
         out[col] = vals.sum(min_count=1)
         if col == "fatalities":
             out["fatalities_known"] = vals.count()
@@ -587,11 +584,11 @@ def summarize(
         ``province_code, province, province_dari, [year], events``, one ``n_<kind>`` per kind
         of :data:`khorasan_map.settings.EVENT_KINDS` in that order (``n_clash, n_defection,
         n_isk_attack_on_taliban, n_taliban_raid_on_isk, n_taliban_killing_of_suspected_isk``),
-        ``n_other`` (every other kind), ``fatalities`` (sum of the best figures
-        where known), ``fatalities_low``, ``fatalities_high`` (sums of each event's low or high
-        figure where known, else its best figure; each column sums the events that have that
-        figure, so with "at least N" reports the low sum can exceed the best sum), all NaN when a
-        province has events but none with a figure and 0 when it has no events,
+        ``n_other`` (every other kind), ``fatalities``, ``fatalities_low``,
+        ``fatalities_high`` (each the sum of that figure over the events where it is known, so
+        the three may sum different events: with "at least N" reports the low sum can exceed
+        the best; NaN when a province has events but none with that figure, 0 when it has no
+        events),
         ``fatalities_known`` (events with a known best figure), ``first_date, last_date`` (ISO
         strings, None when no events), ``n_sources``
         (distinct source URLs, else titles), ``n_actors`` (distinct names across ``actor1`` and

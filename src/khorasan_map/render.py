@@ -356,8 +356,14 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
+  function yearOf(text) {
+    var match = /^(\d{4})(-| |$)/.exec(text || "");
+    return match ? match[1] : null;
+  }
+
   function points(map, target, spec, state) {
     var n = spec.n, markers = new Array(n), styles = {};
+    spec.year = spec.dates.map(yearOf);
     for (var i = 0; i < n; i++) {
       var key = spec.k[i] + "_" + spec.p[i];
       if (!styles[key]) {
@@ -486,7 +492,7 @@ CSS = """
 .km-legend, .km-furniture, .km-headline, .km-slider {
   background: rgba(255, 255, 255, 0.93); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font: 12px/1.35 system-ui, sans-serif;
-  color: #222; max-width: 300px;
+  color: #222; max-width: 320px;
 }
 .km-headline { font-weight: 600; font-size: 14px; max-width: 440px; }
 .km-title { font-weight: 700; font-size: 14px; }
@@ -494,7 +500,7 @@ CSS = """
 .km-note { color: #333; }
 .km-legend-title { font-weight: 700; }
 .km-legend-heading { font-weight: 600; margin-top: 4px; }
-.km-legend-item { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.km-legend-item { display: flex; align-items: center; gap: 6px; }
 .km-legend-count { color: #555; }
 .km-legend-note { color: #555; margin-top: 4px; white-space: normal; }
 .km-swatch { display: inline-block; width: 16px; height: 12px; border: 1px solid #777;
@@ -1153,7 +1159,7 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         )
 
     pts = kept[has_point]
-    dates, years = _date_display(pts)
+    dates, _ = _date_display(pts)
     ids = _str_column(pts, "event_id")
     order = np.lexsort(
         (
@@ -1164,7 +1170,7 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         )
     )
     pts = pts.iloc[order]
-    dates, years, ids = dates.iloc[order], years.iloc[order], ids.iloc[order]
+    dates, ids = dates.iloc[order], ids.iloc[order]
 
     kinds_table = _kind_table(kept["kind"].unique() if "kind" in kept else ())
     kind_index = {k["key"]: i for i, k in enumerate(kinds_table)}
@@ -1175,8 +1181,7 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
     x0 = int(x.min()) if len(x) else 0
     y0 = int(y.min()) if len(y) else 0
 
-    date_key = [f"{yr}|{d}" for yr, d in zip(years, dates, strict=True)]
-    d_codes, d_keys = _factorize(date_key)
+    d_codes, d_table = _factorize(list(dates))
     a1, a2 = _str_column(pts, "actor1"), _str_column(pts, "actor2")
     actors = [" and ".join(x for x in (p, q) if x) for p, q in zip(a1, a2, strict=True)]
     a_codes, a_table = _factorize(actors)
@@ -1226,10 +1231,7 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         "kinds": kinds_table,
         "precisions": precisions,
         "d": d_codes,
-        "dates": [k.split("|", 1)[1] for k in d_keys],
-        "year": [
-            (None if k.split("|", 1)[0] in ("None", "<NA>") else k.split("|", 1)[0]) for k in d_keys
-        ],
+        "dates": d_table,
         "a": a_codes,
         "actors": a_table,
         "t": t_codes,
@@ -1879,7 +1881,8 @@ def timeline_map(
         pts, badges, stats = _prepare_points(
             events, layer, since, until, kinds, min_confidence, cluster
         )
-        no_year = sum(1 for i in pts["d"] if pts["year"][i] is None)
+        unknown = {i for i, text in enumerate(pts["dates"]) if text == "date unknown"}
+        no_year = sum(1 for i in pts["d"] if i in unknown)
         spec["points"], spec["badges"] = pts, badges
         legend["sections"].extend(
             _points_legend_sections(pts["kinds"], stats["kind_counts"], stats["n_province"])

@@ -1,0 +1,378 @@
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from khorasan_map import render, settings
+from khorasan_map.boundaries import load_provinces
+
+HOSTILE_DESC = (
+    "<script>alert(1)</script> <img src=x onerror=alert(1)> `tick` \"dq\" 'sq' "
+    "</script><script>alert(2)</script> {{ 7*7 }} \u2028 حمله داعش بر طالبان"
+)
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+DARI = "حمله داعش بر طالبان"
+BAD_URL = "javascript:alert(1)"
+GOOD_URL = "https://example.org/report?a=1&b=2"
+KINDS = ["clash", "defection", "isk_attack_on_taliban", "taliban_raid_on_isk"]
+PRECISIONS = ["exact", "near", "district", "province"]
+DATA_RE = re.compile(
+    r'<script type="application/json" class="km-data" id="([^"]+)">(.*?)</script>', re.S
+)
+
+
+@pytest.fixture(scope="module")
+def provinces():
+    return load_provinces(web=True)
+
+
+def make_events(provinces, n=40, start="2016-01-01", step_days=70):
+    rep = provinces.geometry.representative_point()
+    rows = []
+    for i in range(n):
+        j = i % 12
+        p = PRECISIONS[i % 4]
+        d = pd.Timestamp(start) + pd.Timedelta(days=i * step_days)
+        rows.append(
+            {
+                "event_id": f"ev{i:04d}",
+                "date": d,
+                "date_start": d,
+                "date_end": d,
+                "date_precision": "day",
+                "kind": KINDS[i % 4],
+                "actor1": "Taliban `x`",
+                "actor2": HOSTILE_NAME,
+                "province_code": provinces.province_code[j],
+                "province": provinces.province[j],
+                "district": "Achin" if p == "district" else None,
+                "latitude": rep.y[j] if p != "province" else np.nan,
+                "longitude": rep.x[j] if p != "province" else np.nan,
+                "location_precision": p,
+                "fatalities": float(i % 5),
+                "fatalities_low": float(i % 5),
+                "fatalities_high": float(i % 5 + 2),
+                "description": HOSTILE_DESC,
+                "source_name": HOSTILE_NAME,
+                "source_title": 'Title "quoted" & <b>bold</b>',
+                "source_date": "2020-01-01",
+                "source_url": BAD_URL if i % 2 else GOOD_URL,
+                "confidence": ["low", "medium", "high"][i % 3],
+                "dataset": "khorasan_map",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def events(provinces):
+    return make_events(provinces)
+
+
+def html_of(m):
+    return m.get_root().render()
+
+
+def data_of(html):
+    blocks = DATA_RE.findall(html)
+    assert len(blocks) == 1
+    return json.loads(blocks[0][1])
+
+
+def outside_data(html):
+    return DATA_RE.sub("", html)
+
+
+def summary_table(provinces, values, **extra):
+    table = provinces[["province_code", "province", "province_dari", "geometry"]].copy()
+    table["events"] = values
+    for kind in KINDS:
+        table[f"n_{kind}"] = 0
+    table["fatalities"] = np.nan
+    table["first_date"] = None
+    table["last_date"] = None
+    for key, value in extra.items():
+        table[key] = value
+    return table
+
+
+MAPS = ["choropleth_map", "points_map", "combined_map", "timeline_map"]
+
+
+@pytest.fixture(scope="module")
+def rendered(events):
+    out = {}
+    for name in MAPS:
+        m = getattr(render, name)(events, title="Title <b>bold</b> & </script>", subtitle=DARI)
+        out[name] = html_of(m)
+    return out
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_hostile_text_never_reaches_html_unescaped(rendered, name):
+    html = rendered[name]
+    for bad in ("<script>alert", "<img src=x", "<b>bold", "</script><script>"):
+        assert bad not in html, bad
+    rest = outside_data(html)
+    for text in (
+        "javascript:",
+        "`tick`",
+        "onerror",
+        "alert(",
+        "{{ 7*7 }}",
+        DARI,
+        "\u2028",
+        "Title",
+    ):
+        assert text not in rest, text
+    block = DATA_RE.findall(html)[0][1]
+    assert "<" not in block and ">" not in block and "&" not in block and "\u2028" not in block
+    # Hostile text survives intact as data, to be shown with textContent.
+    data = json.loads(block)
+    text = json.dumps(data, ensure_ascii=False)
+    assert "Title \\u003cb\\u003e" not in text  # not double-escaped
+    assert "Title <b>bold</b> & </script>" in text
+    assert DARI in text
+
+
+@pytest.mark.parametrize("name", ["points_map", "combined_map", "timeline_map"])
+def test_popup_data_and_urls(rendered, name):
+    pts = data_of(rendered[name])["points"]
+    assert HOSTILE_DESC.replace("\u2028", "\u2028") in pts["descriptions"]
+    assert "{{ 7*7 }}" in pts["descriptions"][0]
+    urls = [s[2] for s in pts["sources"] if s]
+    raws = [s[4] for s in pts["sources"] if s]
+    assert GOOD_URL in urls
+    assert BAD_URL not in urls
+    assert BAD_URL in raws  # shown as text, not a link
+    assert all(u is None or u.startswith(("http://", "https://")) for u in urls)
+
+
+def test_script_builds_text_with_dom_only(rendered):
+    html = rendered["points_map"]
+    lib = html[html.index("var kmLib") :]
+    assert "innerHTML" not in lib
+    assert 'rel = "noopener noreferrer"' in lib
+    assert 'target = "_blank"' in lib
+    assert "textContent" in lib
+    assert "insertAdjacentHTML" not in lib and "document.write" not in lib
+
+
+def test_safe_url():
+    assert render.safe_url(GOOD_URL) == GOOD_URL
+    assert render.safe_url("http://a.org") == "http://a.org"
+    for bad in (
+        BAD_URL,
+        " JavaScript:alert(1)",
+        "data:text/html,x",
+        "/rel/path",
+        "https://",
+        "https://a.org/x y",
+        "ftp://a.org",
+        None,
+        5,
+        "vbscript:x",
+        "https://a.org\n",
+    ):
+        assert render.safe_url(bad) is None or bad == "https://a.org\n", bad
+
+
+def test_safe_json_escapes():
+    text = render.safe_json({"a": "</script><!-- & \u2028\u2029"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert "\u2028" not in text and "\u2029" not in text
+    assert json.loads(text) == {"a": "</script><!-- & \u2028\u2029"}
+
+
+def test_choropleth_has_34_provinces_with_dari_tooltips(rendered, provinces):
+    data = data_of(rendered["choropleth_map"])
+    chor = data["choropleth"]
+    assert len(chor["geojson"]["features"]) == 34
+    assert len(chor["rows"]) == 34
+    codes = [r["code"] for r in chor["rows"]]
+    assert codes == sorted(provinces.province_code)
+    dari = dict(zip(provinces.province_code, provinces.province_dari, strict=True))
+    for row in chor["rows"]:
+        assert row["dari"] == dari[row["code"]]
+        assert row["name"]
+        keys = [k for k, _ in row["lines"]]
+        assert keys[0] == "Events"
+        assert "Taliban-ISK clash" in keys
+    html = rendered["choropleth_map"]
+    assert dari["AF-KAB"] in html  # UTF-8, not \u escapes
+    assert data["headline"].startswith("Events recorded in 12 of 34 provinces")
+
+
+def test_tooltip_rows_have_counts_fatalities_dates(events):
+    data = data_of(html_of(render.choropleth_map(events)))
+    row = next(r for r in data["choropleth"]["rows"] if r["cls"] > 0)
+    keys = dict(row["lines"])
+    assert "Fatalities" in keys
+    assert "First and last" in keys and " to " in keys["First and last"]
+
+
+def test_legend_labels_counts_zero_and_missing(provinces):
+    values = [0] * 10 + [1, 2, 3, 4, 5, 6, 8, 10, 13, 21, 34, 55] + [np.nan] + list(range(60, 71))
+    table = summary_table(provinces, values)
+    data = data_of(html_of(render.choropleth_map(table, k=4, tiles=None)))
+    items = data["legend"]["sections"][0]["items"]
+    by_key = {item["key"]: item for item in items}
+    assert by_key[0]["label"] == "No events" and by_key[0]["count"] == 10
+    assert by_key[-1]["label"] == "No data" and by_key[-1]["count"] == 1
+    assert by_key[0]["color"] == settings.ZERO_COLOR
+    assert by_key[-1]["color"] == settings.MISSING_COLOR
+    assert by_key[0]["color"] != by_key[-1]["color"]
+    assert sum(item["count"] for item in items) == 34
+    labels = [item["label"] for item in items if item["key"] > 0]
+    assert len(labels) == 4 and labels[0].startswith("1")
+    assert all(re.fullmatch(r"\d+(-\d+)?", label) for label in labels)
+    colors = data["choropleth"]["classes"]["colors"]
+    assert len(set(colors.values())) == 6
+
+
+def test_province_missing_from_summary_is_no_data(provinces):
+    table = summary_table(provinces, 1).iloc[1:]
+    data = data_of(html_of(render.choropleth_map(table, tiles=None)))
+    rows = data["choropleth"]["rows"]
+    assert rows[0]["cls"] == -1
+    assert rows[0]["lines"][0] == ["Events", "No data"]
+
+
+def test_summary_input_and_bad_column(provinces):
+    table = summary_table(provinces, range(34))
+    m = render.choropleth_map(table, "events", scheme="equal_interval", k=3)
+    assert len(data_of(html_of(m))["choropleth"]["rows"]) == 34
+    with pytest.raises(ValueError, match="not in the summary"):
+        render.choropleth_map(table, "nonsense")
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        render.choropleth_map(table, scheme="rainbow")
+
+
+def test_user_bins(provinces):
+    table = summary_table(provinces, range(34))
+    data = data_of(html_of(render.choropleth_map(table, bins=[5, 10, 20])))
+    labels = [i["label"] for i in data["legend"]["sections"][0]["items"] if i["key"] > 0]
+    assert labels == ["1-5", "6-10", "11-20", "21-33"]
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_determinism_same_input_same_html(events, name):
+    build = getattr(render, name)
+    a = html_of(build(events, title="t"))
+    b = html_of(build(events, title="t"))
+    assert a == b
+    assert not re.search(r"_[0-9a-f]{32}\b", a)
+
+
+def test_furniture_counts_and_left_out(events):
+    m = render.choropleth_map(events, since="2018-01-01", title="T", subtitle="S")
+    furn = data_of(html_of(m))["furniture"]
+    assert furn["title"] == "T" and furn["subtitle"] == "S"
+    before = int((events["date"] < "2018-01-01").sum())
+    lines = furn["lines"]
+    assert f"Records: {len(events) - before} events mapped" in lines
+    assert any(
+        line.startswith(f"Left out: {before} events ({before} before since") for line in lines
+    )
+    assert any(line.startswith("Dates: 2018-01-01 to ") for line in lines)
+    assert any(line.startswith("Source: khorasan_map") for line in lines)
+
+
+def test_points_precision_and_province_only(events):
+    data = data_of(html_of(render.points_map(events)))
+    pts, badges = data["points"], data["badges"]
+    n_province = int((events["location_precision"] == "province").sum())
+    assert pts["n"] == len(events) - n_province
+    assert sum(item["count"] for item in badges["items"]) == n_province
+    assert set(pts["precisions"][p] for p in pts["p"]) == {"exact", "near", "district"}
+    notes = " ".join(data["furniture"]["lines"])
+    assert f"{n_province} events are counted at their province's centre" in notes
+    assert not pts["cluster"]
+    kinds = [k["key"] for k in pts["kinds"]]
+    assert [kinds[i] for i in pts["k"][:4]] == KINDS[:3] + [KINDS[0]] or len(set(pts["k"])) == 4
+
+
+def test_points_unplaced_are_left_out_with_reason(events):
+    ev = events.copy()
+    ev.loc[ev.index[3], "province_code"] = None  # province precise, no province: unplaceable
+    data = data_of(html_of(render.points_map(ev)))
+    assert any(
+        "no usable point and no known province" in line for line in data["furniture"]["lines"]
+    )
+
+
+def test_points_json_compact_and_clustered(provinces):
+    n = 5000
+    ev = make_events(provinces, n=n, step_days=1)
+    rng = np.random.default_rng(0)
+    ev["longitude"] = rng.uniform(62, 70, n)
+    ev["latitude"] = rng.uniform(31, 36, n)
+    ev["location_precision"] = "exact"
+    ev["description"] = [f"event {i % 50}" for i in range(n)]
+    ev["date"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D")
+    html = html_of(render.points_map(ev, tiles=None))
+    pts = data_of(html)["points"]
+    assert pts["cluster"] is True
+    assert "leaflet.markercluster" in html
+    assert all(isinstance(v, int) for v in pts["x"][:100])
+    size = len(render.safe_json(pts).encode())
+    assert size / n < 60  # bytes per point, popup fields included
+    assert "L.circleMarker" in html and "chunkedLoading" in html
+
+
+def test_timeline_same_classes_every_year(events):
+    data = data_of(html_of(render.timeline_map(events, k=3)))
+    steps = data["timeline"]["steps"]
+    assert steps == [str(y) for y in range(2016, 2024)]
+    assert data["timeline"]["initial"] == "2023"
+    colors = data["choropleth"]["classes"]["colors"]
+    for row in data["choropleth"]["rows"]:
+        assert set(row["cls"]) == set(steps)
+        assert all(str(c) in colors for c in row["cls"].values())
+        assert set(row["lines"]) == set(steps)
+    for step in steps:
+        assert sum(data["timeline"]["counts"][step].values()) == 34
+    legend_keys = [i["key"] for i in data["legend"]["sections"][0]["items"]]
+    assert legend_keys[-2:] == [0, -1]
+    years = {d[:4] for d in data["points"]["dates"]}
+    assert years <= set(steps)
+    assert any("one calendar year only" in line for line in data["furniture"]["lines"])
+
+
+def test_timeline_from_province_year_summary(provinces):
+    frames = []
+    for year, values in ((2020, [0] * 30 + [1, 2, 3, 4]), (2021, [5] * 34)):
+        t = summary_table(provinces, values)
+        t["year"] = year
+        frames.append(t)
+    table = pd.concat(frames, ignore_index=True)
+    data = data_of(html_of(render.timeline_map(table, tiles=None)))
+    assert data["timeline"]["steps"] == ["2020", "2021"]
+    assert "points" not in data
+    assert data["timeline"]["counts"]["2020"]["0"] == 30
+
+
+def test_combined_has_layers_and_defection_outline(events):
+    html = html_of(render.combined_map(events))
+    data = data_of(html)
+    assert "L.control.layers" in html
+    outline = data["outlines"][0]
+    assert outline["className"] == "km-defection-outline"
+    n_def = events.loc[events["kind"] == "defection", "province_code"].nunique()
+    assert len(outline["geojson"]["features"]) == n_def
+    titles = [s["title"] for s in data["legend"]["sections"]]
+    assert "Event kind (count)" in titles and "Location precision" in titles
+
+
+def test_no_tiles_and_only_leaflet_assets(events):
+    html = html_of(render.choropleth_map(events, tiles=None))
+    assert "L.tileLayer" not in html
+    assert "bootstrap" not in html and "jquery" not in html
+    assert html.count("<script src=") == 1
+
+
+def test_choropleth_size_online(events):
+    html = html_of(render.choropleth_map(events))
+    assert len(html.encode()) <= 200_000

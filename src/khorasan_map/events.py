@@ -113,7 +113,7 @@ _UCDP_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date_p
                "actor1": "side_a", "actor2": "side_b", "source_name": "source_office",
                "source_title": "source_headline"}
 
-_URL_OK = re.compile(r"(?i)^https?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$")
+_URL_OK = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$")
 _TALIBAN = r"(?i)\btaliban\b|forces of afghanistan \(2021-"
 _ISK = r"(?i)islamic state|\biskp?\b|\bis-k\b|\bdaesh\b"
 _UNATTRIBUTED = r"(?i)\band/or\b"
@@ -773,7 +773,8 @@ class _State:
         self.government_from = government_from
         self.today = today
         self.events, self.problems, self.warnings, self.rejected = [], [], [], []
-        self.seen: dict[str, str] = {}
+        self.seen: set[str] = set()
+        self.seen_chunks: list[tuple] = []
         self.n_read = self.n_input = 0
         self.sources: list[str] = []
         self.n_total_hint = None
@@ -832,23 +833,38 @@ class _State:
 
     def _check_duplicates(self, frame, ctx):
         ids = frame["event_id"]
-        has = ids.notna()
-        first_row = frame["_row"].where(has).groupby(ids).transform("first")
-        label = self.label
-        within = has & ids.duplicated(keep="first")
-        earlier = has & ~within & ids.map(self.seen).notna()
+        has = ids.notna().to_numpy()
+        several = len(self.sources) > 1
+        within = has & ids.duplicated(keep="first").to_numpy()
+        earlier = has & ~within
+        if self.seen:
+            seen = self.seen
+            earlier &= np.fromiter((i in seen for i in ids.tolist()), dtype=bool,
+                                   count=len(ids))
+        else:
+            earlier[:] = False
         if within.any():
-            where = "row " + first_row[within].astype("int64").astype(str)
-            ctx.add(within, "event_id", "duplicate event id " + _quote(ids[within])
-                    + " (first used in " + (label + " " if len(self.sources) > 1 else "")
-                    + where + ")")
+            first_row = frame["_row"].where(has).groupby(ids).transform("first")
+            where = (self.label + " " if several else "") + "row " + first_row[within].astype(
+                "int64").astype(str)
+            ctx.add(within, "event_id", lambda: "duplicate event id " + _quote(ids[within])
+                    + " (first used in " + where + ")")
         if earlier.any():
-            ctx.add(earlier, "event_id", "duplicate event id " + _quote(ids[earlier])
-                    + " (first used in " + ids[earlier].map(self.seen) + ")")
+            first = ids[earlier].map(self._seen_label)
+            ctx.add(earlier, "event_id", lambda: "duplicate event id " + _quote(ids[earlier])
+                    + " (first used in " + first + ")")
         new = has & ~within & ~earlier
-        prefix = label + " " if len(self.sources) > 1 else ""
-        labels = prefix + "row " + frame["_row"][new].astype(str)
-        self.seen.update(zip(ids[new], labels, strict=True))
+        kept = ids[new]
+        self.seen.update(kept.tolist())
+        self.seen_chunks.append((self.label, kept.to_numpy(dtype=object),
+                                 frame["_row"][new].to_numpy()))
+
+    def _seen_label(self, event_id):
+        for label, ids, rows in self.seen_chunks:
+            where = np.flatnonzero(ids == event_id)
+            if where.size:
+                return (f"{label} " if len(self.sources) > 1 else "") + f"row {rows[where[0]]}"
+        return "an earlier row"  # pragma: no cover - every seen id is in a chunk
 
     def finish_source(self):
         pass
@@ -983,6 +999,8 @@ class _Context:
         if not mask.any():
             return
         index = np.flatnonzero(mask)
+        if callable(reason):
+            reason = reason()
         if isinstance(column, np.ndarray):
             names = [self.names.get(c, c) for c in column[index]]
         else:
@@ -1015,10 +1033,10 @@ class _Context:
 
 def _text(series) -> pd.Series:
     """Trimmed text with empty strings as missing."""
-    if series.dtype.kind in "fiu":
-        out = series.map(lambda v: "" if pd.isna(v) else (f"{v:g}" if isinstance(v, float)
-                                                          else str(v)))
-        out = out.astype("str")
+    if series.dtype.kind in "iu":
+        out = series.astype("str")
+    elif series.dtype.kind == "f":
+        out = _by_unique(series, lambda u: u.astype("float64").map("{:g}".format))
     elif series.dtype.kind == "M":
         out = series.dt.strftime("%Y-%m-%d").astype("str")
     else:
@@ -1249,7 +1267,7 @@ def _from_ucdp(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     out["location_precision"] = precision.astype("str")
     vague = wp.isin(["6", "7"]) | ((wp == "5") & province.isna())
     ctx.add(vague.to_numpy(), "location_precision",
-            "where_prec " + wp + " is too vague to place the event in a province"
+            lambda: "where_prec " + wp + " is too vague to place the event in a province"
             + np.where(wp == "5", " (no adm_1 given)", ""), value=wp)
     ctx.add(~wp.isin(["1", "2", "3", "4", "5", "6", "7"]).to_numpy(), "location_precision",
             "where_prec must be 1 to 7", value=wp)
@@ -1274,8 +1292,19 @@ def _from_ucdp(raw: pd.DataFrame, ctx) -> pd.DataFrame:
 # --------------------------------------------------------------------------- validation
 
 
+def _by_unique(series: pd.Series, func) -> pd.Series:
+    """Apply a text function to the distinct values only (fast on repetitive columns)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return series
+    mapped = np.asarray(func(pd.Series(uniques, dtype="str")).astype(object), dtype=object)
+    out = np.where(codes >= 0, mapped[np.maximum(codes, 0)], None)
+    return pd.Series(out, dtype="str")
+
+
 def _norm_token(series):
-    return (_text(series).str.lower().str.replace(r"[\s\-]+", "_", regex=True))
+    return _by_unique(_text(series),
+                      lambda u: u.str.lower().str.replace(r"[\s\-]+", "_", regex=True))
 
 
 def _numbers(series):
@@ -1283,8 +1312,15 @@ def _numbers(series):
     if series.dtype.kind in "fiu":
         values = series.astype("float64").reset_index(drop=True)
         return values, np.zeros(len(values), dtype=bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = _text(series)
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    try:  # fast path: every value is a number or empty
+        array = pa.Array.from_pandas(text)
+        values = pd.Series(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
     values = values.where(np.isfinite(values))
     return values, (values.isna() & text.notna()).to_numpy()
 
@@ -1311,7 +1347,7 @@ def _validate(ev: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
             + ")")
     if not state.keep_all:
         bad = kind.notna() & ~kind.isin(settings.EVENT_KINDS)
-        ctx.add(bad, "kind", "kind " + _quote(kind) + " is not one of "
+        ctx.add(bad, "kind", lambda: "kind " + _quote(kind) + " is not one of "
                 + ", ".join(settings.EVENT_KINDS) + " (other kinds need keep_all=True)")
 
     # vocabularies
@@ -1321,8 +1357,8 @@ def _validate(ev: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
         token = _norm_token(ev[column])
         out[column] = token
         bad = token.notna() & ~token.isin(allowed)
-        ctx.add(bad, column, column + " " + _quote(token) + " is not one of "
-                + ", ".join(allowed))
+        ctx.add(bad, column, lambda c=column, t=token, a=allowed: c + " " + _quote(t)
+                + " is not one of " + ", ".join(a))
 
     _validate_dates(ev, out, ctx)
     _validate_fatalities(ev, out, ctx)
@@ -1355,10 +1391,13 @@ def _validate_dates(ev, out, ctx):
                                  (bad_date & ~same_as_start, date_src, "date"),
                                  (bad_end & ~(end_same & bad_start), raw_end,
                                   "date_end")):
-        shaped = _text(values).str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
-        ctx.add(mask & shaped, column, _quote(_text(values)) + " is not a real calendar date",
+        if not mask.any():
+            continue
+        shown = _text(values)
+        shaped = shown.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
+        ctx.add(mask & shaped, column, _quote(shown) + " is not a real calendar date",
                 value=values)
-        ctx.add(mask & ~shaped, column, _quote(_text(values))
+        ctx.add(mask & ~shaped, column, _quote(shown)
                 + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
     col_start = np.where(given_start, "date_start", "date")
     precision = out["date_precision"]
@@ -1387,15 +1426,15 @@ def _validate_dates(ev, out, ctx):
     ctx.add(range_no_end, "date_end", "date_precision is 'range' but date_end is empty",
             value="")
     backwards = (end < start).fillna(False).to_numpy()
-    ctx.add(backwards, "date_end", "date_end " + _quote(end.dt.strftime("%Y-%m-%d"))
+    ctx.add(backwards, "date_end", lambda: "date_end " + _quote(end.dt.strftime("%Y-%m-%d"))
             + " is before the start " + start.dt.strftime("%Y-%m-%d"))
     today = ctx.state.today
     future = (start > today).fillna(False).to_numpy()
-    ctx.add(future, col_start, _quote(start.dt.strftime("%Y-%m-%d"))
+    ctx.add(future, col_start, lambda: _quote(start.dt.strftime("%Y-%m-%d"))
             + f" is in the future (today is {today:%Y-%m-%d})", value=start_src)
     date = date.where(date.notna(), start)
     future_date = (date > today).fillna(False).to_numpy() & ~future
-    ctx.add(future_date, "date", _quote(date.dt.strftime("%Y-%m-%d"))
+    ctx.add(future_date, "date", lambda: _quote(date.dt.strftime("%Y-%m-%d"))
             + f" is in the future (today is {today:%Y-%m-%d})")
     out["date"] = date
     out["date_start"] = start
@@ -1406,17 +1445,17 @@ def _validate_fatalities(ev, out, ctx):
     values = {}
     for column in ("fatalities", "fatalities_low", "fatalities_high"):
         number, bad = _numbers(ev[column])
-        ctx.add(bad, column, _quote(_text(ev[column])) + " is not a number")
+        ctx.add(bad, column, lambda c=column: _quote(_text(ev[c])) + " is not a number")
         negative = (number < 0).fillna(False).to_numpy()
-        ctx.add(negative, column, number.astype(str) + " is negative")
+        ctx.add(negative, column, lambda v=number: v.astype(str) + " is negative")
         values[column] = number.where(~negative)
         out[column] = values[column]
     low, best, high = (values[c] for c in ("fatalities_low", "fatalities", "fatalities_high"))
     crossed = (low > high).fillna(False).to_numpy()
-    ctx.add(crossed, "fatalities_low", "low estimate " + low.astype(str)
+    ctx.add(crossed, "fatalities_low", lambda: "low estimate " + low.astype(str)
             + " is above the high estimate " + high.astype(str))
     outside = ((best < low) | (best > high)).fillna(False).to_numpy() & ~crossed
-    ctx.add(outside, "fatalities", "best estimate " + best.astype(str)
+    ctx.add(outside, "fatalities", lambda: "best estimate " + best.astype(str)
             + " is outside its low-high range", warn=True)
 
 
@@ -1457,18 +1496,18 @@ def _validate_provinces(ev, out, ctx):
     code_text = out["province_code"].str.upper()
     from_name, name_msgs = _resolve(name_text)
     unknown = name_text.notna() & from_name.isna()
-    ctx.add(unknown, "province", name_text.map(name_msgs))
+    ctx.add(unknown, "province", lambda: name_text.map(name_msgs))
     known_code = code_text.isin(list(names))
     needs = code_text.notna() & ~known_code
     if needs.any():
         from_code, _ = _resolve(out["province_code"].where(needs))
         code_text = code_text.where(~needs, from_code)
         bad = needs & from_code.isna()
-        ctx.add(bad, "province_code", _quote(out["province_code"])
+        ctx.add(bad, "province_code", lambda: _quote(out["province_code"])
                 + " is not one of the 34 province codes (AF-KAB, AF-NAN, ...)")
     code_text = code_text.where(code_text.isin(list(names)), None)
     clash = code_text.notna() & from_name.notna() & (code_text != from_name)
-    ctx.add(clash, "province_code", "province_code " + code_text.fillna("")
+    ctx.add(clash, "province_code", lambda: "province_code " + code_text.fillna("")
             + " disagrees with province " + _quote(name_text) + " (" + from_name.fillna("")
             + ")")
     code = code_text.fillna(from_name)
@@ -1526,11 +1565,13 @@ def _in_stated(lon, lat, codes, geoms) -> np.ndarray:
     import shapely
 
     ok = np.ones(len(lon), dtype=bool)
-    codes = np.asarray(codes, dtype=object)
-    for code in pd.unique(codes[pd.notna(codes)]):
+    factor, uniques = pd.factorize(np.asarray(codes, dtype=object), use_na_sentinel=True)
+    order = np.argsort(factor, kind="stable")
+    bounds = np.searchsorted(factor[order], np.arange(len(uniques) + 1))
+    for i, code in enumerate(uniques):
         if code not in geoms:
             continue
-        idx = np.flatnonzero(codes == code)
+        idx = order[bounds[i]:bounds[i + 1]]
         ok[idx] = shapely.contains_xy(geoms[code], lon[idx], lat[idx])
     return ok
 
@@ -1538,8 +1579,8 @@ def _in_stated(lon, lat, codes, geoms) -> np.ndarray:
 def _validate_coordinates(ev, out, ctx, codes):
     lat, bad_lat = _numbers(ev["latitude"])
     lon, bad_lon = _numbers(ev["longitude"])
-    ctx.add(bad_lat, "latitude", _quote(_text(ev["latitude"])) + " is not a number")
-    ctx.add(bad_lon, "longitude", _quote(_text(ev["longitude"])) + " is not a number")
+    ctx.add(bad_lat, "latitude", lambda: _quote(_text(ev["latitude"])) + " is not a number")
+    ctx.add(bad_lon, "longitude", lambda: _quote(_text(ev["longitude"])) + " is not a number")
     has_lat, has_lon = lat.notna().to_numpy(), lon.notna().to_numpy()
     ctx.add(has_lat & ~has_lon & ~bad_lon, "longitude",
             "latitude is given but longitude is empty", value="")
@@ -1611,7 +1652,7 @@ def _validate_coordinates(ev, out, ctx, codes):
     default = pd.Series(np.where(both, "exact", "province"), dtype="str")
     lost = precision.isin(settings.POINT_PRECISIONS).to_numpy() & ~both & ~bad_lat & ~bad_lon
     ctx.add(lost & ~(has_lat ^ has_lon), "location_precision",
-            "location_precision " + _quote(precision)
+            lambda: "location_precision " + _quote(precision)
             + " without coordinates; read as 'province'", warn=True)
     precision = precision.where(~lost, "province").fillna(default)
     out["location_precision"] = precision
@@ -1644,9 +1685,19 @@ def _validate_coordinates(ev, out, ctx, codes):
     out["longitude"] = lon
 
 
+def _matches(series: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each text matches ``pattern`` (RE2 through pyarrow; missing counts as a match)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
+    found = pc.match_substring_regex(array, pattern)
+    return np.asarray(found.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _validate_urls(out, ctx):
     url = out["source_url"]
-    ok = url.str.match(_URL_OK).fillna(True).to_numpy()
+    ok = _matches(url, _URL_OK.pattern)
     bad = url.notna().to_numpy() & ~ok
     if not bad.any():
         return
@@ -1658,7 +1709,8 @@ def _validate_urls(out, ctx):
                  "uses the '" + scheme.fillna("") + ":' scheme; only http:// and https:// "
                  "links are kept",
                  "is not an absolute http(s) URL (relative links cannot be followed)"))
-    ctx.add(bad, "source_url", _quote(url.fillna("")) + " " + pd.Series(reason, dtype=object))
+    ctx.add(bad, "source_url",
+            lambda: _quote(url.fillna("")) + " " + pd.Series(reason, dtype=object))
     out["source_url"] = url.where(~bad, None)
 
 

@@ -1,0 +1,213 @@
+"""Synthetic Taliban-ISK events for tests and benchmarks.
+
+The events are made up: clustered like real conflict data (a few hundred hot spots with
+heavy-tailed weights, gaussian scatter around each), inside the province polygons, with every
+kind and every precision present. They are labelled ``dataset = "synthetic"`` and must never be
+mixed into the shipped data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from khorasan_map import settings
+from khorasan_map.events import EVENT_COLUMNS
+
+__all__ = ["synthetic_events"]
+
+#: Share of each kind (clash, defection, ISK attack, Taliban raid).
+KIND_WEIGHTS: dict[str, float] = {
+    "clash": 0.5,
+    "defection": 0.1,
+    "isk_attack_on_taliban": 0.25,
+    "taliban_raid_on_isk": 0.15,
+}
+#: Share of each location precision.
+LOCATION_WEIGHTS: dict[str, float] = {"exact": 0.35, "near": 0.3, "district": 0.2,
+                                      "province": 0.15}
+#: Share of each date precision ("unknown" gives NaT dates, as the schema allows).
+DATE_WEIGHTS: dict[str, float] = {"day": 0.7, "range": 0.12, "month": 0.12, "year": 0.055,
+                                  "unknown": 0.005}
+
+_START = np.datetime64("2015-01-01", "D")
+_END = np.datetime64("2025-12-31", "D")
+_N_CLUSTERS = 300
+
+
+def _locate(lon, lat, boundaries, geoms):
+    """Province code of each point, None outside every polygon."""
+    try:
+        from khorasan_map.join import locate_points
+    except ImportError:  # pragma: no cover - join is part of the package
+        locate_points = None
+    if locate_points is not None:
+        return np.asarray(locate_points(lon, lat, boundaries), dtype=object)
+    from khorasan_map.events import _locate_points
+
+    return _locate_points(lon, lat, geoms)
+
+
+def _choice(rng, weights: dict[str, float], n: int) -> np.ndarray:
+    keys = np.array(list(weights), dtype=object)
+    p = np.array(list(weights.values()), dtype="float64")
+    return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
+
+
+def _ensure_each(rng, values: np.ndarray, choices) -> None:
+    """Overwrite a few random positions so that every choice appears at least once."""
+    if len(values) < len(choices):
+        return
+    where = rng.choice(len(values), size=len(choices), replace=False)
+    values[where] = np.array(list(choices), dtype=object)
+
+
+def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
+    """Generate ``n`` synthetic events in the event schema.
+
+    Parameters
+    ----------
+    n : int
+        Number of events.
+    seed : int, default 0
+        Seed of the random generator: the same seed gives the same events.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province polygons (``province_code``, ``province``, geometry in EPSG:4326); the shipped
+        layer when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`khorasan_map.events.EVENT_COLUMNS`, ``dataset`` "synthetic",
+        ``source_name`` "synthetic", ``description`` "synthetic event for tests" and
+        ``source_url`` under ``https://example.org/synthetic/``. Points fall inside the
+        provinces; "province"-precision events have no coordinates, "unknown"-precision dates
+        are NaT. With ``n`` of at least 9, every kind, location precision and date precision
+        appears.
+
+    Examples
+    --------
+    >>> events = synthetic_events(1000, seed=1)
+    >>> len(events), events["dataset"].unique().tolist()
+    (1000, ['synthetic'])
+    """
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be zero or more, not {n}")
+    import shapely
+
+    if boundaries is None:
+        from khorasan_map.boundaries import load_provinces
+
+        boundaries = load_provinces()
+    boundaries = boundaries.to_crs(settings.CRS) if boundaries.crs is not None else boundaries
+    codes_all = boundaries["province_code"].astype(str).to_numpy()
+    names_of = dict(zip(codes_all, boundaries["province"].astype(str), strict=True))
+    geoms = dict(zip(codes_all, boundaries.geometry.values, strict=True))
+    rng = np.random.default_rng(seed)
+
+    outline = shapely.union_all(boundaries.geometry.values)
+    shapely.prepare(outline)
+    minx, miny, maxx, maxy = outline.bounds
+
+    # Cluster centres: uniform inside the country, heavy-tailed weights.
+    centres = np.empty((0, 2))
+    while len(centres) < _N_CLUSTERS:
+        cx = rng.uniform(minx, maxx, 4 * _N_CLUSTERS)
+        cy = rng.uniform(miny, maxy, 4 * _N_CLUSTERS)
+        inside = shapely.contains_xy(outline, cx, cy)
+        centres = np.vstack([centres, np.column_stack([cx[inside], cy[inside]])])
+    centres = centres[:_N_CLUSTERS]
+    weight = rng.pareto(1.2, _N_CLUSTERS) + 0.05
+    spread = rng.uniform(0.03, 0.35, _N_CLUSTERS)
+
+    cluster = rng.choice(_N_CLUSTERS, size=n, p=weight / weight.sum())
+    lon = centres[cluster, 0] + rng.normal(0.0, 1.0, n) * spread[cluster]
+    lat = centres[cluster, 1] + rng.normal(0.0, 1.0, n) * spread[cluster]
+    code = _locate(lon, lat, boundaries, geoms)
+    for _ in range(20):  # re-draw the points that fell outside every province
+        out = np.flatnonzero(pd.isna(code))
+        if not out.size:
+            break
+        c = cluster[out]
+        lon[out] = centres[c, 0] + rng.normal(0.0, 1.0, out.size) * spread[c]
+        lat[out] = centres[c, 1] + rng.normal(0.0, 1.0, out.size) * spread[c]
+        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
+    out = np.flatnonzero(pd.isna(code))
+    if out.size:  # still outside after 20 draws: use the centre itself
+        lon[out], lat[out] = centres[cluster[out], 0], centres[cluster[out], 1]
+        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
+
+    kind = _choice(rng, KIND_WEIGHTS, n)
+    loc_precision = _choice(rng, LOCATION_WEIGHTS, n)
+    date_precision = _choice(rng, DATE_WEIGHTS, n)
+    _ensure_each(rng, kind, KIND_WEIGHTS)
+    _ensure_each(rng, loc_precision, LOCATION_WEIGHTS)
+    _ensure_each(rng, date_precision, DATE_WEIGHTS)
+
+    # Dates: a start per event, an end from the precision.
+    span = int((_END - _START).astype(int))
+    start = _START + rng.integers(0, span, n).astype("timedelta64[D]")
+    month = start.astype("datetime64[M]")
+    year = start.astype("datetime64[Y]")
+    start = np.where(date_precision == "month", month.astype("datetime64[D]"), start)
+    start = np.where(date_precision == "year", year.astype("datetime64[D]"), start)
+    one = np.timedelta64(1, "D")
+    end = np.where(date_precision == "month", (month + 1).astype("datetime64[D]") - one, start)
+    end = np.where(date_precision == "year", (year + 1).astype("datetime64[D]") - one, end)
+    end = np.where(date_precision == "range",
+                   start + rng.integers(1, 15, n).astype("timedelta64[D]"), end)
+    end = np.minimum(end, _END)
+    start_ns = pd.to_datetime(start.astype("datetime64[ns]"))
+    end_ns = pd.to_datetime(end.astype("datetime64[ns]"))
+    unknown = date_precision == "unknown"
+    start_ns = start_ns.where(~unknown)
+    end_ns = end_ns.where(~unknown)
+
+    # Fatalities: heavy-tailed, some unknown, low/high around the best estimate.
+    best = np.floor(rng.pareto(1.5, n) * 3).astype("float64")
+    best[rng.random(n) < 0.1] = np.nan
+    low = np.floor(best * rng.uniform(0.6, 1.0, n))
+    high = np.ceil(best * rng.uniform(1.0, 1.8, n))
+
+    point = loc_precision != "province"
+    ids = np.char.add(f"SYN-{seed}-", np.char.zfill(np.arange(n).astype(str), 7))
+    ids = ids.astype(object)
+    isk_first = kind == "isk_attack_on_taliban"
+    actor1 = np.where(isk_first | (kind == "defection"),
+                      np.where(isk_first, "ISK", "Taliban (defecting)"), "Taliban")
+    actor2 = np.where(actor1 == "Taliban", "ISK", np.where(isk_first, "Taliban", "ISK"))
+    confidence = _choice(rng, {"low": 0.3, "medium": 0.4, "high": 0.3}, n)
+    source_date = pd.Series(end_ns).dt.strftime("%Y-%m-%d")
+    events = pd.DataFrame({
+        "event_id": pd.Series(ids, dtype="str"),
+        "date": start_ns,
+        "date_start": start_ns,
+        "date_end": end_ns,
+        "date_precision": pd.Series(date_precision, dtype="str"),
+        "kind": pd.Series(kind, dtype="str"),
+        "actor1": pd.Series(actor1, dtype="str"),
+        "actor2": pd.Series(actor2, dtype="str"),
+        "province_code": pd.Series(code, dtype="str"),
+        "province": pd.Series(code, dtype="str").map(names_of).astype("str"),
+        "district": pd.Series([None] * n, dtype="str"),
+        "latitude": np.where(point, lat, np.nan),
+        "longitude": np.where(point, lon, np.nan),
+        "location_precision": pd.Series(loc_precision, dtype="str"),
+        "fatalities": best,
+        "fatalities_low": low,
+        "fatalities_high": high,
+        "description": "synthetic event for tests",
+        "source_name": "synthetic",
+        "source_title": pd.Series(np.char.add("Synthetic event ", ids.astype(str)), dtype="str"),
+        "source_date": source_date.astype("str"),
+        "source_url": pd.Series(np.char.add("https://example.org/synthetic/",
+                                            ids.astype(str)), dtype="str"),
+        "confidence": pd.Series(confidence, dtype="str"),
+        "dataset": "synthetic",
+    })
+    for c in ("date", "date_start", "date_end"):
+        events[c] = events[c].astype("datetime64[ns]")
+    for c in ("description", "source_name", "dataset"):
+        events[c] = events[c].astype("str")
+    return events[list(EVENT_COLUMNS)]

@@ -257,5 +257,38 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     click.echo(f"Wrote {path}")
 
 
+@main.command("validate")
+@click.argument("events", nargs=-1, type=click.Path(dir_okay=True))
+@click.option("--source", "source_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False),
+              help="Write the rejected rows, with their reasons, to this CSV file.")
+@click.option("--keep-all", is_flag=True,
+              help="ACLED/UCDP: keep rows outside the Taliban-ISK rivalry (kind 'other').")
+@click.option("--today", default=None, help="Reject dates after this day (default: today).")
+def validate_command(events, source_format, rejected_path, keep_all, today):
+    """Check event files row by row and say what is wrong, where.
+
+    Exits 0 when every row is valid, 1 when rows were rejected, 2 when an input cannot be used
+    (missing, unreadable, no usable columns). With no EVENTS, checks the shipped dataset.
+    """
+    from khorasan_map.events import read_events
+
+    result = read_events(list(events) or None, format=source_format, on_invalid="report",
+                         keep_all=keep_all, today=today)
+    click.echo(result.summary())
+    limit = 20
+    for line in result.messages("problems", limit=limit):
+        click.echo(f"  {line}")
+    for line in result.messages("warnings", limit=limit):
+        click.echo(f"  warning: {line}")
+    if len(result.problems) > limit and not rejected_path:
+        click.echo("  (use --rejected FILE.csv to get every rejected row)")
+    if rejected_path:
+        result.rejected.to_csv(rejected_path, index=False)
+        click.echo(f"Wrote {len(result.rejected):,} rejected rows to {rejected_path}")
+    sys.exit(EXIT_REJECTED if len(result.rejected) else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -101,6 +101,9 @@ AUTO_DASK_ROWS: int = 5_000_000
 #: Rows per partition when reading Parquet (row groups are gathered up to this many rows).
 ROWS_PER_PARTITION: int = 1_000_000
 
+#: Rows per row group in the Parquet files :func:`write_synthetic_parquet` writes.
+ROW_GROUP_SIZE: int = 250_000
+
 #: Partial results combined per task in the tree reduction.
 SPLIT_EVERY: int = 8
 
@@ -807,8 +810,8 @@ _SUM_COLUMNS = ("events", *("n_" + k for k in settings.EVENT_KINDS), "n_other",
 @dataclasses.dataclass
 class _SummaryPart:
     stats: pd.DataFrame  # indexed by group keys, additive columns plus first/last dates
-    sources: tuple  # (hash array, group-id array), unique by hash
-    actors: tuple
+    sources: dict  # {group key: unique 64-bit hashes of the source keys}
+    actors: dict
     reasons: dict
     join: _JoinCounts
     read: _Read
@@ -816,31 +819,40 @@ class _SummaryPart:
     years: tuple  # (min year, max year) of counted events or (None, None)
 
 
-def _group_ids(counted, with_year):
-    code = counted["_code"].to_numpy(dtype=object)
+def _group_keys(counted, with_year):
+    """Return an integer group id per row and the group key (code, or (code, year)) per id."""
+    code_ids, code_names = pd.factorize(counted["_code"].to_numpy(dtype=object))
     if not with_year:
-        return pd.Series(code, index=counted.index, dtype=object)
-    return pd.Series([f"{c}|{y}" for c, y in zip(code, counted["_year"].to_numpy(), strict=True)],
-                     index=counted.index, dtype=object)
+        return code_ids.astype(np.int64), [str(c) for c in code_names]
+    year = counted["_year"].to_numpy(dtype=np.int64)
+    ids, uniq = pd.factorize(code_ids.astype(np.int64) * 1_000_000 + year)
+    keys = [(str(code_names[u // 1_000_000]), int(u % 1_000_000)) for u in uniq]
+    return ids.astype(np.int64), keys
 
 
-def _distinct(groups: pd.Series, values: pd.Series):
-    """Return the unique (group, value) pairs as 64-bit hashes, with each pair's group."""
+def _distinct(ids: np.ndarray, keys: list, values: pd.Series) -> dict:
+    """Return {group key: sorted unique 64-bit hashes of the group's non-missing values}."""
     ok = values.notna().to_numpy(bool)
     if not ok.any():
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=object)
-    pairs = pd.DataFrame({"g": groups.to_numpy(dtype=object)[ok],
-                          "v": values.astype(object).to_numpy()[ok]})
-    hashes = pd.util.hash_pandas_object(pairs, index=False).to_numpy()
-    uniq, first = np.unique(hashes, return_index=True)
-    return uniq, pairs["g"].to_numpy(dtype=object)[first]
+        return {}
+    hashes = pd.util.hash_array(values.to_numpy(dtype=object)[ok], categorize=False)
+    group = ids[ok]
+    order = np.argsort(group, kind="stable")
+    group, hashes = group[order], hashes[order]
+    cuts = np.flatnonzero(np.diff(group)) + 1
+    starts = np.concatenate([[0], cuts])
+    return {keys[group[s]]: np.unique(chunk)
+            for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)}
 
 
-def _merge_distinct(parts):
-    hashes = np.concatenate([p[0] for p in parts])
-    groups = np.concatenate([p[1] for p in parts])
-    uniq, first = np.unique(hashes, return_index=True)
-    return uniq, groups[first]
+def _merge_distinct(parts) -> dict:
+    """Union of several {group key: unique hashes} mappings."""
+    out: dict = {}
+    for part in parts:
+        for key, hashes in part.items():
+            out.setdefault(key, []).append(hashes)
+    return {key: (arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays)))
+            for key, arrays in out.items()}
 
 
 def _summary_partial(item, layer, opts: _Options) -> _SummaryPart:
@@ -883,15 +895,15 @@ def _summary_partial(item, layer, opts: _Options) -> _SummaryPart:
     stats["precise_sum"] = pg.sum()
     stats["precise_count"] = pg.count()
 
-    groups = _group_ids(counted, opts.with_year)
-    sources = _distinct(groups, aggregate._source_key(counted))
+    ids, group_keys = _group_keys(counted, opts.with_year)
+    sources = _distinct(ids, group_keys, aggregate._source_key(counted))
     actor_parts = []
     for col in ("actor1", "actor2"):
         if col in counted:
             actor = counted[col].astype("string").str.strip()
             actor = actor.where(actor.str.len().fillna(0) > 0)
-            actor_parts.append(_distinct(groups, actor))
-    actors = _merge_distinct(actor_parts) if actor_parts else _distinct(groups, groups.iloc[:0])
+            actor_parts.append(_distinct(ids, group_keys, actor))
+    actors = _merge_distinct(actor_parts)
     return _SummaryPart(stats, sources, actors, reasons, join, read, len(counted), years)
 
 
@@ -1114,11 +1126,10 @@ def _final_stats(total: _SummaryPart, with_year: bool) -> pd.DataFrame:
     out["fatalities_known"] = stats["fatalities_known"].astype("int64")
     out["first_date"] = stats["first_date"]
     out["last_date"] = stats["last_date"]
-    index = (pd.Index([f"{c}|{y}" for c, y in stats.index], dtype=object) if with_year
-             else pd.Index(stats.index.astype(str), dtype=object))
-    for name, (_, owner) in (("n_sources", total.sources), ("n_actors", total.actors)):
-        counts = pd.Series(owner, dtype=object).value_counts()
-        out[name] = counts.reindex(index).fillna(0).astype("int64").to_numpy()
+    index = ([(str(c), int(y)) for c, y in stats.index] if with_year
+             else [str(c) for c in stats.index])
+    for name, distinct in (("n_sources", total.sources), ("n_actors", total.actors)):
+        out[name] = np.array([len(distinct.get(key, ())) for key in index], dtype="int64")
     share = stats["precise_sum"] / stats["precise_count"]
     out["share_province_precise"] = share.where(stats["precise_count"] > 0)
     out = out.reset_index()
@@ -1420,7 +1431,7 @@ def write_synthetic_parquet(path, n: int, seed: int = 0, rows_per_file: int = 1_
     seed : int, default 0
         Seed of the first file.
     rows_per_file : int, default 1_000_000
-        Rows per file (one row group each).
+        Rows per file, in row groups of :data:`ROW_GROUP_SIZE` rows.
     boundaries : geopandas.GeoDataFrame, optional
         Layer the points are drawn in (the shipped provinces when omitted).
 
@@ -1454,7 +1465,7 @@ def write_synthetic_parquet(path, n: int, seed: int = 0, rows_per_file: int = 1_
         frame = synthetic_events(rows, seed=seed + i, **kwargs)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         target = folder / f"part-{i:05d}.parquet"
-        pq.write_table(table, target, row_group_size=rows_per_file, compression="zstd")
+        pq.write_table(table, target, row_group_size=ROW_GROUP_SIZE, compression="zstd")
         written.append(target)
         del frame, table
     (folder / "_SUCCESS").write_text(json.dumps(

@@ -1,0 +1,172 @@
+"""Benchmark the in-memory and the Dask engines on partitioned synthetic Parquet.
+
+Writes 20 million synthetic events (20 files of 1 million rows, seeds 0-19) under
+``benchmarks/_data/synthetic/`` unless they are already there, then times, each run in a fresh
+subprocess so that peak memory (``ru_maxrss``) belongs to that run alone:
+
+- both engines on the first 1 and the first 5 files (1M and 5M events): read and validate the
+  Parquet files, join, summarise by province;
+- the Dask engine alone on all 20 files (20M events).
+
+It prints rows per second, seconds per million events, peak memory, and whether the two engines
+agree (summary table, coverage figure, join report counts) where both ran.
+
+Usage::
+
+    python benchmarks/bench_scale.py                 # 1M, 5M (both engines), 20M (dask)
+    python benchmarks/bench_scale.py --sizes 1 5     # skip 20M
+    python benchmarks/bench_scale.py --data DIR      # keep the data elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE / "_data" / "synthetic"
+ROWS_PER_FILE = 1_000_000
+TODAY = "2026-01-01"  # fixed, so both engines validate dates against the same day
+
+
+def ensure_data(folder: Path, n_files: int) -> list[Path]:
+    """Write the synthetic files if they are missing; return the first ``n_files``."""
+    from khorasan_map.scale import write_synthetic_parquet
+
+    marker = folder / "_SUCCESS"
+    ok = False
+    if marker.exists():
+        meta = json.loads(marker.read_text())
+        ok = meta.get("n", 0) >= n_files * ROWS_PER_FILE and meta.get(
+            "rows_per_file") == ROWS_PER_FILE
+    if not ok:
+        start = time.perf_counter()
+        print(f"writing {n_files * ROWS_PER_FILE:,} synthetic events to {folder} ...",
+              flush=True)
+        write_synthetic_parquet(folder, n_files * ROWS_PER_FILE, seed=0,
+                                rows_per_file=ROWS_PER_FILE)
+        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def peak_bytes() -> int:
+    """Peak resident memory of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def table_records(table) -> list:
+    frame = table.drop(columns="geometry")
+    return json.loads(frame.to_json(orient="records"))
+
+
+def run_one(engine: str, files: list[str], out: str, agree: bool) -> None:
+    """One measured run (in its own process); writes a JSON result to ``out``."""
+    import pandas as pd
+
+    from khorasan_map import aggregate, scale
+    from khorasan_map.boundaries import load_provinces
+    from khorasan_map.events import read_events
+    from khorasan_map.join import assign_provinces
+
+    layer = load_provinces()
+    base = peak_bytes()
+    start = time.perf_counter()
+    if engine == "dask":
+        table = scale.summarize_dask(files, layer, today=TODAY)
+    else:
+        events = read_events(files, today=TODAY, progress=False)
+        table = aggregate.summarize(events, layer)
+    seconds = time.perf_counter() - start
+    result = {"engine": engine, "n": int(table.attrs["n_events"] + table.attrs["n_left_out"]),
+              "seconds": seconds, "peak_bytes": peak_bytes(), "base_bytes": base}
+    if agree:
+        result["table"] = table_records(table)
+        result["attrs"] = {k: v for k, v in table.attrs.items() if k != "scale"}
+        if engine == "dask":
+            cov = scale.coverage_dask(files, layer, today=TODAY)
+            result["join"] = table.attrs["scale"]["join"]
+        else:
+            cov = aggregate.coverage(events, layer)
+            joined = assign_provinces(events, layer)
+            result["join"] = {
+                "n_input": joined.n_input, "n_assigned": joined.n_assigned,
+                "n_unassigned": joined.n_unassigned,
+                "cases": scale._counts_dict(joined.report["case"].value_counts()),
+                "by": scale._counts_dict(joined.events["assigned_by"].value_counts()),
+            }
+        result["coverage"] = cov.to_dict()
+    del pd
+    Path(out).write_text(json.dumps(result, default=str))
+
+
+def measure(engine: str, files: list[Path], agree: bool) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        cmd = [sys.executable, __file__, "--_run", engine, "--_out", out,
+               *(["--_agree"] if agree else []), "--_files", *map(str, files)]
+        subprocess.run(cmd, check=True)
+        return json.loads(Path(out).read_text())
+
+
+def fmt_row(label: str, r: dict) -> str:
+    per_m = r["seconds"] / (r["n"] / 1e6)
+    return (f"{label:<14}{r['n']:>12,}{r['seconds']:>10.1f}{r['n'] / r['seconds']:>12,.0f}"
+            f"{per_m:>10.2f}{r['peak_bytes'] / 2**30:>10.2f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1, 5, 20],
+                        help="millions of events; both engines up to --both-max, dask beyond")
+    parser.add_argument("--both-max", type=int, default=5,
+                        help="largest size (millions) run with the in-memory engine too")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="synthetic data folder")
+    parser.add_argument("--_run", help=argparse.SUPPRESS)
+    parser.add_argument("--_out", help=argparse.SUPPRESS)
+    parser.add_argument("--_agree", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_files", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._run:
+        run_one(args._run, args._files, args._out, args._agree)
+        return 0
+
+    files = ensure_data(args.data, max(args.sizes))
+    print(f"{os.cpu_count()} cores; partitions of {ROWS_PER_FILE:,} rows (one file each)")
+    print(f"{'run':<14}{'events':>12}{'seconds':>10}{'rows/s':>12}{'s/M':>10}{'peak GiB':>10}")
+    ok = True
+    for size in sorted(args.sizes):
+        subset = files[:size]
+        both = size <= args.both_max
+        results = {}
+        for engine in (("pandas", "dask") if both else ("dask",)):
+            results[engine] = r = measure(engine, subset, agree=both)
+            print(fmt_row(f"{engine} {size}M", r), flush=True)
+        if both:
+            p, d = results["pandas"], results["dask"]
+            same_table = p["table"] == d["table"] and p["attrs"] == d["attrs"]
+            same_cov = p["coverage"] == d["coverage"]
+            same_join = p["join"] == d["join"]
+            ratio = (d["seconds"] / d["n"]) / (p["seconds"] / p["n"])
+            print(f"  agreement at {size}M: summary table {'equal' if same_table else 'DIFFERENT'}"
+                  f", coverage {'equal' if same_cov else 'DIFFERENT'}"
+                  f" ({d['coverage']['sentence']}), join report counts "
+                  f"{'equal' if same_join else 'DIFFERENT'} ({d['join']}); "
+                  f"dask time per million / in-memory = {ratio:.2f}", flush=True)
+            ok &= same_table and same_cov and same_join
+        else:
+            under = results["dask"]["peak_bytes"] < 3 * 2**30
+            print(f"  {size}M with dask alone: peak memory "
+                  f"{'under' if under else 'OVER'} 3 GiB", flush=True)
+            ok &= under
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Tests for khorasan_map.scale: the Dask engine gives the in-memory engine's answers.
+
+The data: synthetic events over all of Afghanistan, a layer of four square "provinces" covering
+only part of it (so many events fall outside every polygon), and hand-made rows on the shared
+edges and corner of the squares, just outside them, far outside them with no stated province,
+and invalid rows. Written to tmp_path as four Parquet files and as four CSV files.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+pytest.importorskip("dask_geopandas", reason="dask-geopandas is not installed (the 'scale' or "
+                    "'test' extra); the Dask engine cannot be tested")
+
+from khorasan_map import aggregate, scale  # noqa: E402
+from khorasan_map.errors import EventValidationError, InputFileError  # noqa: E402
+from khorasan_map.events import read_events  # noqa: E402
+from khorasan_map.join import assign_provinces  # noqa: E402
+from khorasan_map.synthetic import synthetic_events  # noqa: E402
+
+TODAY = "2026-06-01"
+CODES = ["AF-BAM", "AF-DAY", "AF-GHA", "AF-WAR"]
+NAMES = ["Bamyan", "Daykundi", "Ghazni", "Wardak"]
+N_FILES = 4
+
+
+@pytest.fixture(scope="module")
+def layer():
+    return gpd.GeoDataFrame(
+        {"province_code": CODES, "province": NAMES, "province_dari": ["ب", "د", "غ", "و"]},
+        geometry=[box(67, 34, 68, 35), box(67, 33, 68, 34), box(68, 33, 69, 34),
+                  box(68, 34, 69, 35)],
+        crs="EPSG:4326",
+    )
+
+
+def _extra_rows():
+    """Border, near-outside, far-outside and unlocatable rows, plus invalid ones."""
+    base = synthetic_events(12, seed=99).iloc[:1]
+
+    def row(event_id, lon, lat, code=None, precision="exact", kind="clash"):
+        r = base.copy()
+        r["event_id"] = event_id
+        r["longitude"], r["latitude"] = lon, lat
+        r["province_code"] = code
+        r["province"] = None
+        r["location_precision"] = precision
+        r["kind"] = kind
+        if precision == "province":
+            r["longitude"] = r["latitude"] = np.nan
+        return r
+
+    rows = [
+        row("B-edge-1", 68.0, 33.5),  # shared edge AF-DAY | AF-GHA: border rule
+        row("B-edge-2", 67.5, 34.0, "AF-DAY"),  # edge AF-BAM | AF-DAY, stated breaks the tie
+        row("B-corner", 68.0, 34.0),  # corner of all four
+        row("N-near", 69.02, 33.5),  # ~1.9 km east of AF-GHA: nearest within 5 km
+        row("F-far", 65.0, 32.0),  # inside Afghanistan, far from the layer, no stated: unassigned
+        row("F-far-stated", 65.0, 32.0, "AF-HEL"),  # stated province not in the layer
+        row("U-province", np.nan, np.nan, "AF-KAB", "province"),  # not in the layer
+        row("X-badkind", 67.5, 34.5, kind="battle"),  # rejected: unknown kind
+        row("X-badlat", 67.5, 95.0),  # rejected: latitude out of range
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def events_frame():
+    frame = pd.concat([synthetic_events(2000, seed=7), _extra_rows()], ignore_index=True)
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, events_frame):
+    root = tmp_path_factory.mktemp("scale")
+    (root / "pq").mkdir()
+    (root / "csv").mkdir()
+    parquet, csv = [], []
+    bounds = np.linspace(0, len(events_frame), N_FILES + 1).astype(int)
+    for i in range(N_FILES):
+        part = events_frame.iloc[bounds[i]:bounds[i + 1]]
+        p = root / "pq" / f"part-{i}.parquet"
+        part.to_parquet(p, index=False, row_group_size=200)  # several row groups per file
+        parquet.append(p)
+        c = root / "csv" / f"part-{i}.csv"
+        part.to_csv(c, index=False)
+        csv.append(c)
+    return {"root": root, "parquet": parquet, "csv": csv}
+
+
+@pytest.fixture(scope="module")
+def in_memory(files):
+    result = read_events([str(p) for p in files["parquet"]], on_invalid="report", today=TODAY)
+    return result
+
+
+def _texts(series):
+    return [None if pd.isna(v) else str(v) for v in series]
+
+
+def _plain(table):
+    return pd.DataFrame(table.drop(columns="geometry"))
+
+
+def _attrs(table):
+    return {k: v for k, v in table.attrs.items() if k not in ("scale", "engine")}
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_summary_coverage_and_join_counts_agree(files, in_memory, layer, kind):
+    glob = str(files["root"] / ("pq/*.parquet" if kind == "parquet" else "csv/*.csv"))
+    events = in_memory.events
+    want = aggregate.summarize(events, layer)
+    got = scale.summarize_dask(glob, layer, on_invalid="report", today=TODAY,
+                               rows_per_partition=500)
+    pd.testing.assert_frame_equal(_plain(got), _plain(want))
+    assert got.geometry.equals(want.geometry)
+    assert _attrs(got) == _attrs(want)
+
+    info = got.attrs["scale"]
+    assert info["n_rejected"] == len(in_memory.rejected) == 2
+    assert info["n_input"] == in_memory.n_input == len(events) + 2
+    if kind == "parquet":
+        assert info["n_partitions"] > N_FILES  # row groups gathered into several partitions
+
+    joined = assign_provinces(events, layer)
+    join = info["join"]
+    assert join["n_input"] == joined.n_input == len(events)
+    assert join["n_assigned"] == joined.n_assigned
+    assert join["n_unassigned"] == joined.n_unassigned > 0
+    assert join["n_assigned"] + join["n_unassigned"] == join["n_input"]
+    assert join["cases"] == scale._counts_dict(joined.report["case"].value_counts())
+    assert {"border", "outside", "unlocatable"} <= set(join["cases"])
+    assert join["by"] == scale._counts_dict(joined.events["assigned_by"].value_counts())
+
+    cov_want = aggregate.coverage(events, layer)
+    cov_got = scale.coverage_dask(glob, layer, on_invalid="report", today=TODAY,
+                                  rows_per_partition=500)
+    assert cov_got.to_dict() == cov_want.to_dict()
+    assert cov_got.sentence == cov_want.sentence
+
+
+def test_filters_and_years_agree(files, in_memory, layer):
+    events = in_memory.events
+    filters = {"since": "2018-03", "until": "2023", "kinds": "clash,defection",
+               "min_confidence": "medium"}
+    for by in ("province", ("province", "year")):
+        want = aggregate.summarize(events, layer, by=by, **filters)
+        got = scale.summarize_dask(files["parquet"], layer, by=by, on_invalid="report",
+                                   today=TODAY, **filters)
+        pd.testing.assert_frame_equal(_plain(got), _plain(want))
+        assert _attrs(got) == _attrs(want)
+    want = aggregate.coverage(events, layer, kinds="all", split_date="2021-08-15",
+                              since="2016")
+    got = scale.coverage_dask(files["parquet"], layer, kinds="all", split_date="2021-08-15",
+                              since="2016", on_invalid="report", today=TODAY)
+    assert got.to_dict() == want.to_dict()
+
+
+def test_dask_and_pandas_frames_as_input(in_memory, layer):
+    import dask.dataframe as dd
+
+    events = in_memory.events
+    ddf = dd.from_pandas(events, npartitions=3)
+    want = aggregate.summarize(events, layer, kinds="clash")
+    for source in (ddf, events):
+        got = scale.summarize_dask(source, layer, kinds="clash", rows_per_partition=1000)
+        pd.testing.assert_frame_equal(_plain(got), _plain(want))
+    # The dispatcher picks the engine; both give the same table.
+    assert scale.summarize(ddf, layer, kinds="clash").attrs["engine"] == "dask"
+    table = scale.summarize(events, layer, kinds="clash")
+    assert table.attrs["engine"] == "pandas"
+    pd.testing.assert_frame_equal(_plain(table), _plain(want))
+
+
+def test_assign_provinces_dask_is_a_left_join(in_memory, layer):
+    import dask.dataframe as dd
+
+    events = in_memory.events
+    joined, report = scale.assign_provinces_dask(dd.from_pandas(events, npartitions=4), layer)
+    want = assign_provinces(events, layer)
+    got = joined.compute()
+    assert len(got) == len(events)
+    merged = got.set_index("event_id").loc[want.events["event_id"]]
+    for col in ("assigned_code", "assigned_province", "assigned_by"):
+        assert _texts(merged[col]) == _texts(want.events[col])
+    counts = scale.join_counts(joined, report)
+    assert counts["n_assigned"] == want.n_assigned
+    assert counts["n_unassigned"] == want.n_unassigned
+    assert counts["n_assigned"] + counts["n_unassigned"] == len(events)
+    assert len(report.compute()) == len(want.report)
+
+
+def test_read_events_dask_reports_rejected_rows_with_file_rows(files, in_memory):
+    import dask
+
+    res = scale.read_events_dask(str(files["root"] / "pq" / "*.parquet"), on_invalid="report",
+                                 today=TODAY, rows_per_partition=400)
+    valid, rejected = dask.compute(res.events, res.rejected)
+    assert len(valid) + len(rejected) == in_memory.n_input == res.n_rows
+    assert sorted(valid["event_id"]) == sorted(in_memory.events["event_id"])
+    key = ["file", "row", "event_id", "column"]
+    want = in_memory.rejected[key].sort_values(key).reset_index(drop=True)
+    got = rejected[key].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
+    assert res.counts()["n_rejected"] == 2
+
+    strict = scale.read_events_dask(files["csv"], today=TODAY)
+    with pytest.raises(EventValidationError, match="failed validation"):
+        strict.compute()
+    with pytest.raises(EventValidationError, match="2 of"):
+        scale.summarize_dask(files["csv"], today=TODAY)
+
+
+def test_auto_engine_threshold(files, events_frame):
+    import dask.dataframe as dd
+
+    small = files["parquet"]
+    assert scale.choose_engine(small) == "pandas"
+    assert scale.choose_engine(small, max_bytes=1) == "dask"
+    assert scale.choose_engine(small, max_rows=100) == "dask"
+    assert scale.choose_engine(files["csv"], max_rows=100) == "pandas"  # CSV: bytes only
+    assert scale.choose_engine(events_frame) == "pandas"
+    assert scale.choose_engine(dd.from_pandas(events_frame, npartitions=2)) == "dask"
+    assert scale.choose_engine(small, "dask") == "dask"
+    assert scale.choose_engine(small, "pandas") == "pandas"
+    with pytest.raises(ValueError, match="engine must be one of"):
+        scale.choose_engine(small, "spark")
+
+
+def test_empty_glob_and_missing_inputs(tmp_path):
+    with pytest.raises(InputFileError, match="no files match"):
+        scale.summarize_dask(str(tmp_path / "nothing" / "*.parquet"))
+    with pytest.raises(InputFileError, match="no files match"):
+        scale.read_events_dask(str(tmp_path / "*.csv"))
+    with pytest.raises(InputFileError, match="no such file"):
+        scale.expand_paths(tmp_path / "missing.parquet")
+    with pytest.raises(InputFileError, match="no .parquet or .csv files"):
+        scale.expand_paths(tmp_path)
+
+
+def test_write_synthetic_parquet_streams_files(tmp_path):
+    files = scale.write_synthetic_parquet(tmp_path / "syn", 2500, seed=5, rows_per_file=1000)
+    assert [f.name for f in files] == ["part-00000.parquet", "part-00001.parquet",
+                                       "part-00002.parquet"]
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    assert len(frame) == 2500 and frame["event_id"].is_unique
+    assert (frame["dataset"] == "synthetic").all()
+    assert (tmp_path / "syn" / "_SUCCESS").exists()
+    assert scale.expand_paths(tmp_path / "syn") == files

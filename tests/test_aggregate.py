@@ -584,3 +584,57 @@ def test_summarize_and_coverage_place_raw_events_with_the_join(layer):
 
     joined = assign_provinces(ev, layer)
     assert coverage(joined, layer).province_codes == cov.province_codes
+
+
+def random_events(n, seed):
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, n), unit="D")
+    span = pd.to_timedelta(rng.choice([0, 0, 0, 30, 400], n), unit="D")
+    frame = pd.DataFrame(
+        {
+            "event_id": [f"r{i}" for i in range(n)],
+            "date": start,
+            "date_start": start,
+            "date_end": start + span,
+            "kind": rng.choice(list(settings.EVENT_KINDS) + ["other"], n),
+            "confidence": rng.choice(["low", "medium", "high", None], n),
+            "assigned_code": rng.choice(CODES + [None], n),
+            "fatalities": rng.choice([np.nan, 1.0, 5.0], n),
+            "location_precision": rng.choice(["exact", "province"], n),
+        }
+    )
+    unknown = rng.random(n) < 0.05
+    for col in ("date", "date_start", "date_end"):
+        frame.loc[unknown, col] = pd.NaT
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_invariants_nothing_disappears_and_summary_matches_coverage(layer, seed):
+    ev = random_events(500, seed)
+    rng = np.random.default_rng(seed + 10)
+    since = f"{rng.integers(2015, 2019)}-0{rng.integers(1, 9)}-15"
+    until = f"{rng.integers(2020, 2025)}"
+    kinds = ["clash", "defection"] if seed else "all"
+    options = {"since": since, "until": until, "kinds": kinds, "min_confidence": "medium"}
+    res = filter_events(ev, **options)
+    assert len(res.events) + len(res.left_out) == len(ev)
+    assert set(res.events["event_id"]).isdisjoint(res.left_out["event_id"])
+    table = summarize(ev, layer, **options)
+    cov = coverage(ev, layer, **options)
+    assert table.attrs["n_events"] + table.attrs["n_left_out"] == len(ev)
+    assert cov.n_events == table.attrs["n_events"] == table["events"].sum()
+    assert cov.province_codes == sorted(table.loc[table["events"] > 0, "province_code"])
+    assert cov.left_out_reasons == table.attrs["left_out_reasons"]
+    by_year = summarize(ev, layer, by=("province", "year"), **options)
+    per_year = by_year[by_year["events"] > 0].groupby("year")["province_code"].nunique()
+    assert {y: n for y, n in cov.by_year.items() if n} == per_year.to_dict()
+    assert by_year["events"].sum() == table["events"].sum()  # the window excludes unknown dates
+
+
+def test_year_of_an_event_begun_before_the_window_is_the_window_start(layer):
+    ev = make_events([{"date": "2016-12-01", "date_start": "2016-12-01", "date_end": "2017-02-01"}])
+    table = summarize(ev, layer, by=("province", "year"), since="2017-01-15", until="2017")
+    assert table.loc[table["events"] > 0, "year"].tolist() == [2017]
+    assert table.loc[table["events"] > 0, "first_date"].tolist() == ["2016-12-01"]
+    assert coverage(ev, layer, since="2017-01-15", until="2017").by_year == {2017: 1}

@@ -23,6 +23,8 @@ Rules, stated once:
 - **One reason per left-out event**, the first that applies, in this order: kind, confidence,
   unknown date, before ``since``, after ``until``; then, after the join, no province.
 - **Years and first/last dates** come from ``date`` (the best single date, the start of a range).
+  With a window, an event that began before ``since`` but overlaps the window counts in the
+  year of ``since`` (its first/last dates stay as recorded).
 - **Nothing disappears:** ``n_events + n_left_out`` equals the number of input events.
 """
 
@@ -291,6 +293,20 @@ def _best_date(events):
     if "date" in events:
         return pd.to_datetime(events["date"])
     return _date_bounds(events)[0]
+
+
+def _event_year(events, since=None, until=None):
+    """Calendar year of each event's ``date``, clipped to the window ``[since, until]``.
+
+    An event whose range began before ``since`` but overlaps the window counts in ``since``'s
+    year (the part of it inside the window), so no counted event falls outside the window's years.
+    """
+    date = _best_date(events)
+    if since is not None:
+        date = date.where(date.isna() | (date >= since), since)
+    if until is not None:
+        date = date.where(date.isna() | (date <= until), until)
+    return date.dt.year
 
 
 def _kind_mask(kind, selected):
@@ -575,7 +591,8 @@ def summarize(
     by : "province" or ("province", "year"), default "province"
         One row per province, or one per province and calendar year for every year from the
         first to the last (of the window when given, else of the counted events). The year is
-        that of ``date``; events with an unknown date are then left out.
+        that of ``date``, clipped to the window (an event begun before ``since`` counts in
+        ``since``'s year); events with an unknown date are then left out.
 
     Returns
     -------
@@ -621,7 +638,7 @@ def summarize(
         }
     )
     if with_year:
-        years = _best_date(counted).dt.year
+        years = _event_year(counted, prep.since, prep.until)
         counted = counted.assign(_year=years.astype("int64"))
         keys = ["_code", "_year"]
         lo = prep.since.year if prep.since is not None else (years.min() if len(years) else None)
@@ -941,7 +958,8 @@ def coverage(
 
     by_year: dict[int, int] = {}
     if first is not None and last is not None:
-        dated = counted.assign(_y=date.dt.year).dropna(subset=["_y"])
+        dated = counted.assign(_y=_event_year(counted, prep.since, prep.until))
+        dated = dated.dropna(subset=["_y"])
         per_year = dated.groupby(dated["_y"].astype("int64"))["assigned_code"].nunique()
         for year in range(first.year, last.year + 1):
             by_year[year] = int(per_year.get(year, 0))

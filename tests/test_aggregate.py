@@ -638,3 +638,11 @@ def test_year_of_an_event_begun_before_the_window_is_the_window_start(layer):
     assert table.loc[table["events"] > 0, "year"].tolist() == [2017]
     assert table.loc[table["events"] > 0, "first_date"].tolist() == ["2016-12-01"]
     assert coverage(ev, layer, since="2017-01-15", until="2017").by_year == {2017: 1}
+
+
+def test_filter_accepts_a_join_result():
+    ev = make_events([{}, {"kind": "defection"}])
+    res = filter_events(SimpleNamespace(events=ev, report=pd.DataFrame()), kinds="defection")
+    assert list(res.events["event_id"]) == ["e2"]
+    with pytest.raises(TypeError, match="DataFrame or the JoinResult"):
+        filter_events([1, 2, 3])

@@ -322,7 +322,7 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
 
     Parameters
     ----------
-    events : pandas.DataFrame
+    events : pandas.DataFrame or JoinResult
         Events in the toolkit's schema (see :data:`khorasan_map.events.EVENT_COLUMNS`); only
         ``event_id``, ``date`` (or ``date_start``/``date_end``), ``kind`` and ``confidence`` are
         read, and only those a filter needs.
@@ -359,6 +359,7 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
     >>> list(res.events["event_id"]), list(res.left_out["reason"])
     (['b'], ['before since'])
     """
+    events = _unwrap(events)
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:

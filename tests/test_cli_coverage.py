@@ -212,3 +212,9 @@ def test_shipped_dataset():
     assert 1 <= data["provinces_with_events"] <= 34
     assert data["province_codes"] == sorted(data["province_codes"])
     assert data["sentence"].startswith(f"Clashes recorded in {data['provinces_with_events']} of 34")
+
+
+def test_bad_kind_fails_before_reading(runner):
+    result = runner.invoke(cli.main, ["coverage", "--kind", "raid"])
+    assert result.exit_code == 2
+    assert runner.calls == []

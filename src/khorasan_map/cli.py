@@ -166,15 +166,14 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     from khorasan_map import settings
     from khorasan_map.aggregate import coverage, parse_kinds
 
-    frame = _read_for_coverage(events, source_format)
-    present = frame["kind"].dropna().unique() if "kind" in frame else ()
-    try:
-        parse_kinds(kinds, present)
+    try:  # checked before reading: the readers keep only these kinds
+        parse_kinds(kinds)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--kind'") from None
     if since is not None and until is not None and since > until:
         raise click.BadParameter(f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}",
                                  param_hint="'--since'")
+    frame = _read_for_coverage(events, source_format)
     cov = coverage(frame, since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                    split_date=settings.SHIFT_DATE if split_date is None else split_date)
     if as_json:

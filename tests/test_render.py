@@ -81,6 +81,15 @@ def data_of(html):
     return json.loads(blocks[0][1])
 
 
+def expand(pts):
+    """Unpack the points table the way the page script does."""
+    pts = dict(pts)
+    for j, name in enumerate("kpatc"):
+        pts[name] = [pts["meta"][code][j] for code in pts["m"]]
+    pts["e"] = [pts["ep"] + s for s in pts["e"]]
+    return pts
+
+
 def outside_data(html):
     return DATA_RE.sub("", html)
 
@@ -282,7 +291,7 @@ def test_furniture_counts_and_left_out(events):
 
 def test_points_precision_and_province_only(events):
     data = data_of(html_of(render.points_map(events)))
-    pts, badges = data["points"], data["badges"]
+    pts, badges = expand(data["points"]), data["badges"]
     n_province = int((events["location_precision"] == "province").sum())
     assert pts["n"] == len(events) - n_province
     assert sum(item["count"] for item in badges["items"]) == n_province
@@ -291,7 +300,10 @@ def test_points_precision_and_province_only(events):
     assert f"{n_province} events are counted at their province's centre" in notes
     assert not pts["cluster"]
     kinds = [k["key"] for k in pts["kinds"]]
-    assert [kinds[i] for i in pts["k"][:4]] == KINDS[:3] + [KINDS[0]] or len(set(pts["k"])) == 4
+    kind_of = dict(zip(events.event_id, events.kind, strict=True))
+    precision_of = dict(zip(events.event_id, events.location_precision, strict=True))
+    assert [kinds[k] for k in pts["k"]] == [kind_of[i] for i in pts["e"]]
+    assert [pts["precisions"][p] for p in pts["p"]] == [precision_of[i] for i in pts["e"]]
 
 
 def test_points_unplaced_are_left_out_with_reason(events):

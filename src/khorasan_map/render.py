@@ -52,6 +52,7 @@ import html as _html
 import itertools
 import json
 import math
+import os
 import warnings
 from urllib.parse import urlsplit
 
@@ -132,6 +133,9 @@ PRECISION_LABELS: dict[str, str] = {
 }
 
 _NO_DATA_VALUE = "No data"
+
+#: Stands for the event's own id inside source titles and addresses (see ``_source_table``).
+ID_MARK: str = "\x00"
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,6 +324,12 @@ var kmLib = window.kmLib || (function () {
     var kind = spec.kinds[spec.k[i]];
     box.appendChild(auto(el("div", "km-popup-title", kind.label)));
     var src = spec.sources[spec.s[i]];
+    if (src) {
+      var id = spec.e[i];
+      src = src.map(function (v) {
+        return typeof v === "string" ? v.split("\u0000").join(id) : v;
+      });
+    }
     lines(box, [
       ["Date", spec.dates[spec.d[i]]],
       ["Actors", spec.actors[spec.a[i]]],
@@ -361,7 +371,17 @@ var kmLib = window.kmLib || (function () {
     return match ? match[1] : null;
   }
 
+  function expand(spec) {
+    if (spec.m) {
+      ["k", "p", "a", "t", "c"].forEach(function (name, j) {
+        spec[name] = spec.m.map(function (code) { return spec.meta[code][j]; });
+      });
+    }
+    if (spec.ep) { spec.e = spec.e.map(function (s) { return spec.ep + s; }); }
+  }
+
   function points(map, target, spec, state) {
+    expand(spec);
     var n = spec.n, markers = new Array(n), styles = {};
     spec.year = spec.dates.map(yearOf);
     for (var i = 0; i < n; i++) {
@@ -394,8 +414,9 @@ var kmLib = window.kmLib || (function () {
       else { chosen.forEach(function (m) { group.addLayer(m); }); }
       return chosen.length;
     }
-    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
+    // On the map first: markercluster adds to a detached group in quadratic time.
     target.addLayer(group);
+    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
     return {group: group, show: show};
   }
 
@@ -1195,29 +1216,14 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         _str_column(pts, "province"),
     )
     l_codes, l_table = _factorize(places)
-    source_keys = [
-        json.dumps([n, t, u, sd], ensure_ascii=False)
-        for n, t, u, sd in zip(
-            _str_column(pts, "source_name"),
-            _str_column(pts, "source_title"),
-            _str_column(pts, "source_url"),
-            _str_column(pts, "source_date"),
-            strict=True,
-        )
-    ]
-    s_codes, s_keys = _factorize(source_keys)
-    sources = []
-    for key in s_keys:
-        name, title, url, sdate = json.loads(key)
-        good = safe_url(url)
-        if not (name or title or url):
-            sources.append(None)
-            continue
-        # [label, title, safe url, date, unsafe address shown as text]
-        sources.append(
-            [name or None, title or None, good, sdate or None, None if good else url or None]
-        )
+    s_codes, sources = _source_table(pts, list(ids))
 
+    # Low-cardinality columns travel as one code per event into a table of combinations
+    # [kind, precision, actors, description, confidence]; ids without their common prefix.
+    k_codes = [kind_index[k] for k in kind_col]
+    p_codes = [precisions.index(p) for p in pts["location_precision"].astype(str).str.lower()]
+    m_codes, meta = _factorize(list(zip(k_codes, p_codes, a_codes, t_codes, c_codes, strict=True)))
+    prefix = os.path.commonprefix(list(ids)) if len(ids) > 1 else ""
     spec = {
         "n": len(pts),
         "cluster": bool(cluster if cluster is not None else len(pts) > CLUSTER_THRESHOLD),
@@ -1226,25 +1232,23 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         "y0": y0,
         "x": (x - x0).tolist(),
         "y": (y - y0).tolist(),
-        "k": [kind_index.get(k, kind_index.get("other", 0)) for k in kind_col],
-        "p": [precisions.index(p) for p in pts["location_precision"].astype(str).str.lower()],
+        "m": m_codes,
+        "meta": [list(key) for key in meta],
         "kinds": kinds_table,
         "precisions": precisions,
         "d": d_codes,
         "dates": d_table,
-        "a": a_codes,
         "actors": a_table,
-        "t": t_codes,
         "descriptions": t_table,
         "f": f_codes,
         "fatalities": f_table,
-        "c": c_codes,
         "confidence": c_table,
         "l": l_codes,
         "places": l_table,
         "s": s_codes,
         "sources": sources,
-        "e": list(ids),
+        "ep": prefix,
+        "e": [i[len(prefix) :] for i in ids],
     }
 
     # Province-only events: a count per province at its representative point.
@@ -1283,6 +1287,44 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         "dates": _date_span(kept),
     }
     return spec, badges, stats
+
+
+def _with_id(text: str, event_id: str) -> str:
+    """Replace the event id inside a text by the ID_MARK placeholder (NUL removed first)."""
+    text = text.replace(ID_MARK, "")
+    if event_id and event_id in text:
+        return text.replace(event_id, ID_MARK)
+    return text
+
+
+def _source_table(pts: pd.DataFrame, ids: list[str]) -> tuple[list[int], list]:
+    """Code per event into a table of sources ``[name, title, safe url, date, unsafe text]``.
+
+    Titles and addresses often contain the event's own id (one page per event); the id is
+    replaced by :data:`ID_MARK` so such sources share one table entry and the page stays small.
+    Each address is checked with :func:`safe_url` before the id is taken out.
+    """
+    keys = []
+    for eid, name, title, url, sdate in zip(
+        ids,
+        _str_column(pts, "source_name"),
+        _str_column(pts, "source_title"),
+        _str_column(pts, "source_url"),
+        _str_column(pts, "source_date"),
+        strict=True,
+    ):
+        good = safe_url(url) is not None
+        keys.append(
+            (
+                name or None,
+                _with_id(title, eid) or None,
+                _with_id(url, eid) if good and url else None,
+                sdate or None,
+                _with_id(url, eid) if url and not good else None,
+            )
+        )
+    codes, table = _factorize(keys)
+    return codes, [None if key is None or not any(key) else list(key) for key in table]
 
 
 def _fatality_rows(pts: pd.DataFrame):

@@ -876,11 +876,14 @@ class _State:
         problems = _concat(self.problems)
         rejected = _concat(self.rejected)
         warns = _concat(self.warnings)
-        for frame in (problems, rejected, warns):
-            frame.sort_values(["file", "row"], kind="stable", inplace=True,
-                              key=lambda s: s.map({k: i for i, k in enumerate(self.sources)})
-                              if s.name == "file" else s)
-            frame.reset_index(drop=True, inplace=True)
+        order = {k: i for i, k in enumerate(self.sources)}
+
+        def sort(frame):
+            return frame.sort_values(
+                ["file", "row"], kind="stable",
+                key=lambda s: s.map(order) if s.name == "file" else s).reset_index(drop=True)
+
+        problems, rejected, warns = sort(problems), sort(rejected), sort(warns)
         n_input = len(events) + len(rejected)
         assert n_input == self.n_input, (n_input, self.n_input)
         return ValidationResult(events=events, rejected=rejected, warnings=warns,
@@ -1406,7 +1409,7 @@ def _validate_dates(ev, out, ctx):
                           (length == 7).fillna(False).to_numpy(),
                           (end.notna() & start.notna() & (end != start)).to_numpy()],
                          ["year", "month", "range"], "day")
-    inferred = pd.Series(inferred, dtype="str").where(text.notna(), "unknown")
+    inferred = pd.Series(inferred, dtype="str").where(text.notna(), None)
     precision = precision.fillna(inferred)
     out["date_precision"] = precision
     unknown = (precision == "unknown").to_numpy()

@@ -253,3 +253,20 @@ def test_write_synthetic_parquet_streams_files(tmp_path):
     assert (frame["dataset"] == "synthetic").all()
     assert (tmp_path / "syn" / "_SUCCESS").exists()
     assert scale.expand_paths(tmp_path / "syn") == files
+
+
+def test_dispatchers_on_files_count_rejected_rows(files, in_memory, layer):
+    glob = str(files["root"] / "pq" / "*.parquet")
+    tables = {engine: scale.summarize(glob, layer, engine=engine, on_invalid="report",
+                                      today=TODAY, kinds="clash")
+              for engine in ("pandas", "dask")}
+    pd.testing.assert_frame_equal(_plain(tables["pandas"]), _plain(tables["dask"]))
+    for engine, table in tables.items():
+        assert table.attrs["engine"] == engine
+        assert table.attrs["scale"]["n_input"] == in_memory.n_input
+        assert table.attrs["scale"]["n_rejected"] == 2
+    covs = [scale.coverage(glob, layer, engine=engine, on_invalid="report", today=TODAY,
+                           scheduler="synchronous") for engine in ("pandas", "dask")]
+    assert covs[0].to_dict() == covs[1].to_dict()
+    with pytest.raises(ValueError, match="scheduler 'gpu' is not one of"):
+        scale.coverage(glob, layer, engine="dask", scheduler="gpu", today=TODAY)

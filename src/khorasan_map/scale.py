@@ -1307,23 +1307,29 @@ def coverage_dask(source, boundaries=None, *, since=None, until=None, kinds=("cl
 
 
 def _read_in_memory(source, format, on_invalid, keep_all, today):
+    """Read for the pandas engine; return the events and ``attrs["scale"]``-like counts."""
     from khorasan_map.events import read_events
 
-    if source is None or isinstance(source, pd.DataFrame) and "assigned_code" in source:
-        return read_events() if source is None else source
-    if isinstance(source, pd.DataFrame):
-        return source
-    paths = [str(p) for p in expand_paths(source)]
-    result = read_events(paths, format=format, on_invalid="report", keep_all=keep_all,
-                         today=today, progress=False)
-    if len(result.rejected) and on_invalid == "raise":
-        _raise_rejected(len(result.rejected), result.n_input, result.messages("problems"),
-                        result.rejected)
-    return result.events
+    if source is None:
+        frame = read_events()
+    elif isinstance(source, pd.DataFrame):
+        frame = source
+    else:
+        paths = [str(p) for p in expand_paths(source)]
+        result = read_events(paths, format=format, on_invalid="report", keep_all=keep_all,
+                             today=today, progress=False)
+        if len(result.rejected) and on_invalid == "raise":
+            _raise_rejected(len(result.rejected), result.n_input, result.messages("problems"),
+                            result.rejected)
+        return result.events, {"engine": "pandas", "n_input": result.n_input,
+                                "n_rejected": len(result.rejected), "n_partitions": 1}
+    return frame, {"engine": "pandas", "n_input": len(frame), "n_rejected": 0,
+                   "n_partitions": 1}
 
 
 def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", scheduler=None,
-              format: str = "auto", on_invalid: str = "raise", **filters):
+              format: str = "auto", on_invalid: str = "raise", keep_all: bool = False,
+              today=None, **filters):
     """Summarise per province with the engine that suits the input's size.
 
     Parameters
@@ -1336,7 +1342,7 @@ def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", sc
         See :func:`choose_engine`.
     scheduler : str, dask.distributed.Client or None
         Dask only; see :func:`summarize_dask`.
-    format, on_invalid
+    format, on_invalid, keep_all, today
         How files are read (see :func:`summarize_dask`).
     **filters
         ``since``, ``until``, ``kinds``, ``min_confidence``, ``by`` as for
@@ -1345,7 +1351,8 @@ def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", sc
     Returns
     -------
     geopandas.GeoDataFrame
-        The same table whichever engine ran; ``attrs["engine"]`` names it.
+        The same table whichever engine ran; ``attrs["engine"]`` names it and
+        ``attrs["scale"]`` counts the rows read (``n_input``, ``n_rejected``).
 
     Examples
     --------
@@ -1357,16 +1364,18 @@ def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", sc
     chosen = choose_engine(events_or_paths, engine)
     if chosen == "dask":
         table = summarize_dask(events_or_paths, boundaries, format=format, on_invalid=on_invalid,
-                               scheduler=scheduler, **filters)
+                               keep_all=keep_all, today=today, scheduler=scheduler, **filters)
     else:
-        frame = _read_in_memory(events_or_paths, format, on_invalid, False, None)
+        frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
         table = aggregate.summarize(frame, boundaries, **filters)
+        table.attrs["scale"] = info
     table.attrs["engine"] = chosen
     return table
 
 
 def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", scheduler=None,
-             format: str = "auto", on_invalid: str = "raise", **filters):
+             format: str = "auto", on_invalid: str = "raise", keep_all: bool = False,
+             today=None, **filters):
     """Answer "in how many provinces?" with the engine that suits the input's size.
 
     Parameters
@@ -1379,7 +1388,7 @@ def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", sch
         See :func:`choose_engine`.
     scheduler : str, dask.distributed.Client or None
         Dask only; see :func:`summarize_dask`.
-    format, on_invalid
+    format, on_invalid, keep_all, today
         How files are read (see :func:`summarize_dask`).
     **filters
         ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
@@ -1388,7 +1397,8 @@ def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", sch
     Returns
     -------
     khorasan_map.aggregate.Coverage
-        The same answer whichever engine ran; its ``engine`` attribute names it.
+        The same answer whichever engine ran; its ``engine`` attribute names it and its
+        ``scale`` attribute counts the rows read (``n_input``, ``n_rejected``).
 
     Examples
     --------
@@ -1400,10 +1410,11 @@ def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", sch
     chosen = choose_engine(events_or_paths, engine)
     if chosen == "dask":
         cov = coverage_dask(events_or_paths, boundaries, format=format, on_invalid=on_invalid,
-                            scheduler=scheduler, **filters)
+                            keep_all=keep_all, today=today, scheduler=scheduler, **filters)
     else:
-        frame = _read_in_memory(events_or_paths, format, on_invalid, False, None)
+        frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
         cov = aggregate.coverage(frame, boundaries, **filters)
+        cov.scale = info
     cov.engine = chosen
     return cov
 

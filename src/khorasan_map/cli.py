@@ -289,5 +289,83 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     sys.exit(EXIT_REJECTED if len(result.rejected) else EXIT_OK)
 
 
+@main.command("map")
+@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--type", "map_type", default="choropleth", show_default=True,
+              type=click.Choice(["choropleth", "points", "combined", "timeline"]),
+              help="Kind of map.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="HTML file to write.")
+@click.option("--offline", is_flag=True,
+              help="One self-contained file: scripts inlined, no tiles, no network needed.")
+@click.option("--metric", "column", default="events", show_default=True,
+              help="Summary column for the provinces (events, n_clash, n_defection, "
+                   "fatalities, first_year, ...).")
+@click.option("--scheme", default=None, help="Classification: quantiles, natural_breaks, "
+              "equal_interval or user_defined (with --bins).")
+@click.option("--k", type=int, default=None, help="Number of classes.")
+@click.option("--bins", default=None, help="Class upper bounds for user_defined, e.g. 1,3,10.")
+@click.option("--since", callback=_date_option(), help="First day mapped.")
+@click.option("--until", callback=_date_option(end=True), help="Last day mapped, inclusive.")
+@click.option("--kind", "kinds", default=None, help="Kinds mapped, comma-separated, or 'all'.")
+@click.option("--min-confidence", help="Lowest confidence grade mapped.",
+              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
+@click.option("--title", default=None, help="Title shown on the map.")
+@click.option("--subtitle", default=None, help="Subtitle shown under the title.")
+@click.option("--source", "source_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
+                min_confidence, title, subtitle, source_format):
+    """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
+
+    With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
+    gives one file that opens with no network at all.
+    """
+    from khorasan_map import render
+    from khorasan_map.aggregate import parse_kinds
+    from khorasan_map.classify import normalize_scheme
+
+    if scheme is not None:
+        _check_option(normalize_scheme, scheme, "--scheme")
+    _check_option(parse_kinds, kinds, "--kind")
+    if k is not None and k < 1:
+        raise click.BadParameter("must be a positive integer", param_hint="'--k'")
+    try:
+        upper = [float(b) for b in bins.split(",")] if bins else None
+    except ValueError:
+        raise click.BadParameter(f"{bins!r} is not a comma-separated list of numbers",
+                                 param_hint="'--bins'") from None
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}",
+                                 param_hint="'--since'")
+    frame = _read_for_coverage(events, source_format)
+    common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
+                  title=title, subtitle=subtitle)
+    classed = dict(scheme=scheme, k=k, bins=upper)
+    try:
+        if map_type == "points":
+            m = render.points_map(frame, **common)
+        else:
+            build = {"choropleth": render.choropleth_map, "combined": render.combined_map,
+                     "timeline": render.timeline_map}[map_type]
+            m = build(frame, column, **classed, **common)
+    except ValueError as exc:
+        if isinstance(exc, KhorasanMapError):
+            raise
+        raise click.BadParameter(str(exc)) from None
+    try:
+        from khorasan_map.export import save_html
+    except ImportError:  # pragma: no cover - export ships with the package
+        m.save(output)
+        path = output
+    else:
+        path = save_html(m, output, offline=offline)
+    from pathlib import Path
+
+    size = Path(path).stat().st_size
+    click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"
+               + (", offline" if offline else "") + ")")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

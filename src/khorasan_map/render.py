@@ -428,7 +428,8 @@ var kmLib = window.kmLib || (function () {
         var count = state.step === null ? item.count : (item.byYear[state.step] || 0);
         if (!count) { return; }
         var label = el("span", "km-badge-count", count);
-        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [26, 20]});
+        var width = 12 + 7 * String(count).length;
+        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20]});
         var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
         marker.bindTooltip(function () {
           var box = el("div", "km-tooltip");
@@ -866,7 +867,11 @@ def _metric(table: pd.DataFrame, column: str) -> np.ndarray:
         dates = pd.to_datetime(table[source], errors="coerce")
         return dates.dt.year.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     if column not in table:
-        numeric = [c for c in table.columns if c not in ("geometry",)]
+        numeric = [
+            c
+            for c in table.columns
+            if c not in ("geometry", "year") and pd.api.types.is_numeric_dtype(table[c])
+        ]
         raise ValueError(
             f"column {column!r} is not in the summary; choose one of "
             + ", ".join(sorted(set(numeric) | {"first_year", "last_year"}))

@@ -113,6 +113,7 @@ _UCDP_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date_p
                "actor1": "side_a", "actor2": "side_b", "source_name": "source_office",
                "source_title": "source_headline"}
 
+_KILLING = "taliban_killing_of_suspected_isk"
 _URL_OK = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$")
 _TALIBAN = r"(?i)\btaliban\b|forces of afghanistan \(2021-"
 _ISK = r"(?i)islamic state|\biskp?\b|\bis-k\b|\bdaesh\b"
@@ -332,7 +333,9 @@ def read_events(
     IS/ISKP actor on the other (``actor2`` or ``assoc_actor_2``), or the reverse; "X and/or Y"
     actors are unattributed and never count. ``event_type`` "Battles" becomes "clash"; any
     other event type becomes "isk_attack_on_taliban" when the IS side is actor1 and
-    "taliban_raid_on_isk" when the Taliban side is. ``geo_precision`` 1, 2, 3 becomes exact,
+    "taliban_raid_on_isk" when the Taliban side is, except "Violence against civilians" by the
+    Taliban side against people coded as IS, which becomes
+    "taliban_killing_of_suspected_isk". ``geo_precision`` 1, 2, 3 becomes exact,
     near, province (coordinates dropped for 3); ``time_precision`` 1 is a day, 2 a range of
     three days either side of ``event_date`` (ACLED codes a week), 3 the calendar month.
     ``notes`` becomes the description and ``source`` the source name; ACLED gives no URL.
@@ -1152,6 +1155,9 @@ def _from_acled(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     isk_first = side["1"][1] & side["2"][0]
     kind = np.where(battles, "clash",
                     np.where(isk_first, "isk_attack_on_taliban", "taliban_raid_on_isk"))
+    if _KILLING in settings.EVENT_KINDS:
+        civilians = event_type.str.startswith("violence against civilians").to_numpy()
+        kind = np.where(civilians & ~isk_first, _KILLING, kind)
     kind = np.where(tal_isk, kind, OTHER_KIND)
     out["kind"] = pd.Series(kind, dtype="str")
     out["actor1"] = col("actor1")

@@ -16,7 +16,8 @@ from khorasan_map.events import EVENT_COLUMNS
 
 __all__ = ["synthetic_events"]
 
-#: Share of each kind (clash, defection, ISK attack, Taliban raid).
+#: Share of each kind (clash, defection, ISK attack, Taliban raid); kinds added to
+#: :data:`settings.EVENT_KINDS` later get a share of 0.05.
 KIND_WEIGHTS: dict[str, float] = {
     "clash": 0.5,
     "defection": 0.1,
@@ -46,6 +47,11 @@ def _locate(lon, lat, boundaries, geoms):
     from khorasan_map.events import _locate_points
 
     return _locate_points(lon, lat, geoms)
+
+
+def _kind_weights() -> dict[str, float]:
+    """Weights for every kind in :data:`settings.EVENT_KINDS` (0.05 for kinds added later)."""
+    return {kind: KIND_WEIGHTS.get(kind, 0.05) for kind in settings.EVENT_KINDS}
 
 
 def _choice(rng, weights: dict[str, float], n: int) -> np.ndarray:
@@ -94,6 +100,10 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     n = int(n)
     if n < 0:
         raise ValueError(f"n must be zero or more, not {n}")
+    if n == 0:
+        from khorasan_map.events import _empty_events, _final_types
+
+        return _final_types(_empty_events())
     import shapely
 
     if boundaries is None:
@@ -138,10 +148,11 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
         lon[out], lat[out] = centres[cluster[out], 0], centres[cluster[out], 1]
         code[out] = _locate(lon[out], lat[out], boundaries, geoms)
 
-    kind = _choice(rng, KIND_WEIGHTS, n)
+    kinds = _kind_weights()
+    kind = _choice(rng, kinds, n)
     loc_precision = _choice(rng, LOCATION_WEIGHTS, n)
     date_precision = _choice(rng, DATE_WEIGHTS, n)
-    _ensure_each(rng, kind, KIND_WEIGHTS)
+    _ensure_each(rng, kind, kinds)
     _ensure_each(rng, loc_precision, LOCATION_WEIGHTS)
     _ensure_each(rng, date_precision, DATE_WEIGHTS)
 

@@ -149,6 +149,22 @@ def test_offline_refuses_awesome_markers():
         render_html(m, offline=True)
 
 
+def test_offline_refuses_folium_popups_which_need_jquery():
+    m = folium.Map(tiles=None)
+    folium.CircleMarker([34.5, 69.2], popup=folium.Popup("Kabul")).add_to(m)
+    with pytest.raises(OfflineAssetError, match=r"jQuery \(folium.Popup\)"):
+        render_html(m, offline=True)
+
+
+def test_offline_ignores_code_like_text_in_json_data():
+    m = folium.Map(tiles=None)
+    data = (
+        '<script type="application/json" id="d">["$(`x`)", "jQuery(1)", "L.AwesomeMarkers.icon("]'
+    )
+    m.get_root().html.add_child(folium.Element(data + "</script>"))
+    assert "Leaflet 1.9.3" in render_html(m, offline=True)
+
+
 def test_offline_refuses_unknown_plugin_assets_and_accepts_local_copies(tmp_path):
     m = folium.Map(tiles=None)
     plugins.Fullscreen().add_to(m)

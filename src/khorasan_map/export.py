@@ -74,9 +74,17 @@ _OPTIONAL_ASSETS: tuple[str, ...] = (
     "leaflet.awesome-markers",
     "leaflet.awesome.rotate",
 )
-# Code that shows a page really uses them: folium.Icon markers (awesome markers, which bring
-# Bootstrap glyphicons or Font Awesome). Only code is matched, never free text such as "$(".
-_OPTIONAL_USE = re.compile(r"L\.AwesomeMarkers\.icon\(")
+# Code that shows a page really needs one of them: folium.Icon markers (awesome markers, with
+# Bootstrap glyphicons or Font Awesome) and folium.Popup, whose template builds its content
+# with jQuery (``$(`<div ...>`)``). Searched outside JSON data blocks, in code only.
+_NEEDS_OPTIONAL = {
+    "awesome markers (folium.Icon)": re.compile(r"L\.AwesomeMarkers\.icon\("),
+    "jQuery (folium.Popup)": re.compile(r"\$\(`|\bjQuery\("),
+}
+_JSON_BLOCK = re.compile(
+    r"""<script\b[^>]*\btype\s*=\s*["']application/(?:ld\+)?json["'][^>]*>.*?</script>""",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class OfflineAssetError(KhorasanMapError, ValueError):
@@ -346,7 +354,8 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
 
 def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     """Swap every external script and stylesheet for its inlined text; drop what is unused."""
-    uses_optional = bool(_OPTIONAL_USE.search(_SCRIPT_SRC.sub("", _LINK_CSS.sub("", html))))
+    code = _JSON_BLOCK.sub("", html)
+    needs = [name for name, pattern in _NEEDS_OPTIONAL.items() if pattern.search(code)]
     done: set[str] = set()
 
     def inline(url: str, kind: str) -> str:
@@ -363,11 +372,12 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
                     "Leaflet.markercluster); pass extra_assets={url: local_file}",
                 )
             if name == "optional":
-                if uses_optional:
+                if needs:
                     raise OfflineAssetError(
                         url,
-                        "the map uses awesome markers, Bootstrap or jQuery, which have no offline "
-                        "copy; use CircleMarker or DivIcon markers instead",
+                        f"the map uses {' and '.join(needs)}, which has no offline copy; use "
+                        "CircleMarker or DivIcon markers and bind popups with plain Leaflet "
+                        "(khorasan_map.render does), or pass extra_assets",
                     )
                 return ""
             text = _read_asset(name)

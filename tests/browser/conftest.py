@@ -135,14 +135,18 @@ def wait_for(driver, script: str, timeout: float = 10.0, what: str = ""):
         time.sleep(0.05)
 
 
-def open_map(driver, path: Path, min_paths: int = 1):
-    """Open a saved map and wait until Leaflet has drawn it."""
+#: Province shapes of our maps: classed provinces, or outlines under points.
+PROVINCE_SHAPES = "path.km-province, path.km-outline"
+
+
+def open_map(driver, path: Path, min_paths: int = 1, selector: str = PROVINCE_SHAPES):
+    """Open a saved map and wait until Leaflet has drawn ``min_paths`` shapes of ``selector``."""
     driver.get(Path(path).resolve().as_uri())
     wait_for(
         driver,
         "typeof L !== 'undefined' && document.querySelector('.leaflet-container') !== null && "
-        f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}",
-        what=f"{Path(path).name} to draw at least {min_paths} shapes",
+        f"document.querySelectorAll({selector!r}).length >= {min_paths}",
+        what=f"{Path(path).name} to draw at least {min_paths} of {selector}",
     )
     return driver
 

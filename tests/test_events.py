@@ -104,15 +104,24 @@ def test_columns_are_case_and_space_insensitive(tmp_path):
 
 def test_acled_detected_and_filtered_to_taliban_vs_isk():
     result = report(FIXTURES / "acled_sample.csv")
-    assert result.n_read == 13 and result.n_left_out == 3 and result.n_input == 10
+    assert result.n_read == 14 and result.n_left_out == 3 and result.n_input == 11
     events = result.events.set_index("event_id")
-    assert sorted(events.index) == ["FXA001", "FXA002", "FXA003", "FXA004", "FXA005",
-                                    "FXA008", "FXA013"]
+    assert sorted(events.index) == [
+        "FXA001",
+        "FXA002",
+        "FXA003",
+        "FXA004",
+        "FXA005",
+        "FXA008",
+        "FXA013",
+        "FXA014",
+    ]
     assert set(events["dataset"]) == {"acled"}
     assert events.loc["FXA001", "kind"] == "clash"
     assert events.loc["FXA004", "kind"] == "isk_attack_on_taliban"
     assert events.loc["FXA005", "kind"] == "taliban_raid_on_isk"
     assert events.loc["FXA008", "kind"] == "clash"  # Taliban as associated actor
+    assert events.loc["FXA014", "kind"] == "taliban_killing_of_suspected_isk"
     assert "Dari" in events.loc["FXA004", "description"]
     assert "طالبان" in events.loc["FXA004", "description"]
     assert events.loc["FXA001", "source_name"] == "Pajhwok Afghan News"
@@ -152,7 +161,7 @@ def test_acled_rejections_and_warning():
 
 def test_acled_keep_all_keeps_other_conflicts():
     result = report(FIXTURES / "acled_sample.csv", keep_all=True)
-    assert result.n_left_out == 0 and result.n_input == 13
+    assert result.n_left_out == 0 and result.n_input == 14
     kinds = result.events.set_index("event_id")["kind"]
     assert kinds["FXA006"] == "other"
     assert kinds["FXA007"] == "other"  # "and/or" is unattributed
@@ -277,8 +286,11 @@ def test_utf8_bom_is_accepted(tmp_path):
 
 
 def test_latin1_is_read_with_a_warning(tmp_path):
-    path = write(tmp_path, HEADER + "\n" + GOOD.replace("fixture row", "Café à Hérat") + "\n",
-                 encoding="latin-1")
+    path = write(
+        tmp_path,
+        HEADER + "\n" + GOOD.replace("fixture row", "Café à Hérat") + "\n",
+        encoding="latin-1",
+    )
     result = report(path)
     assert result.ok
     assert result.events.loc[0, "description"] == "Café à Hérat"
@@ -375,8 +387,14 @@ def test_province_disagreeing_with_point_is_a_warning(tmp_path):
 
 def test_code_and_name_must_agree(tmp_path):
     header = "event_id,date,kind,province,province_code"
-    result = report(csv_rows(tmp_path, "E1,2020-01-01,clash,Kabul,AF-NAN",
-                             "E2,2020-01-01,clash,,AF-XXX", header=header))
+    result = report(
+        csv_rows(
+            tmp_path,
+            "E1,2020-01-01,clash,Kabul,AF-NAN",
+            "E2,2020-01-01,clash,,AF-XXX",
+            header=header,
+        )
+    )
     assert len(result.rejected) == 2
     assert "disagrees with province" in result.rejected.loc[0, "reason"]
     assert "not one of the 34 province codes" in result.rejected.loc[1, "reason"]
@@ -384,8 +402,14 @@ def test_code_and_name_must_agree(tmp_path):
 
 def test_fatality_range_must_be_ordered(tmp_path):
     header = "event_id,date,kind,province,fatalities,fatalities_low,fatalities_high"
-    result = report(csv_rows(tmp_path, "E1,2020-01-01,clash,Kabul,5,9,2",
-                             "E2,2020-01-01,clash,Kabul,12,2,9", header=header))
+    result = report(
+        csv_rows(
+            tmp_path,
+            "E1,2020-01-01,clash,Kabul,5,9,2",
+            "E2,2020-01-01,clash,Kabul,12,2,9",
+            header=header,
+        )
+    )
     assert list(result.rejected["row"]) == [1]
     assert "above the high estimate" in result.rejected.loc[0, "reason"]
     assert "outside its low-high range" in result.warnings.loc[0, "reason"]
@@ -399,10 +423,21 @@ def test_other_kinds_need_keep_all(tmp_path):
 
 
 def test_no_bad_url_ever_reaches_the_events(tmp_path):
-    urls = ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:x", "data:x", "//x.org",
-            "ftp://x.org/a", "x.org/a", "https://ok.org/a", 'https://x.org/"onmouseover=x']
-    rows = [GOOD.replace("E1", f"E{i}").replace("https://example.org/a", url)
-            for i, url in enumerate(urls)]
+    urls = [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        " javascript:x",
+        "data:x",
+        "//x.org",
+        "ftp://x.org/a",
+        "x.org/a",
+        "https://ok.org/a",
+        'https://x.org/"onmouseover=x',
+    ]
+    rows = [
+        GOOD.replace("E1", f"E{i}").replace("https://example.org/a", url)
+        for i, url in enumerate(urls)
+    ]
     result = report(csv_rows(tmp_path, *rows))
     assert list(result.events["source_url"]) == ["https://ok.org/a"]
     assert len(result.rejected) == len(urls) - 1
@@ -507,9 +542,12 @@ def test_geojson_and_geopackage_points_fill_coordinates(tmp_path, valid_frame):
 
     frame = valid_frame.dropna(subset=["latitude"]).copy()
     points = gpd.GeoDataFrame(
-        frame.drop(columns=["latitude", "longitude"]).astype({"date": str, "date_start": str,
-                                                              "date_end": str}),
-        geometry=gpd.points_from_xy(frame["longitude"], frame["latitude"]), crs=4326)
+        frame.drop(columns=["latitude", "longitude"]).astype(
+            {"date": str, "date_start": str, "date_end": str}
+        ),
+        geometry=gpd.points_from_xy(frame["longitude"], frame["latitude"]),
+        crs=4326,
+    )
     for name, driver in (("e.geojson", "GeoJSON"), ("e.gpkg", "GPKG")):
         points.to_file(tmp_path / name, driver=driver)
         result = report(tmp_path / name)
@@ -526,9 +564,11 @@ def test_parquet_and_geoparquet(tmp_path, valid_frame):
     assert result.ok, reasons(result)
     pd.testing.assert_frame_equal(result.events, valid_frame)
     located = valid_frame.dropna(subset=["latitude"])
-    geo = gpd.GeoDataFrame(located.drop(columns=["latitude", "longitude"]),
-                           geometry=gpd.points_from_xy(located["longitude"],
-                                                       located["latitude"]), crs=4326)
+    geo = gpd.GeoDataFrame(
+        located.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(located["longitude"], located["latitude"]),
+        crs=4326,
+    )
     geo.to_parquet(tmp_path / "g.parquet")
     result = report(tmp_path / "g.parquet")
     assert result.ok
@@ -539,9 +579,11 @@ def test_geodataframe_in_memory(valid_frame):
     import geopandas as gpd
 
     located = valid_frame.dropna(subset=["latitude"])
-    geo = gpd.GeoDataFrame(located.drop(columns=["latitude", "longitude"]),
-                           geometry=gpd.points_from_xy(located["longitude"],
-                                                       located["latitude"]), crs=4326)
+    geo = gpd.GeoDataFrame(
+        located.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(located["longitude"], located["latitude"]),
+        crs=4326,
+    )
     result = report(geo)
     np.testing.assert_allclose(result.events["longitude"], located["longitude"])
 
@@ -555,5 +597,6 @@ def test_progress_bar_does_not_disturb_the_result(tmp_path):
 def test_summary_sentence():
     result = report(FIXTURES / "acled_sample.csv")
     assert result.summary() == (
-        "13 rows read from acled_sample.csv; 3 left out (not Taliban-vs-ISK in Afghanistan), "
-        "10 checked: 7 valid, 3 rejected; 1 warning.")
+        "14 rows read from acled_sample.csv; 3 left out (not Taliban-vs-ISK in Afghanistan), "
+        "11 checked: 8 valid, 3 rejected; 1 warning."
+    )

@@ -60,7 +60,7 @@ class BuildResult:
 
 
 def read_sources(sources=None, *, source_format="auto", keep_all=False):
-    """Read and validate every source, returning the valid events and all rejected rows.
+    """Read and validate every source; return a :class:`~khorasan_map.events.ValidationResult`.
 
     Parameters
     ----------
@@ -73,24 +73,13 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
 
     Returns
     -------
-    events : pandas.DataFrame
-        Valid events from every source, in order.
-    rejected : pandas.DataFrame
-        Rejected rows with a ``file`` column naming their source.
-    n_input : int
-        Rows read in all.
+    ValidationResult
+        Valid events, rejected rows (with the file each came from) and warnings.
     """
     from khorasan_map.events import read_events
 
-    results = []
-    for source in list(sources or [None]):
-        result = read_events(source, format=source_format, on_invalid="report", keep_all=keep_all)
-        rejected = result.rejected.copy()
-        rejected.insert(0, "file", "shipped dataset" if source is None else str(source))
-        results.append((result, rejected))
-    events = pd.concat([r.events for r, _ in results], ignore_index=True)
-    rejected = pd.concat([rej for _, rej in results], ignore_index=True)
-    return events, rejected, sum(r.n_input for r, _ in results)
+    source = list(sources) if sources else None
+    return read_events(source, format=source_format, on_invalid="report", keep_all=keep_all)
 
 
 def build(
@@ -142,7 +131,8 @@ def build(
 
     step = on_step or (lambda message: None)
     step("Reading and validating events")
-    events, rejected, n_input = read_sources(sources, source_format=source_format)
+    read = read_sources(sources, source_format=source_format)
+    events, rejected, n_input = read.events, read.rejected, read.n_input
     if len(rejected) and not keep_going:
         raise EventValidationError(_rejection_message(rejected), rejected=rejected)
 

@@ -397,3 +397,18 @@ def test_the_checks_catch_an_unsafe_popup(browser, tmp_path, open_page, wait):
     with pytest.raises(AssertionError):
         assert_nothing_ran(driver)
     driver.get_log("browser")  # the broken image's load error is expected here
+
+
+def test_clustered_points_render_offline_and_stay_safe(
+    offline_browser, render, tmp_path, open_page
+):
+    """Leaflet.markercluster inlined from XStatic: clusters draw, popups inside them are text."""
+    m = render.points_map(hostile_frame(), cluster=True)
+    path = save_html(m, tmp_path / "clustered.html", offline=True)
+    assert "inlined: leaflet.markercluster.js" in path.read_text(encoding="utf-8")
+    driver = open_page(offline_browser, path, min_paths=34)
+    assert driver.execute_script("return typeof L.MarkerClusterGroup") == "function"
+    shown = open_every_popup_and_tooltip(driver)
+    for text in HOSTILE_TEXTS:
+        assert text in shown, f"{text!r} not shown as text"
+    assert_nothing_ran(driver)

@@ -53,6 +53,7 @@ import itertools
 import json
 import math
 import os
+import re
 import warnings
 from urllib.parse import urlsplit
 
@@ -133,6 +134,9 @@ PRECISION_LABELS: dict[str, str] = {
 }
 
 _NO_DATA_VALUE = "No data"
+
+#: Whitespace and control characters: never inside an address that becomes a link.
+_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 #: Stands for the event's own id inside source titles and addresses (see ``_source_table``).
 ID_MARK: str = "\x00"
@@ -606,7 +610,7 @@ def safe_url(value) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if not text or _BAD_URL_CHARS.search(text):
         return None
     try:
         parts = urlsplit(text)
@@ -1382,6 +1386,11 @@ def _summary_and_events(obj, boundaries, since, until, kinds, min_confidence, by
     from khorasan_map.aggregate import summarize
 
     events = _events_frame(obj)
+    if "assigned_code" not in events:
+        # Join once here: summarize and coverage then reuse the assigned provinces.
+        from khorasan_map.join import assign_provinces
+
+        events = assign_provinces(events, boundaries).events
     table = summarize(
         events,
         boundaries,
@@ -1730,7 +1739,7 @@ def combined_map(
     >>> m = combined_map(read_events(), "n_clash")  # doctest: +SKIP
     """
     events = _events_frame(events)
-    summary, _ = _summary_and_events(events, boundaries, since, until, kinds, min_confidence)
+    summary, events = _summary_and_events(events, boundaries, since, until, kinds, min_confidence)
     layer = _drawing_layer(boundaries, summary)
     part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
     points, badges, stats = _prepare_points(

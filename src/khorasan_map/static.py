@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from khorasan_map import settings
+from khorasan_map.render import _sources_line
 
 #: Page sizes in inches, portrait (width, height).
 PAGE_SIZES: dict[str, tuple[float, float]] = {
@@ -104,7 +105,9 @@ def _prepare(data, *, column, boundaries, since, until, kinds, min_confidence):
     return summary, data, cover
 
 
-def map_text(summary, cover=None, *, title=None, subtitle=None, column="events") -> MapText:
+def map_text(
+    summary, cover=None, *, title=None, subtitle=None, column="events", datasets=()
+) -> MapText:
     """Compose the words printed around a map from a summary and its coverage.
 
     Parameters
@@ -117,6 +120,8 @@ def map_text(summary, cover=None, *, title=None, subtitle=None, column="events")
         Override the default title and subtitle.
     column : str
         The summary column the map shows.
+    datasets : iterable of str
+        Dataset names of the mapped events (the ``dataset`` column), for the source line.
 
     Returns
     -------
@@ -130,14 +135,13 @@ def map_text(summary, cover=None, *, title=None, subtitle=None, column="events")
     last = summary.get("last_date", pd.Series(dtype=object)).dropna()
     date_range = f"{min(first)} to {max(last)}" if len(first) and len(last) else "dates unknown"
     headline = cover.sentence if cover is not None else ""
-    datasets = attrs.get("datasets") or ["khorasan_map sourced records"]
     left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
     return MapText(
         title=title or "Where the Taliban and ISK have fought",
         subtitle=subtitle or f"{_column_label(column)} by province",
         date_range=date_range,
-        source="Source: " + "; ".join(str(d) for d in datasets),
+        source=_sources_line(list(datasets) or attrs.get("datasets") or (), None),
         headline=headline,
         note=note,
     )
@@ -223,20 +227,33 @@ def _label_provinces(fig, ax, projected):
         code = projected["province_code"].iloc[i]
         point = anchors.iloc[i]
         name = str(projected["province"].iloc[i])
-        text = ax.annotate(
-            name,
-            (point.x, point.y),
-            ha="center",
-            va="center",
-            fontsize=5.5,
-            color="#111111",
-            zorder=6,
-        )
+        text = _annotate(ax, name, point)
         box = text.get_window_extent(renderer).expanded(1.05, 1.15)
         if any(box.overlaps(other) for other in placed) or code in SMALL_PROVINCES:
             text.remove()
             text, box = _place_outside(ax, renderer, name, point, placed)
         placed.append(box)
+
+
+def _annotate(ax, name, point, offset=None):
+    """Write a province label with a white halo; with an offset, add a leader line."""
+    from matplotlib import patheffects
+
+    options = {
+        "ha": "center",
+        "va": "center",
+        "fontsize": 5.5,
+        "color": "#111111",
+        "zorder": 6,
+        "path_effects": [patheffects.withStroke(linewidth=1.6, foreground="white")],
+    }
+    if offset is not None:
+        options.update(
+            xytext=offset,
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
+        )
+    return ax.annotate(name, (point.x, point.y), **options)
 
 
 def _place_outside(ax, renderer, name, point, placed):
@@ -245,29 +262,12 @@ def _place_outside(ax, renderer, name, point, placed):
         for step in range(12):
             angle = math.radians(30 * step + 15)
             offset = (radius * math.cos(angle), radius * math.sin(angle))
-            text = ax.annotate(
-                name,
-                (point.x, point.y),
-                xytext=offset,
-                textcoords="offset points",
-                ha="center",
-                va="center",
-                fontsize=5.5,
-                color="#111111",
-                zorder=6,
-                arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-            )
+            text = _annotate(ax, name, point, offset)
             box = text.get_window_extent(renderer).expanded(1.05, 1.15)
             if not any(box.overlaps(other) for other in placed):
                 return text, box
             text.remove()
-    return _label_at_anchor(ax, renderer, name, point)
-
-
-def _label_at_anchor(ax, renderer, name, point):
-    """Label at the anchor when no free spot is found (rare: a crowded page)."""
-    text = ax.annotate(name, (point.x, point.y), ha="center", va="center", fontsize=5.5, zorder=6)
+    text = _annotate(ax, name, point)  # a crowded page: label at the anchor after all
     return text, text.get_window_extent(renderer)
 
 
@@ -556,7 +556,10 @@ def export_static(
     page_size(page)
     filters = {"since": since, "until": until, "kinds": kinds, "min_confidence": min_confidence}
     summary, events, cover = _prepare(data, column=column, boundaries=boundaries, **filters)
-    text = map_text(summary, cover, title=title, subtitle=subtitle, column=column)
+    datasets = events["dataset"].dropna().unique() if events is not None else ()
+    text = map_text(
+        summary, cover, title=title, subtitle=subtitle, column=column, datasets=datasets
+    )
     options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
     shown = events if (points and events is not None) else None
     figures = [draw_map(summary, events=shown, text=text, **options)]

@@ -388,3 +388,33 @@ def test_no_tiles_and_only_leaflet_assets(events):
 def test_choropleth_size_online(events):
     html = html_of(render.choropleth_map(events))
     assert len(html.encode()) <= 200_000
+
+
+def test_hostile_boundary_names_stay_data(provinces, events):
+    layer = provinces.copy()
+    layer.loc[0, "province"] = "<script>alert('b')</script>"
+    layer.loc[0, "province_dari"] = "</script><img src=x onerror=alert(3)>"
+    html = html_of(render.choropleth_map(events, boundaries=layer))
+    assert "<script>alert('b')" not in html and "<img src=x" not in html
+    rows = data_of(html)["choropleth"]["rows"]
+    first = next(r for r in rows if r["code"] == layer.loc[0, "province_code"])
+    assert first["dari"] == "</script><img src=x onerror=alert(3)>"
+
+
+def test_text_direction_auto_and_lang(rendered):
+    lib = rendered["choropleth_map"]
+    assert 'node.setAttribute("dir", "auto")' in lib
+    assert 'setAttribute("lang", "fa-AF")' in lib
+
+
+def test_input_events_not_modified(events):
+    before = events.copy()
+    render.combined_map(events)
+    render.points_map(events, since="2018")
+    pd.testing.assert_frame_equal(events, before)
+
+
+def test_element_classes_documented():
+    doc = render.__doc__
+    for cls in render.ELEMENT_CLASSES.values():
+        assert cls in doc, cls

@@ -569,8 +569,12 @@ def _parquet_chunks(path: Path, chunksize: int):
         except ValueError:
             geom_col = None
     start = 0
+    import pyarrow as pa
+
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    mapper = {pa.string(): text, pa.large_string(): text}.get
     for batch in handle.iter_batches(batch_size=chunksize):
-        part = batch.to_pandas()
+        part = batch.to_pandas(types_mapper=mapper)
         if geom_col and geom_col in part.columns:
             geoms = shapely.from_wkb(part[geom_col].to_numpy(dtype=object))
             part = part.drop(columns=geom_col)
@@ -776,7 +780,6 @@ class _State:
         self.government_from = government_from
         self.today = today
         self.events, self.problems, self.warnings, self.rejected = [], [], [], []
-        self.seen: set[str] = set()
         self.seen_chunks: list[tuple] = []
         self.n_read = self.n_input = 0
         self.sources: list[str] = []
@@ -840,10 +843,16 @@ class _State:
         several = len(self.sources) > 1
         within = has & ids.duplicated(keep="first").to_numpy()
         earlier = has & ~within
-        if self.seen:
-            seen = self.seen
-            earlier &= np.fromiter((i in seen for i in ids.tolist()), dtype=bool,
-                                   count=len(ids))
+        if self.seen_chunks:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            known = pa.concat_arrays([pa.array(c[1], type=pa.string())
+                                      for c in self.seen_chunks])
+            found = pc.is_in(pa.array(ids.to_numpy(dtype=object, na_value=None),
+                                      type=pa.string()), value_set=known)
+            earlier &= np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False),
+                                  dtype=bool)
         else:
             earlier[:] = False
         if within.any():
@@ -858,7 +867,6 @@ class _State:
                     + " (first used in " + first + ")")
         new = has & ~within & ~earlier
         kept = ids[new]
-        self.seen.update(kept.tolist())
         self.seen_chunks.append((self.label, kept.to_numpy(dtype=object),
                                  frame["_row"][new].to_numpy()))
 
@@ -1392,30 +1400,37 @@ def _validate_dates(ev, out, ctx):
     start, bad_start = _parse_dates(start_src)
     date, bad_date = _parse_dates(date_src)
     end, bad_end = _parse_dates(raw_end)
-    text = _text(start_src)
-    same_as_start = (_text(date_src) == text).fillna(True).to_numpy()
-    end_same = (_text(raw_end) == text).fillna(False).to_numpy()
-    for mask, values, column in ((bad_start & given_start, start_src, "date_start"),
-                                 (bad_start & ~given_start, start_src, "date"),
-                                 (bad_date & ~same_as_start, date_src, "date"),
-                                 (bad_end & ~(end_same & bad_start), raw_end,
-                                  "date_end")):
-        if not mask.any():
-            continue
-        shown = _text(values)
-        shaped = shown.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
-        ctx.add(mask & shaped, column, _quote(shown) + " is not a real calendar date",
-                value=values)
-        ctx.add(mask & ~shaped, column, _quote(shown)
-                + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
+    if bad_start.any() or bad_date.any() or bad_end.any():
+        text = _text(start_src)
+        same_as_start = (_text(date_src) == text).fillna(True).to_numpy()
+        end_same = (_text(raw_end) == text).fillna(False).to_numpy()
+        for mask, values, column in ((bad_start & given_start, start_src, "date_start"),
+                                     (bad_start & ~given_start, start_src, "date"),
+                                     (bad_date & ~same_as_start, date_src, "date"),
+                                     (bad_end & ~(end_same & bad_start), raw_end, "date_end")):
+            if not mask.any():
+                continue
+            shown = _text(values)
+            shaped = shown.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
+            ctx.add(mask & shaped, column, _quote(shown) + " is not a real calendar date",
+                    value=values)
+            ctx.add(mask & ~shaped, column, _quote(shown)
+                    + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
     col_start = np.where(given_start, "date_start", "date")
     precision = out["date_precision"]
-    length = text.str.len()
-    inferred = np.select([(length == 4).fillna(False).to_numpy(),
-                          (length == 7).fillna(False).to_numpy(),
-                          (end.notna() & start.notna() & (end != start)).to_numpy()],
-                         ["year", "month", "range"], "day")
-    inferred = pd.Series(inferred, dtype="str").where(text.notna(), None)
+    need = precision.isna().to_numpy() & start_src.notna().to_numpy()
+    if need.any():  # infer the precision from the date's form: YYYY, YYYY-MM, a range, a day
+        if start_src.dtype.kind == "M":
+            length = pd.Series(np.full(len(start_src), 10.0))
+        else:
+            length = start_src.str.len()
+        inferred = np.select([(length == 4).fillna(False).to_numpy(),
+                              (length == 7).fillna(False).to_numpy(),
+                              (end.notna() & start.notna() & (end != start)).to_numpy()],
+                             ["year", "month", "range"], "day")
+        inferred = pd.Series(inferred, dtype="str").where(need, None)
+    else:
+        inferred = pd.Series([None] * len(precision), dtype="str")
     precision = precision.fillna(inferred)
     out["date_precision"] = precision
     unknown = (precision == "unknown").to_numpy()

@@ -138,7 +138,10 @@ def main(argv=None) -> int:
         return 0
 
     files = ensure_data(args.data, max(args.sizes))
-    print(f"{os.cpu_count()} cores; partitions of {ROWS_PER_FILE:,} rows (one file each)")
+    from khorasan_map import scale
+
+    print(f"{os.cpu_count()} cores; files of {ROWS_PER_FILE:,} rows; dask partitions of "
+          f"{scale.ROWS_PER_PARTITION:,} rows, scheduler: local threads")
     print(f"{'run':<14}{'events':>12}{'seconds':>10}{'rows/s':>12}{'s/M':>10}{'peak GiB':>10}")
     ok = True
     for size in sorted(args.sizes):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from khorasan_map import settings
 from khorasan_map.events import EVENT_COLUMNS
@@ -47,6 +49,21 @@ def _locate(lon, lat, boundaries, geoms):
     from khorasan_map.events import _locate_points
 
     return _locate_points(lon, lat, geoms)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _arrow_series(array) -> pd.Series:
+    """Wrap an Arrow string array as a pandas text Series, without going through Python."""
+    return pd.Series(array.to_pandas(types_mapper={pa.string(): _STR}.get))
+
+
+def _str(values) -> pd.Series:
+    """Text Series from an array of a few distinct labels (None stays missing)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    labels = pa.array([str(u) for u in uniques], type=pa.string())
+    return _arrow_series(labels.take(pa.array(codes, mask=codes < 0)))
 
 
 def _kind_weights() -> dict[str, float]:
@@ -182,43 +199,42 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     high = np.ceil(best * rng.uniform(1.0, 1.8, n))
 
     point = loc_precision != "province"
-    ids = np.char.add(f"SYN-{seed}-", np.char.zfill(np.arange(n).astype(str), 7))
-    ids = ids.astype(object)
+    numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(n)), pa.string()), 7, "0")
+    ids = pc.binary_join_element_wise(f"SYN-{seed}-", numbers, "")
     isk_first = kind == "isk_attack_on_taliban"
     actor1 = np.where(isk_first | (kind == "defection"),
                       np.where(isk_first, "ISK", "Taliban (defecting)"), "Taliban")
     actor2 = np.where(actor1 == "Taliban", "ISK", np.where(isk_first, "Taliban", "ISK"))
     confidence = _choice(rng, {"low": 0.3, "medium": 0.4, "high": 0.3}, n)
-    source_date = pd.Series(end_ns).dt.strftime("%Y-%m-%d")
+    end_days = np.where(unknown, np.datetime64("NaT"), end.astype("datetime64[D]"))
+    source_date = pc.cast(pa.array(end_days.astype("datetime64[D]")), pa.string())
     events = pd.DataFrame({
-        "event_id": pd.Series(ids, dtype="str"),
+        "event_id": _arrow_series(ids),
         "date": start_ns,
         "date_start": start_ns,
         "date_end": end_ns,
-        "date_precision": pd.Series(date_precision, dtype="str"),
-        "kind": pd.Series(kind, dtype="str"),
-        "actor1": pd.Series(actor1, dtype="str"),
-        "actor2": pd.Series(actor2, dtype="str"),
-        "province_code": pd.Series(code, dtype="str"),
-        "province": pd.Series(code, dtype="str").map(names_of).astype("str"),
-        "district": pd.Series([None] * n, dtype="str"),
+        "date_precision": _str(date_precision),
+        "kind": _str(kind),
+        "actor1": _str(actor1),
+        "actor2": _str(actor2),
+        "province_code": _str(code),
+        "province": _str(pd.Series(code, dtype=object).map(names_of).to_numpy(dtype=object)),
+        "district": _str(np.full(n, None, dtype=object)),
         "latitude": np.where(point, lat, np.nan),
         "longitude": np.where(point, lon, np.nan),
-        "location_precision": pd.Series(loc_precision, dtype="str"),
+        "location_precision": _str(loc_precision),
         "fatalities": best,
         "fatalities_low": low,
         "fatalities_high": high,
-        "description": "synthetic event for tests",
-        "source_name": "synthetic",
-        "source_title": pd.Series(np.char.add("Synthetic event ", ids.astype(str)), dtype="str"),
-        "source_date": source_date.astype("str"),
-        "source_url": pd.Series(np.char.add("https://example.org/synthetic/",
-                                            ids.astype(str)), dtype="str"),
-        "confidence": pd.Series(confidence, dtype="str"),
-        "dataset": "synthetic",
+        "description": _str(np.full(n, "synthetic event for tests", dtype=object)),
+        "source_name": _str(np.full(n, "synthetic", dtype=object)),
+        "source_title": _arrow_series(pc.binary_join_element_wise("Synthetic event ", ids, "")),
+        "source_date": _arrow_series(source_date),
+        "source_url": _arrow_series(
+            pc.binary_join_element_wise("https://example.org/synthetic/", ids, "")),
+        "confidence": _str(confidence),
+        "dataset": _str(np.full(n, "synthetic", dtype=object)),
     })
     for c in ("date", "date_start", "date_end"):
         events[c] = events[c].astype("datetime64[ns]")
-    for c in ("description", "source_name", "dataset"):
-        events[c] = events[c].astype("str")
     return events[list(EVENT_COLUMNS)]

@@ -600,3 +600,31 @@ def test_summary_sentence():
         "14 rows read from acled_sample.csv; 3 left out (not Taliban-vs-ISK in Afghanistan), "
         "11 checked: 8 valid, 3 rejected; 1 warning."
     )
+
+
+def test_acled_dataframe_with_written_out_dates():
+    frame = pd.read_csv(FIXTURES / "acled_sample.csv", dtype=str, keep_default_na=False)
+    frame["event_date"] = pd.to_datetime(frame["event_date"], errors="coerce").dt.strftime(
+        "%d %B %Y"
+    )
+    result = report(frame)
+    events = result.events.set_index("event_id")
+    assert events.loc["FXA001", "date"] == pd.Timestamp("2019-03-14")
+    assert "FXA010" in set(result.rejected["event_id"])  # 2019-02-30 never parsed
+
+
+def test_ucdp_keep_all_marks_other_conflicts():
+    result = report(FIXTURES / "ucdp_ged_sample.csv", keep_all=True)
+    kinds = result.events.set_index("event_id")["kind"]
+    assert kinds["UCDP-900010"] == "other" and kinds["UCDP-900008"] == "other"
+    assert result.n_left_out == 1  # the row in Pakistan
+
+
+def test_ragged_rows_keep_their_numbers_across_chunks(tmp_path):
+    rows = [f"E{i},2020-01-01,clash,Kabul" for i in range(10)]
+    rows[2], rows[3], rows[7] = "E2,2020-01-01", "E3,2020-01-01,clash,Kabul,extra", "E7"
+    path = csv_rows(tmp_path, *rows, header="event_id,date,kind,province")
+    for chunksize in (100, 3, 1):
+        result = report(path, chunksize=chunksize)
+        assert list(result.rejected["row"]) == [3, 4, 8]
+        assert len(result.events) == 7

@@ -596,9 +596,12 @@ def _encoding(path: Path) -> str | None:
                 break
             if not block:
                 return None
-        rest = block + handle.read()
-    undefined = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
-    return "latin-1" if any(b in rest for b in undefined) else "cp1252"
+        undefined = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")  # not in Windows-1252
+        while block:
+            if any(b in block for b in undefined):
+                return "latin-1"
+            block = handle.read(1 << 24)
+    return "cp1252"
 
 
 def _header(path: Path, encoding: str | None) -> tuple[list[str], str]:
@@ -651,9 +654,10 @@ def _progress_bar(progress, total, label):
         )
     except ImportError:  # pragma: no cover - rich is a dependency
         return None
+    from rich.console import Console
+
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                   TimeRemainingColumn(), transient=True,
-                   console=__import__("rich.console").console.Console(stderr=True))
+                   TimeRemainingColumn(), transient=True, console=Console(stderr=True))
     bar.start()
     bar.task = bar.add_task(f"reading {label}", total=total)
     return bar

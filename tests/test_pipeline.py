@@ -1,0 +1,97 @@
+"""The main job: `khorasan-map build` writes every file, or nothing, with the right exit code."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+from click.testing import CliRunner
+
+from khorasan_map.cli import main
+
+EVERY_FILE = {
+    "index.html",
+    "choropleth.html",
+    "points.html",
+    "timeline.html",
+    "report.pdf",
+    "report.png",
+    "report.svg",
+    "provinces.csv",
+    "provinces.geojson",
+    "coverage.json",
+}
+
+
+@pytest.fixture(scope="module")
+def shipped_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "maps"
+    result = CliRunner().invoke(main, ["build", "--out", str(out)])
+    return result, out
+
+
+@pytest.fixture
+def events_with_one_bad_row(tmp_path):
+    shipped = (files("khorasan_map") / "data" / "taliban_isk_events.csv").read_text("utf-8")
+    header, first, *rest = shipped.splitlines()
+    bad = first.replace(first.split(",")[0], "BAD-1", 1)
+    columns = header.split(",")
+    cells = bad.split(",")
+    cells[columns.index("date")] = "2021-02-30"
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join([header, first, ",".join(cells), *rest[:5]]) + "\n", "utf-8")
+    return path
+
+
+def test_build_writes_every_file(shipped_build):
+    result, out = shipped_build
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} >= EVERY_FILE
+    assert not (out / "rejected.csv").exists()
+    assert "provinces" in result.output and "index.html" in result.output
+
+
+def test_coverage_json_matches_the_coverage_command(shipped_build):
+    _, out = shipped_build
+    written = json.loads((out / "coverage.json").read_text())
+    printed = json.loads(CliRunner().invoke(main, ["coverage", "--json"]).output)
+    assert written["provinces_with_events"] == printed["provinces_with_events"]
+    assert written["province_codes"] == printed["province_codes"]
+
+
+def test_no_half_written_files(shipped_build):
+    _, out = shipped_build
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_rejected_rows_stop_the_build_and_write_nothing(events_with_one_bad_row, tmp_path):
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(main, ["build", str(events_with_one_bad_row), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "row 2" in result.output and "date" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_keep_going_writes_the_rest_and_the_rejects(events_with_one_bad_row, tmp_path):
+    out = tmp_path / "maps"
+    args = ["build", str(events_with_one_bad_row), "--out", str(out), "--keep-going"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert {p.name for p in out.iterdir()} >= EVERY_FILE | {"rejected.csv"}
+    assert "2021-02-30" in (out / "rejected.csv").read_text()
+
+
+def test_missing_file_is_unusable_input(tmp_path):
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_offline_build_has_no_external_scripts(tmp_path):
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(main, ["build", "--offline", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "index.html").read_text()
+    assert '<script src="http' not in html and "unpkg.com" not in html

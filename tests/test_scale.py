@@ -14,8 +14,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-pytest.importorskip("dask_geopandas", reason="dask-geopandas is not installed (the 'scale' or "
-                    "'test' extra); the Dask engine cannot be tested")
+pytest.importorskip(
+    "dask_geopandas",
+    reason="dask-geopandas is not installed (the 'scale' or "
+    "'test' extra); the Dask engine cannot be tested",
+)
 
 from khorasan_map import aggregate, scale  # noqa: E402
 from khorasan_map.errors import EventValidationError, InputFileError  # noqa: E402
@@ -33,8 +36,12 @@ N_FILES = 4
 def layer():
     return gpd.GeoDataFrame(
         {"province_code": CODES, "province": NAMES, "province_dari": ["ب", "د", "غ", "و"]},
-        geometry=[box(67, 34, 68, 35), box(67, 33, 68, 34), box(68, 33, 69, 34),
-                  box(68, 34, 69, 35)],
+        geometry=[
+            box(67, 34, 68, 35),
+            box(67, 33, 68, 34),
+            box(68, 33, 69, 34),
+            box(68, 34, 69, 35),
+        ],
         crs="EPSG:4326",
     )
 
@@ -83,7 +90,7 @@ def files(tmp_path_factory, events_frame):
     parquet, csv = [], []
     bounds = np.linspace(0, len(events_frame), N_FILES + 1).astype(int)
     for i in range(N_FILES):
-        part = events_frame.iloc[bounds[i]:bounds[i + 1]]
+        part = events_frame.iloc[bounds[i] : bounds[i + 1]]
         p = root / "pq" / f"part-{i}.parquet"
         part.to_parquet(p, index=False, row_group_size=200)  # several row groups per file
         parquet.append(p)
@@ -116,8 +123,9 @@ def test_summary_coverage_and_join_counts_agree(files, in_memory, layer, kind):
     glob = str(files["root"] / ("pq/*.parquet" if kind == "parquet" else "csv/*.csv"))
     events = in_memory.events
     want = aggregate.summarize(events, layer)
-    got = scale.summarize_dask(glob, layer, on_invalid="report", today=TODAY,
-                               rows_per_partition=500)
+    got = scale.summarize_dask(
+        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=500
+    )
     pd.testing.assert_frame_equal(_plain(got), _plain(want))
     assert got.geometry.equals(want.geometry)
     assert _attrs(got) == _attrs(want)
@@ -139,26 +147,38 @@ def test_summary_coverage_and_join_counts_agree(files, in_memory, layer, kind):
     assert join["by"] == scale._counts_dict(joined.events["assigned_by"].value_counts())
 
     cov_want = aggregate.coverage(events, layer)
-    cov_got = scale.coverage_dask(glob, layer, on_invalid="report", today=TODAY,
-                                  rows_per_partition=500)
+    cov_got = scale.coverage_dask(
+        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=500
+    )
     assert cov_got.to_dict() == cov_want.to_dict()
     assert cov_got.sentence == cov_want.sentence
 
 
 def test_filters_and_years_agree(files, in_memory, layer):
     events = in_memory.events
-    filters = {"since": "2018-03", "until": "2023", "kinds": "clash,defection",
-               "min_confidence": "medium"}
+    filters = {
+        "since": "2018-03",
+        "until": "2023",
+        "kinds": "clash,defection",
+        "min_confidence": "medium",
+    }
     for by in ("province", ("province", "year")):
         want = aggregate.summarize(events, layer, by=by, **filters)
-        got = scale.summarize_dask(files["parquet"], layer, by=by, on_invalid="report",
-                                   today=TODAY, **filters)
+        got = scale.summarize_dask(
+            files["parquet"], layer, by=by, on_invalid="report", today=TODAY, **filters
+        )
         pd.testing.assert_frame_equal(_plain(got), _plain(want))
         assert _attrs(got) == _attrs(want)
-    want = aggregate.coverage(events, layer, kinds="all", split_date="2021-08-15",
-                              since="2016")
-    got = scale.coverage_dask(files["parquet"], layer, kinds="all", split_date="2021-08-15",
-                              since="2016", on_invalid="report", today=TODAY)
+    want = aggregate.coverage(events, layer, kinds="all", split_date="2021-08-15", since="2016")
+    got = scale.coverage_dask(
+        files["parquet"],
+        layer,
+        kinds="all",
+        split_date="2021-08-15",
+        since="2016",
+        on_invalid="report",
+        today=TODAY,
+    )
     assert got.to_dict() == want.to_dict()
 
 
@@ -199,8 +219,12 @@ def test_assign_provinces_dask_is_a_left_join(in_memory, layer):
 def test_read_events_dask_reports_rejected_rows_with_file_rows(files, in_memory):
     import dask
 
-    res = scale.read_events_dask(str(files["root"] / "pq" / "*.parquet"), on_invalid="report",
-                                 today=TODAY, rows_per_partition=400)
+    res = scale.read_events_dask(
+        str(files["root"] / "pq" / "*.parquet"),
+        on_invalid="report",
+        today=TODAY,
+        rows_per_partition=400,
+    )
     valid, rejected = dask.compute(res.events, res.rejected)
     assert len(valid) + len(rejected) == in_memory.n_input == res.n_rows
     assert sorted(valid["event_id"]) == sorted(in_memory.events["event_id"])
@@ -246,8 +270,11 @@ def test_empty_glob_and_missing_inputs(tmp_path):
 
 def test_write_synthetic_parquet_streams_files(tmp_path):
     files = scale.write_synthetic_parquet(tmp_path / "syn", 2500, seed=5, rows_per_file=1000)
-    assert [f.name for f in files] == ["part-00000.parquet", "part-00001.parquet",
-                                       "part-00002.parquet"]
+    assert [f.name for f in files] == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     assert len(frame) == 2500 and frame["event_id"].is_unique
     assert (frame["dataset"] == "synthetic").all()
@@ -257,16 +284,23 @@ def test_write_synthetic_parquet_streams_files(tmp_path):
 
 def test_dispatchers_on_files_count_rejected_rows(files, in_memory, layer):
     glob = str(files["root"] / "pq" / "*.parquet")
-    tables = {engine: scale.summarize(glob, layer, engine=engine, on_invalid="report",
-                                      today=TODAY, kinds="clash")
-              for engine in ("pandas", "dask")}
+    tables = {
+        engine: scale.summarize(
+            glob, layer, engine=engine, on_invalid="report", today=TODAY, kinds="clash"
+        )
+        for engine in ("pandas", "dask")
+    }
     pd.testing.assert_frame_equal(_plain(tables["pandas"]), _plain(tables["dask"]))
     for engine, table in tables.items():
         assert table.attrs["engine"] == engine
         assert table.attrs["scale"]["n_input"] == in_memory.n_input
         assert table.attrs["scale"]["n_rejected"] == 2
-    covs = [scale.coverage(glob, layer, engine=engine, on_invalid="report", today=TODAY,
-                           scheduler="synchronous") for engine in ("pandas", "dask")]
+    covs = [
+        scale.coverage(
+            glob, layer, engine=engine, on_invalid="report", today=TODAY, scheduler="synchronous"
+        )
+        for engine in ("pandas", "dask")
+    ]
     assert covs[0].to_dict() == covs[1].to_dict()
     with pytest.raises(ValueError, match="scheduler 'gpu' is not one of"):
         scale.coverage(glob, layer, engine="dask", scheduler="gpu", today=TODAY)

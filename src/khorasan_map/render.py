@@ -54,7 +54,6 @@ import json
 import math
 import os
 import re
-import warnings
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -759,10 +758,30 @@ def _base_map(tiles):
     m.default_js = [item for item in m.default_js if item[0] == "leaflet"]
     m.default_css = [item for item in m.default_css if item[0] == "leaflet_css"]
     if tiles:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            folium.TileLayer(tiles, name=_html.escape(f"Basemap: {tiles}"), control=False).add_to(m)
+        provider = _tile_provider(tiles)
+        folium.TileLayer(
+            provider.build_url(scale_factor="{r}"),
+            attr=provider.html_attribution,
+            name=_html.escape(f"Basemap: {provider.name}"),
+            max_zoom=provider.get("max_zoom", 19),
+            control=False,
+        ).add_to(m)
     return m
+
+
+def _tile_provider(name):
+    """Return the xyzservices provider for a name, refusing those that need an API key."""
+    import xyzservices
+
+    try:
+        provider = xyzservices.providers.query_name(name)
+    except ValueError:
+        raise ValueError(
+            f"unknown tiles {name!r}; use an xyzservices name such as {settings.TILES!r}"
+        ) from None
+    if provider.requires_token():
+        raise ValueError(f"tiles {provider.name!r} need an API key; use {settings.TILES!r}")
+    return provider
 
 
 def _finish(m, spec: dict, groups: dict, *, cluster: bool = False, layer_control: bool = False):
@@ -1520,7 +1539,7 @@ def choropleth_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = settings.TILES,
 ):
     """Map one value per province, classed, with a legend, tooltips and a coverage headline.
 
@@ -1545,7 +1564,7 @@ def choropleth_map(
         Shown in the report furniture (escaped).
     source : str, optional
         Text of the "Source:" line; default the dataset names of the events.
-    tiles : str or None, default "CartoDB positron"
+    tiles : str or None, default settings.TILES
         Basemap tiles (a folium/xyzservices name); None for none (the provinces are then the
         basemap, as in offline files).
 
@@ -1604,7 +1623,7 @@ def points_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = settings.TILES,
 ):
     """Map events as points, one colour per kind, one symbol per location precision.
 
@@ -1712,7 +1731,7 @@ def combined_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = settings.TILES,
 ):
     """Choropleth and points as layers, with one legend and defection provinces outlined.
 
@@ -1817,7 +1836,7 @@ def timeline_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = settings.TILES,
 ):
     """Map one year at a time with a slider; the classes and legend stay the same every year.
 

@@ -12,7 +12,8 @@ CRS: str = "EPSG:4326"
 #: Albers equal-area conic fitted to Afghanistan (standard parallels 30 N and 37 N), in metres.
 #: Used for areas, distances and static maps, never for storage.
 EQUAL_AREA_CRS: str = (
-    "+proj=aea +lat_0=33.5 +lon_0=66 +lat_1=30 +lat_2=37 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    "+proj=aea +lat_0=33.5 +lon_0=66 +lat_1=30 +lat_2=37 +x_0=0 +y_0=0 "
+    "+datum=WGS84 +units=m +no_defs"
 )
 
 #: Bounding box of Afghanistan, (min_lon, min_lat, max_lon, max_lat), padded by about 0.1 degree.
@@ -77,6 +78,10 @@ KIND_STYLES: dict[str, dict[str, str]] = {
 
 #: Style for kinds outside :data:`EVENT_KINDS`.
 OTHER_KIND_STYLE: dict[str, str] = {"color": "#666666", "label": "Other"}
+
+#: Default basemap tiles of online maps (an xyzservices name; needs no API key). Offline maps
+#: have no tiles: the province outlines are the basemap.
+TILES: str = "OpenStreetMap.Mapnik"
 
 #: Default output folder of ``khorasan-map build``.
 BUILD_DIR: str = "khorasan-maps"

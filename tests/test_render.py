@@ -418,3 +418,16 @@ def test_element_classes_documented():
     doc = render.__doc__
     for cls in render.ELEMENT_CLASSES.values():
         assert cls in doc, cls
+
+
+def test_online_tiles_need_no_key_and_carry_attribution(events):
+    html = html_of(render.choropleth_map(events))
+    assert "tile.openstreetmap.org" in html
+    assert "openstreetmap.org/copyright" in html
+
+
+def test_tiles_that_need_a_key_are_refused_with_a_hint(events):
+    with pytest.raises(ValueError, match="API key"):
+        render.choropleth_map(events, tiles="CartoDB.Positron")
+    with pytest.raises(ValueError, match="unknown tiles"):
+        render.choropleth_map(events, tiles="No.Such.Tiles")

@@ -44,14 +44,16 @@ def ensure_data(folder: Path, n_files: int) -> list[Path]:
     ok = False
     if marker.exists():
         meta = json.loads(marker.read_text())
-        ok = meta.get("n", 0) >= n_files * ROWS_PER_FILE and meta.get(
-            "rows_per_file") == ROWS_PER_FILE
+        ok = (
+            meta.get("n", 0) >= n_files * ROWS_PER_FILE
+            and meta.get("rows_per_file") == ROWS_PER_FILE
+        )
     if not ok:
         start = time.perf_counter()
-        print(f"writing {n_files * ROWS_PER_FILE:,} synthetic events to {folder} ...",
-              flush=True)
-        write_synthetic_parquet(folder, n_files * ROWS_PER_FILE, seed=0,
-                                rows_per_file=ROWS_PER_FILE)
+        print(f"writing {n_files * ROWS_PER_FILE:,} synthetic events to {folder} ...", flush=True)
+        write_synthetic_parquet(
+            folder, n_files * ROWS_PER_FILE, seed=0, rows_per_file=ROWS_PER_FILE
+        )
         print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
     return sorted(folder.glob("part-*.parquet"))
 
@@ -84,8 +86,13 @@ def run_one(engine: str, files: list[str], out: str, agree: bool) -> None:
         events = read_events(files, today=TODAY, progress=False)
         table = aggregate.summarize(events, layer)
     seconds = time.perf_counter() - start
-    result = {"engine": engine, "n": int(table.attrs["n_events"] + table.attrs["n_left_out"]),
-              "seconds": seconds, "peak_bytes": peak_bytes(), "base_bytes": base}
+    result = {
+        "engine": engine,
+        "n": int(table.attrs["n_events"] + table.attrs["n_left_out"]),
+        "seconds": seconds,
+        "peak_bytes": peak_bytes(),
+        "base_bytes": base,
+    }
     if agree:
         result["table"] = table_records(table)
         result["attrs"] = {k: v for k, v in table.attrs.items() if k != "scale"}
@@ -96,7 +103,8 @@ def run_one(engine: str, files: list[str], out: str, agree: bool) -> None:
             cov = aggregate.coverage(events, layer)
             joined = assign_provinces(events, layer)
             result["join"] = {
-                "n_input": joined.n_input, "n_assigned": joined.n_assigned,
+                "n_input": joined.n_input,
+                "n_assigned": joined.n_assigned,
                 "n_unassigned": joined.n_unassigned,
                 "cases": scale._counts_dict(joined.report["case"].value_counts()),
                 "by": scale._counts_dict(joined.events["assigned_by"].value_counts()),
@@ -109,24 +117,44 @@ def run_one(engine: str, files: list[str], out: str, agree: bool) -> None:
 def measure(engine: str, files: list[Path], agree: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
-        cmd = [sys.executable, __file__, "--_run", engine, "--_out", out,
-               *(["--_agree"] if agree else []), "--_files", *map(str, files)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--_run",
+            engine,
+            "--_out",
+            out,
+            *(["--_agree"] if agree else []),
+            "--_files",
+            *map(str, files),
+        ]
         subprocess.run(cmd, check=True)
         return json.loads(Path(out).read_text())
 
 
 def fmt_row(label: str, r: dict) -> str:
     per_m = r["seconds"] / (r["n"] / 1e6)
-    return (f"{label:<14}{r['n']:>12,}{r['seconds']:>10.1f}{r['n'] / r['seconds']:>12,.0f}"
-            f"{per_m:>10.2f}{r['peak_bytes'] / 2**30:>10.2f}")
+    return (
+        f"{label:<14}{r['n']:>12,}{r['seconds']:>10.1f}{r['n'] / r['seconds']:>12,.0f}"
+        f"{per_m:>10.2f}{r['peak_bytes'] / 2**30:>10.2f}"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=int, default=[1, 5, 20],
-                        help="millions of events; both engines up to --both-max, dask beyond")
-    parser.add_argument("--both-max", type=int, default=5,
-                        help="largest size (millions) run with the in-memory engine too")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        default=[1, 5, 20],
+        help="millions of events; both engines up to --both-max, dask beyond",
+    )
+    parser.add_argument(
+        "--both-max",
+        type=int,
+        default=5,
+        help="largest size (millions) run with the in-memory engine too",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="synthetic data folder")
     parser.add_argument("--_run", help=argparse.SUPPRESS)
     parser.add_argument("--_out", help=argparse.SUPPRESS)
@@ -140,15 +168,17 @@ def main(argv=None) -> int:
     files = ensure_data(args.data, max(args.sizes))
     from khorasan_map import scale
 
-    print(f"{os.cpu_count()} cores; files of {ROWS_PER_FILE:,} rows; dask partitions of "
-          f"{scale.ROWS_PER_PARTITION:,} rows, scheduler: local threads")
+    print(
+        f"{os.cpu_count()} cores; files of {ROWS_PER_FILE:,} rows; dask partitions of "
+        f"{scale.ROWS_PER_PARTITION:,} rows, scheduler: local threads"
+    )
     print(f"{'run':<14}{'events':>12}{'seconds':>10}{'rows/s':>12}{'s/M':>10}{'peak GiB':>10}")
     ok = True
     for size in sorted(args.sizes):
         subset = files[:size]
         both = size <= args.both_max
         results = {}
-        for engine in (("pandas", "dask") if both else ("dask",)):
+        for engine in ("pandas", "dask") if both else ("dask",):
             results[engine] = r = measure(engine, subset, agree=both)
             print(fmt_row(f"{engine} {size}M", r), flush=True)
         if both:
@@ -157,16 +187,21 @@ def main(argv=None) -> int:
             same_cov = p["coverage"] == d["coverage"]
             same_join = p["join"] == d["join"]
             ratio = (d["seconds"] / d["n"]) / (p["seconds"] / p["n"])
-            print(f"  agreement at {size}M: summary table {'equal' if same_table else 'DIFFERENT'}"
-                  f", coverage {'equal' if same_cov else 'DIFFERENT'}"
-                  f" ({d['coverage']['sentence']}), join report counts "
-                  f"{'equal' if same_join else 'DIFFERENT'} ({d['join']}); "
-                  f"dask time per million / in-memory = {ratio:.2f}", flush=True)
+            print(
+                f"  agreement at {size}M: summary table {'equal' if same_table else 'DIFFERENT'}"
+                f", coverage {'equal' if same_cov else 'DIFFERENT'}"
+                f" ({d['coverage']['sentence']}), join report counts "
+                f"{'equal' if same_join else 'DIFFERENT'} ({d['join']}); "
+                f"dask time per million / in-memory = {ratio:.2f}",
+                flush=True,
+            )
             ok &= same_table and same_cov and same_join
         else:
             under = results["dask"]["peak_bytes"] < 3 * 2**30
-            print(f"  {size}M with dask alone: peak memory "
-                  f"{'under' if under else 'OVER'} 3 GiB", flush=True)
+            print(
+                f"  {size}M with dask alone: peak memory {'under' if under else 'OVER'} 3 GiB",
+                flush=True,
+            )
             ok &= under
     return 0 if ok else 1
 

@@ -115,8 +115,14 @@ UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
 #: Rejected rows kept for the error message when the partitioned path raises.
 MAX_REJECTED_KEPT: int = 1_000
 
-_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet",
-             ".pq": "parquet", ".geoparquet": "parquet"}
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".geoparquet": "parquet",
+}
 _GLOB_CHARS = set("*?[")
 
 
@@ -151,8 +157,9 @@ def expand_paths(paths_or_glob) -> list[Path]:
     ...
     khorasan_map.errors.InputFileError: no files match 'no/such/*.parquet'
     """
-    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(
-        paths_or_glob)
+    items = (
+        [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
+    )
     if not items:
         raise InputFileError("no input given: pass a path, a glob or a list of them")
     found: dict[Path, None] = {}
@@ -164,9 +171,13 @@ def expand_paths(paths_or_glob) -> list[Path]:
                 raise InputFileError(f"no files match {str(item)!r}")
             found.update(dict.fromkeys(Path(p) for p in matches))
         elif Path(text).is_dir():
-            matches = sorted(p for p in Path(text).rglob("*")
-                             if p.is_file() and p.suffix.lower() in _SUFFIXES
-                             and not p.name.startswith(("_", ".")))
+            matches = sorted(
+                p
+                for p in Path(text).rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in _SUFFIXES
+                and not p.name.startswith(("_", "."))
+            )
             if not matches:
                 raise InputFileError(f"{item} is a folder with no .parquet or .csv files")
             found.update(dict.fromkeys(matches))
@@ -194,8 +205,9 @@ def _parquet_rows(path: Path) -> int | None:
         return None
 
 
-def choose_engine(source, engine: str = "auto", *, max_bytes: int | None = None,
-                  max_rows: int | None = None) -> str:
+def choose_engine(
+    source, engine: str = "auto", *, max_bytes: int | None = None, max_rows: int | None = None
+) -> str:
     """Decide which engine handles ``source``.
 
     Parameters
@@ -332,8 +344,14 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
     from khorasan_map.events import read_events
 
     if piece.kind == "csv":
-        return read_events(piece.path, format=fmt, on_invalid="report", keep_all=keep_all,
-                           today=today, progress=False)
+        return read_events(
+            piece.path,
+            format=fmt,
+            on_invalid="report",
+            keep_all=keep_all,
+            today=today,
+            progress=False,
+        )
     import pyarrow.parquet as pq
 
     handle = pq.ParquetFile(piece.path)
@@ -354,10 +372,12 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
         import shapely
 
         geoms = shapely.from_wkb(frame[geom_col].to_numpy(dtype=object))
-        frame = gpd.GeoDataFrame(frame.drop(columns=geom_col), geometry=geoms,
-                                 crs=_geo_crs(geo, geom_col))
-    result = read_events(frame, format=fmt, on_invalid="report", keep_all=keep_all, today=today,
-                         progress=False)
+        frame = gpd.GeoDataFrame(
+            frame.drop(columns=geom_col), geometry=geoms, crs=_geo_crs(geo, geom_col)
+        )
+    result = read_events(
+        frame, format=fmt, on_invalid="report", keep_all=keep_all, today=today, progress=False
+    )
     offset = piece.first_row - 1
     for report in (result.rejected, result.warnings, result.problems):
         if len(report):
@@ -414,10 +434,14 @@ class DaskValidationResult:
         dict
             ``n_input``, ``n_valid``, ``n_rejected``; ``n_input == n_valid + n_rejected``.
         """
-        n_valid, n_rejected = _compute(self.events.shape[0], self.rejected.shape[0],
-                                       scheduler=scheduler)
-        return {"n_input": int(n_valid + n_rejected), "n_valid": int(n_valid),
-                "n_rejected": int(n_rejected)}
+        n_valid, n_rejected = _compute(
+            self.events.shape[0], self.rejected.shape[0], scheduler=scheduler
+        )
+        return {
+            "n_input": int(n_valid + n_rejected),
+            "n_valid": int(n_valid),
+            "n_rejected": int(n_rejected),
+        }
 
 
 def _events_meta():
@@ -434,8 +458,9 @@ def _events_meta():
 def _report_meta():
     from khorasan_map.events import REPORT_COLUMNS
 
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "str")
-                         for c in REPORT_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "row" else "str") for c in REPORT_COLUMNS}
+    )
 
 
 def _valid_part(result):
@@ -450,8 +475,9 @@ def _rejected_part(result):
 
 def _raise_if_rejected(result):
     if len(result.rejected):
-        _raise_rejected(len(result.rejected), result.n_input, result.messages("problems"),
-                        result.rejected)
+        _raise_rejected(
+            len(result.rejected), result.n_input, result.messages("problems"), result.rejected
+        )
     return result.events
 
 
@@ -460,16 +486,24 @@ def _raise_rejected(n_rejected, n_input, lines, rejected):
 
     shown = lines[:MAX_LISTED]
     more = n_rejected - len(shown)
-    text = [f"{n_rejected:,} of {n_input:,} rows failed validation:",
-            *("  " + x for x in shown if not x.startswith("... and"))]
+    text = [
+        f"{n_rejected:,} of {n_input:,} rows failed validation:",
+        *("  " + x for x in shown if not x.startswith("... and")),
+    ]
     if more > 0:
         text.append(f"  ... and {more:,} more")
     raise EventValidationError("\n".join(text), rejected=rejected)
 
 
-def read_events_dask(paths_or_glob, *, format: str = "auto", on_invalid: str = "raise",
-                     keep_all: bool = False, today=None,
-                     rows_per_partition: int = ROWS_PER_PARTITION):
+def read_events_dask(
+    paths_or_glob,
+    *,
+    format: str = "auto",
+    on_invalid: str = "raise",
+    keep_all: bool = False,
+    today=None,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+):
     """Read event files lazily into a Dask DataFrame in the schema, validating each partition.
 
     Each partition is a CSV file or a run of row groups of a Parquet file (about
@@ -526,15 +560,16 @@ def read_events_dask(paths_or_glob, *, format: str = "auto", on_invalid: str = "
     pieces = _pieces(paths, int(rows_per_partition))
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
     results = [dask.delayed(_read_piece, pure=True)(p, format, keep_all, today) for p in pieces]
-    n_rows = (sum(p.n_rows for p in pieces) if all(p.n_rows is not None for p in pieces)
-              else None)
+    n_rows = sum(p.n_rows for p in pieces) if all(p.n_rows is not None for p in pieces) else None
     if on_invalid == "raise":
         parts = [dask.delayed(_raise_if_rejected)(r) for r in results]
         return dd.from_delayed(parts, meta=_events_meta(), verify_meta=False)
-    events = dd.from_delayed([dask.delayed(_valid_part)(r) for r in results],
-                             meta=_events_meta(), verify_meta=False)
-    rejected = dd.from_delayed([dask.delayed(_rejected_part)(r) for r in results],
-                               meta=_report_meta(), verify_meta=False)
+    events = dd.from_delayed(
+        [dask.delayed(_valid_part)(r) for r in results], meta=_events_meta(), verify_meta=False
+    )
+    rejected = dd.from_delayed(
+        [dask.delayed(_rejected_part)(r) for r in results], meta=_report_meta(), verify_meta=False
+    )
     return DaskValidationResult(events, rejected, n_rows, [p.label for p in pieces])
 
 
@@ -557,8 +592,9 @@ def _join_report(result):
     return result.report
 
 
-def assign_provinces_dask(ddf, boundaries=None, *,
-                          tolerance_m: float = settings.BORDER_TOLERANCE_M):
+def assign_provinces_dask(
+    ddf, boundaries=None, *, tolerance_m: float = settings.BORDER_TOLERANCE_M
+):
     """Assign provinces to a Dask DataFrame of events, partition by partition.
 
     Every partition goes through :func:`khorasan_map.join.assign_provinces` against the same
@@ -599,17 +635,24 @@ def assign_provinces_dask(ddf, boundaries=None, *,
 
     layer = _layer(boundaries)
     layer_d = dask.delayed(layer, pure=True, traverse=False)
-    results = [dask.delayed(_join_events_part, pure=True)(part, layer_d, tolerance_m)
-               for part in ddf.to_delayed()]
-    meta = ddf._meta.assign(assigned_code=pd.Series(dtype=object),
-                            assigned_province=pd.Series(dtype=object),
-                            assigned_by=pd.Series(dtype=object))
-    report_meta = pd.DataFrame({c: pd.Series(dtype=float if c == "distance_km" else object)
-                                for c in REPORT_COLUMNS})
-    events = dd.from_delayed([dask.delayed(_joined)(r) for r in results], meta=meta,
-                             verify_meta=False)
-    report = dd.from_delayed([dask.delayed(_join_report)(r) for r in results],
-                             meta=report_meta, verify_meta=False)
+    results = [
+        dask.delayed(_join_events_part, pure=True)(part, layer_d, tolerance_m)
+        for part in ddf.to_delayed()
+    ]
+    meta = ddf._meta.assign(
+        assigned_code=pd.Series(dtype=object),
+        assigned_province=pd.Series(dtype=object),
+        assigned_by=pd.Series(dtype=object),
+    )
+    report_meta = pd.DataFrame(
+        {c: pd.Series(dtype=float if c == "distance_km" else object) for c in REPORT_COLUMNS}
+    )
+    events = dd.from_delayed(
+        [dask.delayed(_joined)(r) for r in results], meta=meta, verify_meta=False
+    )
+    report = dd.from_delayed(
+        [dask.delayed(_join_report)(r) for r in results], meta=report_meta, verify_meta=False
+    )
     return events, report
 
 
@@ -635,12 +678,19 @@ def join_counts(events, report, scheduler=None) -> dict:
     12
     """
     n, n_unassigned, by, cases = _compute(
-        events.shape[0], events["assigned_code"].isna().sum(),
-        events["assigned_by"].value_counts(), report["case"].value_counts(),
-        scheduler=scheduler)
-    return {"n_input": int(n), "n_assigned": int(n - n_unassigned),
-            "n_unassigned": int(n_unassigned), "cases": _counts_dict(cases),
-            "by": _counts_dict(by)}
+        events.shape[0],
+        events["assigned_code"].isna().sum(),
+        events["assigned_by"].value_counts(),
+        report["case"].value_counts(),
+        scheduler=scheduler,
+    )
+    return {
+        "n_input": int(n),
+        "n_assigned": int(n - n_unassigned),
+        "n_unassigned": int(n_unassigned),
+        "cases": _counts_dict(cases),
+        "by": _counts_dict(by),
+    }
 
 
 def _counts_dict(series) -> dict:
@@ -661,15 +711,23 @@ def _scheduler_kwargs(scheduler):
         except ImportError as exc:
             raise ImportError(
                 f"scheduler {scheduler!r} is a cluster address, which needs the 'distributed' "
-                "package: pip install 'dask[distributed]'") from exc
+                "package: pip install 'dask[distributed]'"
+            ) from exc
         return {"scheduler": Client(scheduler, set_as_default=False)}, True
     if isinstance(scheduler, str):
-        names = {"threads": "threads", "threading": "threads", "sync": "synchronous",
-                 "synchronous": "synchronous", "single-threaded": "synchronous",
-                 "processes": "processes"}
+        names = {
+            "threads": "threads",
+            "threading": "threads",
+            "sync": "synchronous",
+            "synchronous": "synchronous",
+            "single-threaded": "synchronous",
+            "processes": "processes",
+        }
         if scheduler not in names:
-            raise ValueError(f"scheduler {scheduler!r} is not one of {', '.join(names)} "
-                             "or a cluster address such as tcp://host:8786")
+            raise ValueError(
+                f"scheduler {scheduler!r} is not one of {', '.join(names)} "
+                "or a cluster address such as tcp://host:8786"
+            )
         return {"scheduler": names[scheduler]}, False
     return {"scheduler": scheduler}, False
 
@@ -763,11 +821,16 @@ def _prepared(frame, layer, opts: _Options):
     if "assigned_code" not in kept:
         result = assign_provinces(kept, layer, tolerance_m=opts.tolerance_m)
         kept = result.events
-        join = _JoinCounts(result.n_input, result.n_assigned, result.n_unassigned,
-                           result.report["case"].value_counts().to_dict(),
-                           kept["assigned_by"].value_counts().to_dict())
-    prep = aggregate._prepare(kept, layer, opts.since, opts.until, kinds, opts.min_confidence,
-                              need_year=opts.with_year)
+        join = _JoinCounts(
+            result.n_input,
+            result.n_assigned,
+            result.n_unassigned,
+            result.report["case"].value_counts().to_dict(),
+            kept["assigned_by"].value_counts().to_dict(),
+        )
+    prep = aggregate._prepare(
+        kept, layer, opts.since, opts.until, kinds, opts.min_confidence, need_year=opts.with_year
+    )
     for reason, n in prep.left_out["reason"].value_counts().items():
         reasons[reason] = reasons.get(reason, 0) + int(n)
     return prep.counted, {str(k): int(v) for k, v in reasons.items()}, join
@@ -790,10 +853,13 @@ class _JoinCounts:
                 mine[str(k)] = mine.get(str(k), 0) + int(v)
 
     def to_dict(self) -> dict:
-        return {"n_input": self.n_input, "n_assigned": self.n_assigned,
-                "n_unassigned": self.n_unassigned,
-                "cases": _counts_dict(pd.Series(self.cases, dtype="int64")),
-                "by": _counts_dict(pd.Series(self.by, dtype="int64"))}
+        return {
+            "n_input": self.n_input,
+            "n_assigned": self.n_assigned,
+            "n_unassigned": self.n_unassigned,
+            "cases": _counts_dict(pd.Series(self.cases, dtype="int64")),
+            "by": _counts_dict(pd.Series(self.by, dtype="int64")),
+        }
 
 
 def _add_counts(mine: dict, theirs: dict) -> None:
@@ -803,10 +869,19 @@ def _add_counts(mine: dict, theirs: dict) -> None:
 
 # -- summarize partials -------------------------------------------------------------------------
 
-_SUM_COLUMNS = ("events", *("n_" + k for k in settings.EVENT_KINDS), "n_other",
-                "fatalities", "fatalities_low", "fatalities_high",
-                "fatalities_known", "fatalities_low_known", "fatalities_high_known",
-                "precise_sum", "precise_count")
+_SUM_COLUMNS = (
+    "events",
+    *("n_" + k for k in settings.EVENT_KINDS),
+    "n_other",
+    "fatalities",
+    "fatalities_low",
+    "fatalities_high",
+    "fatalities_known",
+    "fatalities_low_known",
+    "fatalities_high_known",
+    "precise_sum",
+    "precise_count",
+)
 
 
 @dataclasses.dataclass
@@ -846,14 +921,17 @@ def _distinct(ids: np.ndarray, keys: list, values: pd.Series) -> dict:
         width = np.int64(max(len(uniques), 1))
         pairs = np.unique(ids[ok].astype(np.int64) * width + codes[ok])
         group = pairs // width
-        hashes = pd.util.hash_array(np.asarray(uniques, dtype=object)[pairs % width],
-                                    categorize=False)
+        hashes = pd.util.hash_array(
+            np.asarray(uniques, dtype=object)[pairs % width], categorize=False
+        )
     if not len(group):
         return {}
     cuts = np.flatnonzero(np.diff(group)) + 1
     starts = np.concatenate([[0], cuts])
-    return {keys[group[s]]: np.unique(chunk)
-            for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)}
+    return {
+        keys[group[s]]: np.unique(chunk)
+        for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)
+    }
 
 
 def _merge_distinct(parts) -> dict:
@@ -862,8 +940,10 @@ def _merge_distinct(parts) -> dict:
     for part in parts:
         for key, hashes in part.items():
             out.setdefault(key, []).append(hashes)
-    return {key: (arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays)))
-            for key, arrays in out.items()}
+    return {
+        key: (arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays)))
+        for key, arrays in out.items()
+    }
 
 
 def _summary_partial(item, layer, opts: _Options) -> _SummaryPart:
@@ -938,9 +1018,15 @@ def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
         join.add(p.join)
         read.add(p.read)
     return _SummaryPart(
-        combined, _merge_distinct([p.sources for p in parts]),
-        _merge_distinct([p.actors for p in parts]), reasons, join, read,
-        sum(p.n_counted for p in parts), (min(lo) if lo else None, max(hi) if hi else None))
+        combined,
+        _merge_distinct([p.sources for p in parts]),
+        _merge_distinct([p.actors for p in parts]),
+        reasons,
+        join,
+        read,
+        sum(p.n_counted for p in parts),
+        (min(lo) if lo else None, max(hi) if hi else None),
+    )
 
 
 def _tree(parts, combine):
@@ -948,8 +1034,10 @@ def _tree(parts, combine):
 
     parts = list(parts)
     while len(parts) > 1:
-        parts = [dask.delayed(combine, pure=True)(*parts[i:i + SPLIT_EVERY])
-                 for i in range(0, len(parts), SPLIT_EVERY)]
+        parts = [
+            dask.delayed(combine, pure=True)(*parts[i : i + SPLIT_EVERY])
+            for i in range(0, len(parts), SPLIT_EVERY)
+        ]
     return parts[0]
 
 
@@ -966,7 +1054,7 @@ def _items(source, opts: _Options, rows_per_partition: int):
         return list(source.events.to_delayed())
     if isinstance(source, pd.DataFrame):
         step = max(int(rows_per_partition), 1)
-        return [source.iloc[i:i + step] for i in range(0, max(len(source), 1), step)]
+        return [source.iloc[i : i + step] for i in range(0, max(len(source), 1), step)]
     if source is None:
         from khorasan_map.events import read_events
 
@@ -974,8 +1062,9 @@ def _items(source, opts: _Options, rows_per_partition: int):
     return _pieces(expand_paths(source), int(rows_per_partition))
 
 
-def _options(since, until, kinds, min_confidence, by, split_date, fmt, keep_all, today,
-             tolerance_m, source):
+def _options(
+    since, until, kinds, min_confidence, by, split_date, fmt, keep_all, today, tolerance_m, source
+):
     from khorasan_map import aggregate
 
     selected = _parse_kinds_globally(kinds, source)
@@ -985,9 +1074,9 @@ def _options(since, until, kinds, min_confidence, by, split_date, fmt, keep_all,
         kinds=selected,
         min_confidence=aggregate._parse_confidence(min_confidence),
         with_year=aggregate._parse_by(by),
-        split=None if split_date is None else aggregate.parse_date(split_date,
-                                                                   name="split_date"),
-        fmt=fmt, keep_all=keep_all,
+        split=None if split_date is None else aggregate.parse_date(split_date, name="split_date"),
+        fmt=fmt,
+        keep_all=keep_all,
         today=pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today),
         tolerance_m=float(tolerance_m),
     )
@@ -1022,11 +1111,23 @@ def _finish_read(read: _Read, on_invalid: str):
         _raise_rejected(read.n_rejected, read.n_input, read.lines, rejected)
 
 
-def summarize_dask(source, boundaries=None, *, since=None, until=None, kinds=None,
-                   min_confidence=None, by="province", format: str = "auto",
-                   on_invalid: str = "raise", keep_all: bool = False, today=None,
-                   tolerance_m: float = settings.BORDER_TOLERANCE_M, scheduler=None,
-                   rows_per_partition: int = ROWS_PER_PARTITION):
+def summarize_dask(
+    source,
+    boundaries=None,
+    *,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    by="province",
+    format: str = "auto",
+    on_invalid: str = "raise",
+    keep_all: bool = False,
+    today=None,
+    tolerance_m: float = settings.BORDER_TOLERANCE_M,
+    scheduler=None,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+):
     """Count events per province with the partitioned engine; same table as the in-memory path.
 
     Each partition is read, validated, filtered, joined and reduced to per-province partial
@@ -1077,8 +1178,9 @@ def summarize_dask(source, boundaries=None, *, since=None, until=None, kinds=Non
 
     from khorasan_map import aggregate
 
-    opts = _options(since, until, kinds, min_confidence, by, None, format, keep_all, today,
-                    tolerance_m, source)
+    opts = _options(
+        since, until, kinds, min_confidence, by, None, format, keep_all, today, tolerance_m, source
+    )
     _check_window(opts)
     layer = _layer(boundaries)
     items = _items(source, opts, rows_per_partition)
@@ -1088,11 +1190,13 @@ def summarize_dask(source, boundaries=None, *, since=None, until=None, kinds=Non
     _finish_read(total.read, on_invalid)
 
     keys = ["province_code", "year"] if opts.with_year else ["province_code"]
-    base = pd.DataFrame({
-        "province_code": layer["province_code"].astype(str).to_numpy(),
-        "province": layer["province"].to_numpy(),
-        "province_dari": layer["province_dari"].to_numpy(),
-    })
+    base = pd.DataFrame(
+        {
+            "province_code": layer["province_code"].astype(str).to_numpy(),
+            "province": layer["province"].to_numpy(),
+            "province_dari": layer["province_dari"].to_numpy(),
+        }
+    )
     if opts.with_year:
         lo = opts.since.year if opts.since is not None else total.years[0]
         hi = opts.until.year if opts.until is not None else total.years[1]
@@ -1104,24 +1208,32 @@ def summarize_dask(source, boundaries=None, *, since=None, until=None, kinds=Non
     table = table.sort_values(keys, kind="stable").reset_index(drop=True)
     geometry = layer.set_index(layer["province_code"].astype(str)).geometry
     geo = gpd.GeoDataFrame(
-        table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs)
+        table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs
+    )
     n_left_out = sum(total.reasons.values())
-    geo.attrs.update({
-        "n_events": int(total.n_counted),
-        "n_left_out": int(n_left_out),
-        "left_out_reasons": _counts_dict(pd.Series(total.reasons, dtype="int64")),
-        "since": aggregate._iso(opts.since),
-        "until": aggregate._iso(opts.until),
-        "kinds": list(opts.kinds) if opts.kinds is not None else ["all"],
-        "min_confidence": opts.min_confidence,
-        "scale": _scale_info(total.read, total.join, len(items)),
-    })
+    geo.attrs.update(
+        {
+            "n_events": int(total.n_counted),
+            "n_left_out": int(n_left_out),
+            "left_out_reasons": _counts_dict(pd.Series(total.reasons, dtype="int64")),
+            "since": aggregate._iso(opts.since),
+            "until": aggregate._iso(opts.until),
+            "kinds": list(opts.kinds) if opts.kinds is not None else ["all"],
+            "min_confidence": opts.min_confidence,
+            "scale": _scale_info(total.read, total.join, len(items)),
+        }
+    )
     return geo
 
 
 def _scale_info(read: _Read, join: _JoinCounts, n_partitions: int) -> dict:
-    return {"engine": "dask", "n_input": read.n_input, "n_rejected": read.n_rejected,
-            "n_partitions": n_partitions, "join": join.to_dict()}
+    return {
+        "engine": "dask",
+        "n_input": read.n_input,
+        "n_rejected": read.n_rejected,
+        "n_partitions": n_partitions,
+        "join": join.to_dict(),
+    }
 
 
 def _final_stats(total: _SummaryPart, with_year: bool) -> pd.DataFrame:
@@ -1137,8 +1249,9 @@ def _final_stats(total: _SummaryPart, with_year: bool) -> pd.DataFrame:
     out["fatalities_known"] = stats["fatalities_known"].astype("int64")
     out["first_date"] = stats["first_date"]
     out["last_date"] = stats["last_date"]
-    index = ([(str(c), int(y)) for c, y in stats.index] if with_year
-             else [str(c) for c in stats.index])
+    index = (
+        [(str(c), int(y)) for c, y in stats.index] if with_year else [str(c) for c in stats.index]
+    )
     for name, distinct in (("n_sources", total.sources), ("n_actors", total.actors)):
         out[name] = np.array([len(distinct.get(key, ())) for key in index], dtype="int64")
     share = stats["precise_sum"] / stats["precise_count"]
@@ -1176,20 +1289,34 @@ def _coverage_partial(item, layer, opts: _Options) -> _CoveragePart:
     code = counted["assigned_code"].astype(str)
     date = aggregate._best_date(counted)
     known = date.dropna()
-    year_codes = set(zip(date.dt.year[date.notna()].astype("int64").tolist(),
-                         code[date.notna()].tolist(), strict=True))
+    year_codes = set(
+        zip(
+            date.dt.year[date.notna()].astype("int64").tolist(),
+            code[date.notna()].tolist(),
+            strict=True,
+        )
+    )
     start, end = aggregate._date_bounds(counted)
     before = (start < opts.split).fillna(False).to_numpy(bool)
     after = (end >= opts.split).fillna(False).to_numpy(bool)
     return _CoveragePart(
-        set(code), year_codes, set(code[before]), set(code[after]), int(before.sum()),
-        int(after.sum()), known.min() if len(known) else None,
-        known.max() if len(known) else None, reasons, join, read, len(counted))
+        set(code),
+        year_codes,
+        set(code[before]),
+        set(code[after]),
+        int(before.sum()),
+        int(after.sum()),
+        known.min() if len(known) else None,
+        known.max() if len(known) else None,
+        reasons,
+        join,
+        read,
+        len(counted),
+    )
 
 
 def _combine_coverage(*parts: _CoveragePart) -> _CoveragePart:
-    out = _CoveragePart(set(), set(), set(), set(), 0, 0, None, None, {}, _JoinCounts(), _Read(),
-                        0)
+    out = _CoveragePart(set(), set(), set(), set(), 0, 0, None, None, {}, _JoinCounts(), _Read(), 0)
     for p in parts:
         out.codes |= p.codes
         out.year_codes |= p.year_codes
@@ -1226,11 +1353,23 @@ def _side(codes, n_events, since, until, noun, total):
     }
 
 
-def coverage_dask(source, boundaries=None, *, since=None, until=None, kinds=("clash",),
-                  min_confidence=None, split_date=settings.SHIFT_DATE, format: str = "auto",
-                  on_invalid: str = "raise", keep_all: bool = False, today=None,
-                  tolerance_m: float = settings.BORDER_TOLERANCE_M, scheduler=None,
-                  rows_per_partition: int = ROWS_PER_PARTITION):
+def coverage_dask(
+    source,
+    boundaries=None,
+    *,
+    since=None,
+    until=None,
+    kinds=("clash",),
+    min_confidence=None,
+    split_date=settings.SHIFT_DATE,
+    format: str = "auto",
+    on_invalid: str = "raise",
+    keep_all: bool = False,
+    today=None,
+    tolerance_m: float = settings.BORDER_TOLERANCE_M,
+    scheduler=None,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+):
     """Count the provinces with events, with the partitioned engine; same answer as in memory.
 
     Parameters
@@ -1262,8 +1401,19 @@ def coverage_dask(source, boundaries=None, *, since=None, until=None, kinds=("cl
 
     from khorasan_map import aggregate
 
-    opts = _options(since, until, kinds, min_confidence, "province", split_date, format,
-                    keep_all, today, tolerance_m, source)
+    opts = _options(
+        since,
+        until,
+        kinds,
+        min_confidence,
+        "province",
+        split_date,
+        format,
+        keep_all,
+        today,
+        tolerance_m,
+        source,
+    )
     if opts.split is None:
         raise ValueError("split_date is required")
     _check_window(opts)
@@ -1327,20 +1477,39 @@ def _read_in_memory(source, format, on_invalid, keep_all, today):
         frame = source
     else:
         paths = [str(p) for p in expand_paths(source)]
-        result = read_events(paths, format=format, on_invalid="report", keep_all=keep_all,
-                             today=today, progress=False)
+        result = read_events(
+            paths,
+            format=format,
+            on_invalid="report",
+            keep_all=keep_all,
+            today=today,
+            progress=False,
+        )
         if len(result.rejected) and on_invalid == "raise":
-            _raise_rejected(len(result.rejected), result.n_input, result.messages("problems"),
-                            result.rejected)
-        return result.events, {"engine": "pandas", "n_input": result.n_input,
-                                "n_rejected": len(result.rejected), "n_partitions": 1}
-    return frame, {"engine": "pandas", "n_input": len(frame), "n_rejected": 0,
-                   "n_partitions": 1}
+            _raise_rejected(
+                len(result.rejected), result.n_input, result.messages("problems"), result.rejected
+            )
+        return result.events, {
+            "engine": "pandas",
+            "n_input": result.n_input,
+            "n_rejected": len(result.rejected),
+            "n_partitions": 1,
+        }
+    return frame, {"engine": "pandas", "n_input": len(frame), "n_rejected": 0, "n_partitions": 1}
 
 
-def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", scheduler=None,
-              format: str = "auto", on_invalid: str = "raise", keep_all: bool = False,
-              today=None, **filters):
+def summarize(
+    events_or_paths=None,
+    boundaries=None,
+    *,
+    engine: str = "auto",
+    scheduler=None,
+    format: str = "auto",
+    on_invalid: str = "raise",
+    keep_all: bool = False,
+    today=None,
+    **filters,
+):
     """Summarise per province with the engine that suits the input's size.
 
     Parameters
@@ -1374,8 +1543,16 @@ def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", sc
 
     chosen = choose_engine(events_or_paths, engine)
     if chosen == "dask":
-        table = summarize_dask(events_or_paths, boundaries, format=format, on_invalid=on_invalid,
-                               keep_all=keep_all, today=today, scheduler=scheduler, **filters)
+        table = summarize_dask(
+            events_or_paths,
+            boundaries,
+            format=format,
+            on_invalid=on_invalid,
+            keep_all=keep_all,
+            today=today,
+            scheduler=scheduler,
+            **filters,
+        )
     else:
         frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
         table = aggregate.summarize(frame, boundaries, **filters)
@@ -1384,9 +1561,18 @@ def summarize(events_or_paths=None, boundaries=None, *, engine: str = "auto", sc
     return table
 
 
-def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", scheduler=None,
-             format: str = "auto", on_invalid: str = "raise", keep_all: bool = False,
-             today=None, **filters):
+def coverage(
+    events_or_paths=None,
+    boundaries=None,
+    *,
+    engine: str = "auto",
+    scheduler=None,
+    format: str = "auto",
+    on_invalid: str = "raise",
+    keep_all: bool = False,
+    today=None,
+    **filters,
+):
     """Answer "in how many provinces?" with the engine that suits the input's size.
 
     Parameters
@@ -1420,8 +1606,16 @@ def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", sch
 
     chosen = choose_engine(events_or_paths, engine)
     if chosen == "dask":
-        cov = coverage_dask(events_or_paths, boundaries, format=format, on_invalid=on_invalid,
-                            keep_all=keep_all, today=today, scheduler=scheduler, **filters)
+        cov = coverage_dask(
+            events_or_paths,
+            boundaries,
+            format=format,
+            on_invalid=on_invalid,
+            keep_all=keep_all,
+            today=today,
+            scheduler=scheduler,
+            **filters,
+        )
     else:
         frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
         cov = aggregate.coverage(frame, boundaries, **filters)
@@ -1435,8 +1629,9 @@ def coverage(events_or_paths=None, boundaries=None, *, engine: str = "auto", sch
 # ---------------------------------------------------------------------------------------------
 
 
-def write_synthetic_parquet(path, n: int, seed: int = 0, rows_per_file: int = 1_000_000,
-                            boundaries=None) -> list[Path]:
+def write_synthetic_parquet(
+    path, n: int, seed: int = 0, rows_per_file: int = 1_000_000, boundaries=None
+) -> list[Path]:
     """Write ``n`` synthetic events as a folder of Parquet files, one chunk at a time.
 
     File ``i`` holds :func:`khorasan_map.synthetic.synthetic_events` of its rows with seed
@@ -1490,7 +1685,15 @@ def write_synthetic_parquet(path, n: int, seed: int = 0, rows_per_file: int = 1_
         pq.write_table(table, target, row_group_size=ROW_GROUP_SIZE, compression="zstd")
         written.append(target)
         del frame, table
-    (folder / "_SUCCESS").write_text(json.dumps(
-        {"n": int(n), "seed": int(seed), "rows_per_file": int(rows_per_file),
-         "files": len(written)}) + "\n")
+    (folder / "_SUCCESS").write_text(
+        json.dumps(
+            {
+                "n": int(n),
+                "seed": int(seed),
+                "rows_per_file": int(rows_per_file),
+                "files": len(written),
+            }
+        )
+        + "\n"
+    )
     return written

@@ -503,7 +503,8 @@ def test_coverage_before_after_split_custom_date(layer):
     assert cov.before["province_codes"] == ["AF-BDS", "AF-KNR", "AF-NAN"]
     assert cov.after["province_codes"] == ["AF-BDS", "AF-ZAB"]
     assert cov.before["since"] == "2019-01-01" and cov.before["until"] == "2020-06-30"
-    assert cov.after["since"] == "2020-07-01" and cov.after["until"] == "2020-07-01"
+    # the window ends where the last counted event ends (the range runs to 2020-07-31)
+    assert cov.after["since"] == "2020-07-01" and cov.after["until"] == "2020-07-31"
     assert cov.before["share"] == 0.75 and cov.after["provinces_with_events"] == 2
     assert cov.after["sentence"].startswith("Clashes recorded in 2 of 4 provinces (50%)")
     # unknown date: counted overall (no window) but on neither side

@@ -951,10 +951,9 @@ def coverage(
     codes = _codes(counted)
     names = dict(zip(layer["province_code"].astype(str), layer["province"], strict=False))
 
-    date = _best_date(counted)
-    known = date.dropna()
-    first = prep.since if prep.since is not None else (known.min() if len(known) else None)
-    last = prep.until if prep.until is not None else (known.max() if len(known) else None)
+    starts, ends = (s.dropna() for s in _date_bounds(counted))
+    first = prep.since if prep.since is not None else (starts.min() if len(starts) else None)
+    last = prep.until if prep.until is not None else (ends.max() if len(ends) else None)
     since_iso, until_iso = _iso(first), _iso(last)
 
     by_year: dict[int, int] = {}

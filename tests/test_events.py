@@ -628,3 +628,14 @@ def test_ragged_rows_keep_their_numbers_across_chunks(tmp_path):
         result = report(path, chunksize=chunksize)
         assert list(result.rejected["row"]) == [3, 4, 8]
         assert len(result.events) == 7
+
+
+def test_acled_and_ucdp_from_parquet_match_csv(tmp_path):
+    for name in ("acled_sample", "ucdp_ged_sample"):
+        frame = pd.read_csv(FIXTURES / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+        from_csv = report(FIXTURES / f"{name}.csv", chunksize=4)
+        from_parquet = report(tmp_path / f"{name}.parquet", chunksize=4)
+        pd.testing.assert_frame_equal(from_csv.events, from_parquet.events)
+        assert list(from_csv.rejected["row"]) == list(from_parquet.rejected["row"])
+        assert from_csv.n_left_out == from_parquet.n_left_out > 0

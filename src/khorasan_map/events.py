@@ -372,6 +372,7 @@ def read_events(
     )
     for label, item, dataset in _sources(source):
         state.start(label, dataset)
+        state.requested = format
         for chunk in _chunks(item, label, int(chunksize), progress, state):
             state.add(chunk, format)
         state.finish_source()
@@ -478,7 +479,6 @@ def _chunks(item, label, chunksize, progress, state):
         frame = _points_to_columns(item)
         if len(frame.columns) == 0:
             raise InputFileError(f"{label} has no columns")
-        state.n_total_hint = len(frame)
         for start in range(0, max(len(frame), 1), chunksize):
             part = frame.iloc[start:start + chunksize].copy()
             part["_row"] = np.arange(start + 1, start + 1 + len(part))
@@ -488,7 +488,7 @@ def _chunks(item, label, chunksize, progress, state):
     if content == "text":
         yield from _csv_chunks(item, chunksize, progress, state)
     elif content == "parquet":
-        yield from _parquet_chunks(item, chunksize)
+        yield from _parquet_chunks(item, chunksize, state)
     else:
         yield from _ogr_chunks(item, content, chunksize)
 
@@ -548,10 +548,11 @@ def _ogr_chunks(path: Path, content: str, chunksize: int):
         yield part.reset_index(drop=True)
 
 
-def _parquet_chunks(path: Path, chunksize: int):
+def _parquet_chunks(path: Path, chunksize: int, state):
     """Stream a (Geo)Parquet file in record batches."""
     import json
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
     import shapely
 
@@ -569,18 +570,29 @@ def _parquet_chunks(path: Path, chunksize: int):
         except ValueError:
             geom_col = None
     start = 0
-    import pyarrow as pa
-
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     mapper = {pa.string(): text, pa.large_string(): text}.get
+    names = list(handle.schema_arrow.names)
+    state.set_format(names + (["latitude", "longitude"] if geom_col in names else []),
+                     state.requested)
+    needed = state.filter_columns(handle.schema_arrow.names)
     for batch in handle.iter_batches(batch_size=chunksize):
+        first = start
+        start += batch.num_rows
+        if needed:  # keep only the Taliban-ISK rows before converting every column
+            mask = state.keep_mask(batch.select(needed).to_pandas(types_mapper=mapper))
+            rows = np.arange(first + 1, first + 1 + batch.num_rows)[mask]
+            batch = batch.filter(pa.array(mask))
+        else:
+            rows = np.arange(first + 1, first + 1 + batch.num_rows)
+        if not batch.num_rows:
+            continue
         part = batch.to_pandas(types_mapper=mapper)
         if geom_col and geom_col in part.columns:
             geoms = shapely.from_wkb(part[geom_col].to_numpy(dtype=object))
             part = part.drop(columns=geom_col)
             _fill_from_points(part, geoms, shapely)
-        part["_row"] = np.arange(start + 1, start + 1 + len(part))
-        start += len(part)
+        part["_row"] = rows
         yield part
 
 
@@ -692,7 +704,7 @@ def _csv_chunks(path: Path, chunksize: int, progress, state):
     try:
         reader = pacsv.open_csv(
             pa.PythonFile(handle, mode="r"),
-            read_options=pacsv.ReadOptions(block_size=1 << 23, use_threads=False,
+            read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False,
                                            encoding=encoding or "utf8"),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                                              invalid_row_handler=on_bad),
@@ -700,19 +712,32 @@ def _csv_chunks(path: Path, chunksize: int, progress, state):
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
+        state.set_format(names, state.requested)
+        needed = state.filter_columns(names)
         next_row, pending, taken = 1, [], 0
         n_rows = 0
-        for batch in _rebatch(reader, chunksize):
-            part = batch.to_pandas()
-            rows, next_row, used = _number_rows(len(part), next_row, bad_rows[taken:])
-            for number, actual, text in bad_rows[taken:taken + used]:
-                pending.append((number, actual, text))
+        buffer, buffered = [], 0
+        for batch in reader:
+            rows, next_row, used = _number_rows(batch.num_rows, next_row, bad_rows[taken:])
+            pending.extend(bad_rows[taken:taken + used])
             taken += used
-            part["_row"] = rows
-            n_rows += len(part)
+            n_rows += batch.num_rows
+            if needed:  # keep only the Taliban-ISK rows before converting every column
+                mask = state.keep_mask(batch.select(needed).to_pandas())
+                batch = batch.filter(pa.array(mask))
+                rows = rows[mask]
+            if batch.num_rows:
+                part = batch.to_pandas()
+                part["_row"] = rows
+                buffer.append(part)
+                buffered += len(part)
             if bar is not None:
                 bar.update(bar.task, completed=handle.n)
-            yield part
+            if buffered >= chunksize:
+                yield pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
+                buffer, buffered = [], 0
+        if buffer:
+            yield pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
         for number, actual, text in bad_rows[taken:]:
             pending.append((number, actual, text))
     except pa.ArrowInvalid as exc:
@@ -725,23 +750,6 @@ def _csv_chunks(path: Path, chunksize: int, progress, state):
         state.bad_line(number, actual, len(names), text)
     if n_rows == 0 and not pending:
         raise InputFileError(f"{path.name} has a header but no data rows")
-
-
-def _rebatch(reader, chunksize):
-    """Regroup a stream of record batches into batches of about ``chunksize`` rows."""
-    import pyarrow as pa
-
-    buffer, n = [], 0
-    for batch in reader:
-        buffer.append(batch)
-        n += batch.num_rows
-        if n >= chunksize:
-            yield pa.Table.from_batches(buffer).combine_chunks().to_batches()[0] \
-                if len(buffer) > 1 else buffer[0]
-            buffer, n = [], 0
-    if n:
-        yield pa.Table.from_batches(buffer).combine_chunks().to_batches()[0] \
-            if len(buffer) > 1 else buffer[0]
 
 
 def _number_rows(n, next_row, bad):
@@ -787,7 +795,7 @@ class _State:
         self.seen_chunks: list[tuple] = []
         self.n_read = self.n_input = 0
         self.sources: list[str] = []
-        self.n_total_hint = None
+        self.requested = "auto"
 
     def start(self, label, dataset):
         self.label, self.dataset, self.fmt = label, dataset, None
@@ -808,11 +816,35 @@ class _State:
         self.problems.append(report)
         self.rejected.append(report)
 
+    def set_format(self, columns, fmt):
+        """Detect (or take) the format from the column names and check the required ones."""
+        columns = list(_normalise_columns(pd.DataFrame(columns=list(columns))).columns)
+        self.fmt = detect_format(columns) if fmt == "auto" else fmt
+        _check_columns(columns, self.fmt, self.label)
+
+    def filter_columns(self, names):
+        """Columns the ACLED/UCDP filter needs (empty when every row is kept)."""
+        if self.keep_all or self.fmt not in ("acled", "ucdp"):
+            return []
+        wanted = ({"actor1", "assoc_actor_1", "actor2", "assoc_actor_2"} if self.fmt == "acled"
+                  else {"dyad_name", "conflict_new_id", "conflict_dset_id", "date_start",
+                        "country_id", "country"})
+        return [n for n in names if str(n).strip().lower() in wanted]
+
+    def keep_mask(self, small):
+        """Apply the ACLED/UCDP filter to a frame of its columns; count the rows left out."""
+        small = _normalise_columns(small)
+        if self.fmt == "acled":
+            mask = _acled_keep(small, self.keep_all)
+        else:
+            mask = _ucdp_keep(small, self.keep_all, self.government_from)
+        self.n_read += int(len(mask) - mask.sum())
+        return mask
+
     def add(self, raw, fmt):
         raw = _normalise_columns(raw)
         if self.fmt is None:
-            self.fmt = detect_format(raw.columns) if fmt == "auto" else fmt
-            _check_columns(raw.columns, self.fmt, self.label)
+            self.set_format(raw.columns, fmt)
         self.n_read += len(raw)
         ctx = _Context(self)
         if self.fmt == "acled":

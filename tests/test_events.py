@@ -639,3 +639,19 @@ def test_acled_and_ucdp_from_parquet_match_csv(tmp_path):
         pd.testing.assert_frame_equal(from_csv.events, from_parquet.events)
         assert list(from_csv.rejected["row"]) == list(from_parquet.rejected["row"])
         assert from_csv.n_left_out == from_parquet.n_left_out > 0
+
+
+def test_dates_with_times_zones_or_datetime_dtype():
+    text = ["2021-08-26T12:00:00Z", "2021-08-26 23:30", "2021-08-26T01:00:00+04:30",
+            "26 August 2021", "26 Aug 2021", "2021-08-26 00:00:00.000"]
+    frame = pd.DataFrame({"event_id": [f"E{i}" for i in range(len(text))], "date": text,
+                          "kind": "clash", "province": "Kabul"})
+    result = report(frame)
+    assert result.ok, reasons(result)
+    assert (result.events["date"] == pd.Timestamp("2021-08-26")).all()
+    aware = frame.assign(date=pd.Timestamp("2021-08-26 02:00", tz="Asia/Kabul"))
+    assert (report(aware).events["date"] == pd.Timestamp("2021-08-26")).all()
+    mixed = frame.head(2).assign(date=pd.to_datetime(["2021-08-26", "2021-09-01"]),
+                                 date_start=["2021-08-20", None])
+    events = report(mixed).events
+    assert list(events["date_start"]) == [pd.Timestamp("2021-08-20"), pd.Timestamp("2021-09-01")]

@@ -1140,16 +1140,27 @@ def _acled_keep(raw, keep_all):
 
 
 def _parse_dates(values: pd.Series):
-    """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask."""
+    """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
+
+    A time after the date ("2017-07-31 00:00:00.000", "2021-08-26T12:00:00+04:30") is
+    ignored: events are dated by calendar day, as the source wrote it.
+    """
     if values.dtype.kind == "M":
-        out = values.astype("datetime64[ns]")
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)  # keep the local calendar date
+        out = values.astype("datetime64[ns]").dt.normalize()
         return out.reset_index(drop=True), np.zeros(len(values), dtype=bool)
     text = _text(values)
-    out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    timed = ((text.str.len() > 10) & text.str.slice(10, 11).isin(["T", " "])
+             & text.str.match(r"^\d{4}-\d{2}-\d{2}")).fillna(False)
+    day = text.where(~timed, text.str.slice(0, 10))
+    out = pd.to_datetime(day, format="ISO8601", errors="coerce")
     failed = out.isna() & text.notna()
     if failed.any():
-        second = pd.to_datetime(text[failed], format="%d %B %Y", errors="coerce")
-        out = out.where(~failed, second)
+        for form in ("%d %B %Y", "%d %b %Y"):
+            second = pd.to_datetime(text[failed], format=form, errors="coerce")
+            out = out.where(~failed, second)
+            failed = out.isna() & text.notna()
     out = out.astype("datetime64[ns]")
     return out, (out.isna() & text.notna()).to_numpy()
 
@@ -1424,15 +1435,32 @@ def _validate(ev: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
 
 
 def _clean_dates(series):
-    return series.reset_index(drop=True) if series.dtype.kind == "M" else _text(series)
+    if series.dtype.kind == "M":
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_localize(None)  # keep the local calendar date
+        return series.reset_index(drop=True).astype("datetime64[ns]").dt.normalize()
+    return _text(series)
+
+
+def _first_of(primary: pd.Series, fallback: pd.Series) -> pd.Series:
+    """Primary where present, else fallback; datetimes stay datetimes unless mixed with text."""
+    use = primary.notna()
+    if use.all():
+        return primary
+    if not use.any():
+        return fallback
+    if (primary.dtype.kind == "M") != (fallback.dtype.kind == "M"):
+        primary, fallback = (s.dt.strftime("%Y-%m-%d").astype("str") if s.dtype.kind == "M"
+                             else s for s in (primary, fallback))
+    return primary.where(use, fallback)
 
 
 def _validate_dates(ev, out, ctx):
     raw_date, raw_start, raw_end = (_clean_dates(ev[c]) for c in ("date", "date_start",
                                                                    "date_end"))
     given_start = raw_start.notna().to_numpy()
-    start_src = raw_start.where(given_start, raw_date)
-    date_src = raw_date.where(raw_date.notna(), start_src)
+    start_src = _first_of(raw_start, raw_date)
+    date_src = _first_of(raw_date, start_src)
     start, bad_start = _parse_dates(start_src)
     date, bad_date = _parse_dates(date_src)
     end, bad_end = _parse_dates(raw_end)

@@ -655,3 +655,15 @@ def test_dates_with_times_zones_or_datetime_dtype():
                                  date_start=["2021-08-20", None])
     events = report(mixed).events
     assert list(events["date_start"]) == [pd.Timestamp("2021-08-20"), pd.Timestamp("2021-09-01")]
+
+
+def test_acled_leaves_out_pakistan_and_the_pakistani_taliban():
+    frame = pd.read_csv(FIXTURES / "acled_sample.csv", dtype=str, keep_default_na=False)
+    first = frame.iloc[[0]]
+    ttp = first.assign(event_id_cnty="FXP1", actor1="Tehreek-i-Taliban Pakistan (TTP)")
+    abroad = first.assign(event_id_cnty="FXP2", country="Pakistan", iso="586")
+    result = report(pd.concat([first, ttp, abroad], ignore_index=True))
+    assert list(result.events["event_id"]) == ["FXA001"]
+    assert result.n_left_out == 2
+    kept = report(pd.concat([first, ttp, abroad], ignore_index=True), keep_all=True)
+    assert list(kept.events["event_id"]) == ["FXA001", "FXP1"]

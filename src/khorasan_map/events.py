@@ -117,6 +117,7 @@ _KILLING = "taliban_killing_of_suspected_isk"
 _URL_OK = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$")
 _TALIBAN = r"(?i)\btaliban\b|forces of afghanistan \(2021-"
 _ISK = r"(?i)islamic state|\biskp?\b|\bis-k\b|\bdaesh\b"
+_PAKISTANI_TALIBAN = r"(?i)tehr[ei]+k|\bttp\b|pakistan"
 _UNATTRIBUTED = r"(?i)\band/or\b"
 
 
@@ -291,7 +292,8 @@ def read_events(
     event_id
         Unique identifier (text). Required; a repeated id rejects the second and later rows.
     date, date_start, date_end
-        ISO dates (YYYY-MM-DD, YYYY-MM or YYYY; "15 March 2019" is also read). ``date`` is the
+        ISO dates (YYYY-MM-DD, YYYY-MM or YYYY; "15 March 2019" is also read; a time after the
+        date is ignored, the calendar day is kept). ``date`` is the
         best single date and defaults to ``date_start``; ``date_start`` defaults to ``date``;
         ``date_end`` defaults from the precision (the last day of the month or year). Required
         (``date`` or ``date_start``) unless ``date_precision`` is "unknown". Impossible dates
@@ -299,7 +301,8 @@ def read_events(
     date_precision
         day, month, year, range or unknown; inferred from the date's form when empty.
     kind
-        clash, defection, isk_attack_on_taliban, taliban_raid_on_isk (others with keep_all).
+        One of :data:`settings.EVENT_KINDS` (clash, defection, isk_attack_on_taliban,
+        taliban_raid_on_isk, ...); any other kind only with ``keep_all``.
     actor1, actor2
         Free text.
     province_code, province
@@ -329,16 +332,18 @@ def read_events(
         (default for other files and DataFrames), "synthetic".
 
     ACLED rows are kept when a Taliban actor (including the post-2021 "Military/Police Forces
-    of Afghanistan (2021-)") is on one side (``actor1`` or ``assoc_actor_1``) and an
-    IS/ISKP actor on the other (``actor2`` or ``assoc_actor_2``), or the reverse; "X and/or Y"
-    actors are unattributed and never count. ``event_type`` "Battles" becomes "clash"; any
-    other event type becomes "isk_attack_on_taliban" when the IS side is actor1 and
-    "taliban_raid_on_isk" when the Taliban side is, except "Violence against civilians" by the
-    Taliban side against people coded as IS, which becomes
-    "taliban_killing_of_suspected_isk". ``geo_precision`` 1, 2, 3 becomes exact,
-    near, province (coordinates dropped for 3); ``time_precision`` 1 is a day, 2 a range of
-    three days either side of ``event_date`` (ACLED codes a week), 3 the calendar month.
-    ``notes`` becomes the description and ``source`` the source name; ACLED gives no URL.
+    of Afghanistan (2021-)", excluding the Pakistani Tehreek-i-Taliban) is on one side
+    (``actor1`` or ``assoc_actor_1``) and an IS/ISKP actor on the other (``actor2`` or
+    ``assoc_actor_2``), or the reverse; "X and/or Y" actors are unattributed and never count.
+    Rows whose ``iso``/``country`` is not Afghanistan are left out, even with ``keep_all``.
+    ``event_type`` "Battles" becomes "clash"; any other event type becomes
+    "isk_attack_on_taliban" when the IS side is actor1 and "taliban_raid_on_isk" when the
+    Taliban side is, except "Violence against civilians" by the Taliban side against people
+    coded as IS, which becomes "taliban_killing_of_suspected_isk". ``geo_precision`` 1, 2, 3
+    becomes exact, near, province (coordinates dropped for 3); ``time_precision`` 1 is a day,
+    2 a range of three days either side of ``event_date`` (ACLED knows only the week), 3 the
+    calendar month. ``notes`` becomes the description and ``source`` the source name; ACLED
+    gives no URL and no confidence, so both stay empty.
 
     UCDP GED rows are kept for the dyad "IS - Taleban", conflict 13651 (the Zabul fighting of
     November 2015) and, from ``ucdp_government_from``, "Government of Afghanistan - IS"; all
@@ -350,6 +355,14 @@ def read_events(
     when both fall in the same one). ``best``/``low``/``high`` become the fatalities,
     ``source_office``/``source_headline``/``source_date`` the source fields,
     ``event_clarity`` 1 high confidence and 2 low.
+
+    Large files: CSV is streamed with pyarrow in blocks and Parquet in record batches; ACLED
+    and UCDP rows are filtered per block on the few columns the filter needs before the
+    other columns are converted, so only the Taliban-ISK rows are ever held in memory (a
+    1.2 GB UCDP-format file peaks near 460 MiB). A file that is not UTF-8 is scanned once to
+    pick Windows-1252 or Latin-1. Row accounting: ``n_read`` rows are read,
+    ``n_left_out`` of them are other conflicts, and each of the remaining ``n_input`` rows is
+    either valid or rejected; a malformed CSV line (wrong number of fields) is a rejected row.
 
     Examples
     --------
@@ -826,7 +839,8 @@ class _State:
         """Columns the ACLED/UCDP filter needs (empty when every row is kept)."""
         if self.keep_all or self.fmt not in ("acled", "ucdp"):
             return []
-        wanted = ({"actor1", "assoc_actor_1", "actor2", "assoc_actor_2"} if self.fmt == "acled"
+        wanted = ({"actor1", "assoc_actor_1", "actor2", "assoc_actor_2", "iso", "country"}
+                  if self.fmt == "acled"
                   else {"dyad_name", "conflict_new_id", "conflict_dset_id", "date_start",
                         "country_id", "country"})
         return [n for n in names if str(n).strip().lower() in wanted]
@@ -1113,7 +1127,10 @@ def _from_khorasan(raw: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 def _has_actor(series, pattern):
     text = series.fillna("").astype(str)
-    return text.str.contains(pattern, regex=True) & ~text.str.contains(_UNATTRIBUTED, regex=True)
+    found = text.str.contains(pattern, regex=True) & ~text.str.contains(_UNATTRIBUTED, regex=True)
+    if pattern == _TALIBAN:  # the Pakistani Taliban (TTP) are another movement
+        found &= ~text.str.contains(_PAKISTANI_TALIBAN, regex=True)
+    return found
 
 
 def _acled_sides(raw):
@@ -1134,9 +1151,22 @@ def _acled_sides(raw):
 
 def _acled_keep(raw, keep_all):
     if keep_all:
-        return np.ones(len(raw), dtype=bool)
-    side = _acled_sides(raw)
-    return (side["1"][0] & side["2"][1]) | (side["1"][1] & side["2"][0])
+        keep = np.ones(len(raw), dtype=bool)
+    else:
+        side = _acled_sides(raw)
+        keep = (side["1"][0] & side["2"][1]) | (side["1"][1] & side["2"][0])
+    return keep & _in_afghanistan(raw, "iso", "4", "country")
+
+
+def _in_afghanistan(raw, id_column, id_value, name_column):
+    """Rows whose country column (when there is one) says Afghanistan; empty counts as yes."""
+    if id_column in raw.columns:
+        ident = _text(raw[id_column]).str.replace(r"\.0$", "", regex=True)
+        return np.asarray((ident.isna() | (ident == id_value)).fillna(True), dtype=bool)
+    if name_column in raw.columns:
+        name = _text(raw[name_column]).str.lower()
+        return np.asarray((name.isna() | (name == "afghanistan")).fillna(True), dtype=bool)
+    return np.ones(len(raw), dtype=bool)
 
 
 def _parse_dates(values: pd.Series):
@@ -1252,13 +1282,7 @@ def _ucdp_keep(raw, keep_all, government_from):
             start, _ = _parse_dates(raw["date_start"])
             gov = dyad.isin(["government of afghanistan - is"]).to_numpy()
             keep |= gov & (start >= government_from).fillna(False).to_numpy()
-    if "country_id" in raw.columns:
-        cid = _text(raw["country_id"]).str.replace(r"\.0$", "", regex=True)
-        keep &= (cid.isna() | (cid == "700")).to_numpy()
-    elif "country" in raw.columns:
-        country = _text(raw["country"]).str.lower()
-        keep &= (country.isna() | (country == "afghanistan")).to_numpy()
-    return keep
+    return keep & _in_afghanistan(raw, "country_id", "700", "country")
 
 
 def _strip_suffix(series, word):

@@ -667,3 +667,11 @@ def test_acled_leaves_out_pakistan_and_the_pakistani_taliban():
     assert result.n_left_out == 2
     kept = report(pd.concat([first, ttp, abroad], ignore_index=True), keep_all=True)
     assert list(kept.events["event_id"]) == ["FXA001", "FXP1"]
+
+
+def test_acled_taliban_state_forces_follow_the_government_switch():
+    frame = pd.read_csv(FIXTURES / "acled_sample.csv", dtype=str, keep_default_na=False)
+    state = frame.iloc[[3]].assign(event_id_cnty="FXS1", event_type="Battles",
+                                   actor2="Military Forces of Afghanistan (2021-)")
+    assert report(state).events.loc[0, "kind"] == "clash"
+    assert report(state, ucdp_government_from=None).n_left_out == 1

@@ -115,7 +115,8 @@ _UCDP_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date_p
 
 _KILLING = "taliban_killing_of_suspected_isk"
 _URL_OK = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$")
-_TALIBAN = r"(?i)\btaliban\b|forces of afghanistan \(2021-"
+_TALIBAN = r"(?i)\btaliban\b"
+_TALIBAN_STATE = r"(?i)forces of afghanistan \(2021-"  # ACLED's name for the Taliban state
 _ISK = r"(?i)islamic state|\biskp?\b|\bis-k\b|\bdaesh\b"
 _PAKISTANI_TALIBAN = r"(?i)tehr[ei]+k|\bttp\b|pakistan"
 _UNATTRIBUTED = r"(?i)\band/or\b"
@@ -331,8 +332,9 @@ def read_events(
         Where the record came from: "khorasan_map" (shipped), "acled", "ucdp", "user"
         (default for other files and DataFrames), "synthetic".
 
-    ACLED rows are kept when a Taliban actor (including the post-2021 "Military/Police Forces
-    of Afghanistan (2021-)", excluding the Pakistani Tehreek-i-Taliban) is on one side
+    ACLED rows are kept when a Taliban actor (including ACLED's post-2021 "Military/Police
+    Forces of Afghanistan (2021-)", the Taliban state, unless ``ucdp_government_from`` is None;
+    excluding the Pakistani Tehreek-i-Taliban) is on one side
     (``actor1`` or ``assoc_actor_1``) and an IS/ISKP actor on the other (``actor2`` or
     ``assoc_actor_2``), or the reverse; "X and/or Y" actors are unattributed and never count.
     Rows whose ``iso``/``country`` is not Afghanistan are left out, even with ``keep_all``.
@@ -849,7 +851,7 @@ class _State:
         """Apply the ACLED/UCDP filter to a frame of its columns; count the rows left out."""
         small = _normalise_columns(small)
         if self.fmt == "acled":
-            mask = _acled_keep(small, self.keep_all)
+            mask = _acled_keep(small, self.keep_all, self.government_from is not None)
         else:
             mask = _ucdp_keep(small, self.keep_all, self.government_from)
         self.n_read += int(len(mask) - mask.sum())
@@ -862,7 +864,7 @@ class _State:
         self.n_read += len(raw)
         ctx = _Context(self)
         if self.fmt == "acled":
-            raw = raw[_acled_keep(raw, self.keep_all)]
+            raw = raw[_acled_keep(raw, self.keep_all, self.government_from is not None)]
             frame = _from_acled(raw, ctx)
         elif self.fmt == "ucdp":
             raw = raw[_ucdp_keep(raw, self.keep_all, self.government_from)]
@@ -1128,12 +1130,12 @@ def _from_khorasan(raw: pd.DataFrame, dataset: str) -> pd.DataFrame:
 def _has_actor(series, pattern):
     text = series.fillna("").astype(str)
     found = text.str.contains(pattern, regex=True) & ~text.str.contains(_UNATTRIBUTED, regex=True)
-    if pattern == _TALIBAN:  # the Pakistani Taliban (TTP) are another movement
+    if pattern.startswith(_TALIBAN):  # the Pakistani Taliban (TTP) are another movement
         found &= ~text.str.contains(_PAKISTANI_TALIBAN, regex=True)
     return found
 
 
-def _acled_sides(raw):
+def _acled_sides(raw, government=True):
     """Boolean masks: Taliban and ISK on side 1 and side 2 of each ACLED row."""
     n = len(raw)
     side = {}
@@ -1143,17 +1145,18 @@ def _acled_sides(raw):
         isk = np.zeros(n, dtype=bool)
         for col in cols:
             if col in raw.columns:
-                tal |= _has_actor(raw[col], _TALIBAN).to_numpy()
+                pattern = _TALIBAN + "|" + _TALIBAN_STATE[4:] if government else _TALIBAN
+                tal |= _has_actor(raw[col], pattern).to_numpy()
                 isk |= _has_actor(raw[col], _ISK).to_numpy()
         side[i] = (tal, isk)
     return side
 
 
-def _acled_keep(raw, keep_all):
+def _acled_keep(raw, keep_all, government=True):
     if keep_all:
         keep = np.ones(len(raw), dtype=bool)
     else:
-        side = _acled_sides(raw)
+        side = _acled_sides(raw, government)
         keep = (side["1"][0] & side["2"][1]) | (side["1"][1] & side["2"][0])
     return keep & _in_afghanistan(raw, "iso", "4", "country")
 
@@ -1233,7 +1236,7 @@ def _from_acled(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     ctx.raw_values = {}
     ctx.add(bad_tp, "date_precision", "time_precision must be 1 (day), 2 (week) or 3 (month)",
             value=tp)
-    side = _acled_sides(raw)
+    side = _acled_sides(raw, ctx.state.government_from is not None)
     tal_isk = (side["1"][0] & side["2"][1]) | (side["1"][1] & side["2"][0])
     event_type = _text(col("event_type")).fillna("").str.lower()
     battles = event_type.str.startswith("battles").to_numpy()

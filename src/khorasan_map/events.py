@@ -390,6 +390,8 @@ def read_events(
         state.requested = format
         for chunk in _chunks(item, label, int(chunksize), progress, state):
             state.add(chunk, format)
+            del chunk
+            _release_memory()
         state.finish_source()
     result = state.result()
     if on_invalid == "report":
@@ -881,7 +883,8 @@ class _State:
         warns = ctx.report(ctx.warns)
         bad = problems["row"].unique() if len(problems) else np.array([], dtype=int)
         is_bad = valid["_row"].isin(bad).to_numpy()
-        self.events.append(valid.loc[~is_bad, list(EVENT_COLUMNS)])
+        self.events.append(_final_types(valid.loc[~is_bad, list(EVENT_COLUMNS)]))
+        del valid, frame
         if len(problems):
             self.problems.append(problems)
             self.rejected.append(_per_row(problems, raw))
@@ -899,10 +902,8 @@ class _State:
             import pyarrow as pa
             import pyarrow.compute as pc
 
-            known = pa.concat_arrays([pa.array(c[1], type=pa.string())
-                                      for c in self.seen_chunks])
-            found = pc.is_in(pa.array(ids.to_numpy(dtype=object, na_value=None),
-                                      type=pa.string()), value_set=known)
+            known = pa.chunked_array([c[1] for c in self.seen_chunks]).combine_chunks()
+            found = pc.is_in(_arrow_text(ids), value_set=known)
             earlier &= np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False),
                                   dtype=bool)
         else:
@@ -919,12 +920,11 @@ class _State:
                     + " (first used in " + first + ")")
         new = has & ~within & ~earlier
         kept = ids[new]
-        self.seen_chunks.append((self.label, kept.to_numpy(dtype=object),
-                                 frame["_row"][new].to_numpy()))
+        self.seen_chunks.append((self.label, _arrow_text(kept), frame["_row"][new].to_numpy()))
 
     def _seen_label(self, event_id):
         for label, ids, rows in self.seen_chunks:
-            where = np.flatnonzero(ids == event_id)
+            where = np.flatnonzero(ids.to_numpy(zero_copy_only=False) == event_id)
             if where.size:
                 return (f"{label} " if len(self.sources) > 1 else "") + f"row {rows[where[0]]}"
         return "an earlier row"  # pragma: no cover - every seen id is in a chunk
@@ -933,9 +933,10 @@ class _State:
         pass
 
     def result(self):
-        events = (pd.concat(self.events, ignore_index=True) if self.events
-                  else _empty_events())
-        events = _final_types(events)
+        events = (pd.concat(self.events, ignore_index=True) if len(self.events) > 1
+                  else self.events[0].reset_index(drop=True) if self.events
+                  else _final_types(_empty_events()))
+        self.events = []
         problems = _concat(self.problems)
         rejected = _concat(self.rejected)
         warns = _concat(self.warnings)
@@ -953,6 +954,26 @@ class _State:
                                 n_input=n_input, n_read=self.n_read,
                                 n_left_out=self.n_read - self.n_input,
                                 sources=list(self.sources), problems=problems)
+
+
+def _release_memory() -> None:
+    """Hand Arrow's freed buffers back to the system (its allocator keeps them otherwise)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _arrow_text(series: pd.Series):
+    """Return the text of a Series as a pyarrow string array (zero-copy when Arrow-backed)."""
+    import pyarrow as pa
+
+    try:
+        array = pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
 
 
 def _concat(frames):

@@ -392,7 +392,6 @@ def read_events(
             state.add(chunk, format)
             del chunk
             _release_memory()
-        state.finish_source()
     result = state.result()
     if on_invalid == "report":
         return result
@@ -928,9 +927,6 @@ class _State:
             if where.size:
                 return (f"{label} " if len(self.sources) > 1 else "") + f"row {rows[where[0]]}"
         return "an earlier row"  # pragma: no cover - every seen id is in a chunk
-
-    def finish_source(self):
-        pass
 
     def result(self):
         events = (pd.concat(self.events, ignore_index=True) if len(self.events) > 1

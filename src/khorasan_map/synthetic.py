@@ -105,8 +105,8 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
         ``source_name`` "synthetic", ``description`` "synthetic event for tests" and
         ``source_url`` under ``https://example.org/synthetic/``. Points fall inside the
         provinces; "province"-precision events have no coordinates, "unknown"-precision dates
-        are NaT. With ``n`` of at least 9, every kind, location precision and date precision
-        appears.
+        are NaT. Once ``n`` is at least the size of each vocabulary (five kinds, five date
+        precisions), every kind, location precision and date precision appears.
 
     Examples
     --------

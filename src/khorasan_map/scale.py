@@ -956,7 +956,7 @@ def _summary_partial(item, layer, opts: _Options) -> _SummaryPart:
     counted = counted.assign(_code=counted["assigned_code"].astype(str))
     years = (None, None)
     if opts.with_year:
-        year = aggregate._best_date(counted).dt.year
+        year = aggregate._event_year(counted, opts.since, opts.until)
         counted = counted.assign(_year=year.astype("int64"))
         keys = ["_code", "_year"]
         if len(counted):
@@ -1287,16 +1287,11 @@ def _coverage_partial(item, layer, opts: _Options) -> _CoveragePart:
     counted, reasons, join = _prepared(frame, layer, opts)
     del frame
     code = counted["assigned_code"].astype(str)
-    date = aggregate._best_date(counted)
-    known = date.dropna()
-    year_codes = set(
-        zip(
-            date.dt.year[date.notna()].astype("int64").tolist(),
-            code[date.notna()].tolist(),
-            strict=True,
-        )
-    )
+    year = aggregate._event_year(counted, opts.since, opts.until)
+    dated = year.notna().to_numpy(bool)
+    year_codes = set(zip(year[dated].astype("int64").tolist(), code[dated].tolist(), strict=True))
     start, end = aggregate._date_bounds(counted)
+    starts, ends = start.dropna(), end.dropna()
     before = (start < opts.split).fillna(False).to_numpy(bool)
     after = (end >= opts.split).fillna(False).to_numpy(bool)
     return _CoveragePart(
@@ -1306,8 +1301,8 @@ def _coverage_partial(item, layer, opts: _Options) -> _CoveragePart:
         set(code[after]),
         int(before.sum()),
         int(after.sum()),
-        known.min() if len(known) else None,
-        known.max() if len(known) else None,
+        starts.min() if len(starts) else None,
+        ends.max() if len(ends) else None,
         reasons,
         join,
         read,

@@ -35,7 +35,7 @@ def runner(monkeypatch):
         calls.append((tuple(paths), source_format))
         return placed_events()
 
-    monkeypatch.setattr(cli, "_read_for_coverage", fake_read)
+    monkeypatch.setattr(cli, "_read_events_argument", fake_read)
     runner = CliRunner()
     runner.calls = calls
     return runner
@@ -136,7 +136,7 @@ def test_package_errors_exit_2(monkeypatch):
     def broken(paths, source_format):
         raise InputFileError("events.csv is empty")
 
-    monkeypatch.setattr(cli, "_read_for_coverage", broken)
+    monkeypatch.setattr(cli, "_read_events_argument", broken)
     result = CliRunner().invoke(cli.main, ["coverage"])
     assert result.exit_code == 2
     assert result.output.strip() == "Error: events.csv is empty"
@@ -188,8 +188,8 @@ def test_several_files_concatenated_with_rejected_rows_reported(tmp_path):
     assert data["n_events"] == 3 and data["left_out_reasons"] == {"kind not selected": 1}
     assert data["before"]["province_codes"] == ["AF-KNR", "AF-NAN"]
     assert data["after"]["province_codes"] == ["AF-KAB"]
-    assert "a.csv: 1 of 3 rows rejected" in result.stderr
-    assert "row 3, column date" in result.stderr
+    assert "1 of 5 rows rejected" in result.stderr
+    assert "a.csv row 3, column date" in result.stderr
     text = CliRunner().invoke(cli.main, ["coverage", a, b, "--kind", "all"])
     assert text.stdout.splitlines()[0] == (
         "Events recorded in 4 of 34 provinces (12%), 2016-05-01 to 2022-03-01"

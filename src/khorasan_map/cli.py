@@ -43,6 +43,143 @@ def main(ctx, debug):
     ctx.obj["debug"] = debug
 
 
+# --------------------------------------------------------------------------------------------
+# Options shared by several commands
+# --------------------------------------------------------------------------------------------
+
+_EVENTS_ARGUMENT = click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+
+_SOURCE_OPTION = click.option(
+    "--source",
+    "source_format",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "khorasan", "acled", "ucdp"]),
+    help="Format of EVENTS (detected from the columns by default).",
+)
+
+
+def _parse_date(end=False):
+    """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
+
+    def callback(ctx, param, value):
+        from khorasan_map.aggregate import parse_date
+
+        try:
+            return parse_date(value, end=end, name="")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _parse_kinds(ctx, param, value):
+    """Check a ``--kind`` value before any file is read (the readers keep only known kinds)."""
+    from khorasan_map.aggregate import parse_kinds
+
+    if value is not None:
+        try:
+            parse_kinds(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _filter_options(verb, kind_default=None):
+    """Add the --since, --until, --kind and --min-confidence options, worded for ``verb``."""
+
+    def decorate(command):
+        for option in reversed(
+            [
+                click.option("--since", callback=_parse_date(),
+                             help=f"First day {verb} (YYYY-MM-DD, YYYY-MM or YYYY)."),
+                click.option("--until", callback=_parse_date(end=True),
+                             help=f"Last day {verb}, inclusive."),
+                click.option("--kind", "kinds", default=kind_default, callback=_parse_kinds,
+                             show_default=kind_default is not None,
+                             help=f"Kinds {verb}, comma-separated, or 'all'."),
+                click.option("--min-confidence", help=f"Lowest confidence grade {verb}.",
+                             type=click.Choice(["low", "medium", "high"], case_sensitive=False)),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _parse_scheme(ctx, param, value):
+    from khorasan_map.classify import normalize_scheme
+
+    if value is not None:
+        try:
+            normalize_scheme(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _parse_bins(ctx, param, value):
+    if not value:
+        return None
+    try:
+        return [float(b) for b in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of numbers", ctx=ctx, param=param
+        ) from None
+
+
+def _class_options(command):
+    """Add the --metric, --scheme, --k and --bins options of the choropleth maps."""
+    for option in reversed(
+        [
+            click.option("--metric", "column", default="events", show_default=True,
+                         help="Summary column for the provinces (events, n_clash, n_defection, "
+                              "fatalities, ...)."),
+            click.option("--scheme", default=None, callback=_parse_scheme,
+                         help="Classification: quantiles, natural_breaks, equal_interval or "
+                              "user_defined (with --bins)."),
+            click.option("--k", type=click.IntRange(min=1), default=None,
+                         help="Number of classes."),
+            click.option("--bins", default=None, callback=_parse_bins,
+                         help="Class upper bounds for user_defined, e.g. 1,3,10."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _check_window(since, until):
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(
+            f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}", param_hint="'--since'"
+        )
+
+
+def _read_events_argument(paths, source_format):
+    """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden."""
+    from khorasan_map.events import read_events
+
+    if not paths:
+        return read_events()
+    result = read_events(list(paths), format=source_format, on_invalid="report")
+    if len(result.rejected):
+        click.echo(
+            f"{len(result.rejected):,} of {result.n_input:,} rows rejected as invalid and not "
+            "counted (run 'khorasan-map validate' for every row):",
+            err=True,
+        )
+        for line in result.messages(limit=5):
+            click.echo(f"  {line}", err=True)
+    return result.events
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
 @main.command()
 @click.argument("events", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
@@ -50,8 +187,7 @@ def main(ctx, debug):
 @click.option("--offline", is_flag=True, help="Self-contained HTML maps: no tiles, no CDN.")
 @click.option("--keep-going", is_flag=True,
               help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
-@click.option("--source", "source_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@_SOURCE_OPTION
 def build(events, out_dir, offline, keep_going, source_format):
     """Write every standard map, report and table for EVENTS into one folder.
 
@@ -102,55 +238,11 @@ class _progress:
         return False
 
 
-def _date_option(end=False):
-    """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
-
-    def callback(ctx, param, value):
-        from khorasan_map.aggregate import parse_date
-
-        try:
-            return parse_date(value, end=end, name="")
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-
-    return callback
-
-
-def _read_for_coverage(paths, source_format):
-    """Read each file (or the shipped data), reporting rejected rows on stderr."""
-    import pandas as pd
-
-    from khorasan_map.events import read_events
-
-    if not paths:
-        return read_events()
-    frames = []
-    for path in paths:
-        result = read_events(path, format=source_format, on_invalid="report")
-        if len(result.rejected):
-            click.echo(
-                f"{path}: {len(result.rejected):,} of {result.n_input:,} rows rejected as invalid"
-                " and not counted:",
-                err=True,
-            )
-            for line in result.messages(limit=5):
-                click.echo(f"  {line}", err=True)
-        frames.append(result.events)
-    return pd.concat(frames, ignore_index=True)
-
-
 @main.command("coverage")
-@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--since", callback=_date_option(),
-              help="First day counted (YYYY-MM-DD, YYYY-MM or YYYY).")
-@click.option("--until", callback=_date_option(end=True), help="Last day counted, inclusive.")
-@click.option("--kind", "kinds", default="clash", show_default=True,
-              help="Kinds counted, comma-separated, or 'all'.")
-@click.option("--min-confidence", help="Lowest confidence grade counted.",
-              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
-@click.option("--source", "source_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
-@click.option("--split-date", callback=_date_option(),
+@_EVENTS_ARGUMENT
+@_filter_options("counted", kind_default="clash")
+@_SOURCE_OPTION
+@click.option("--split-date", callback=_parse_date(),
               help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
                    "2021-08-15).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
@@ -164,16 +256,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     import json
 
     from khorasan_map import settings
-    from khorasan_map.aggregate import coverage, parse_kinds
+    from khorasan_map.aggregate import coverage
 
-    try:  # checked before reading: the readers keep only these kinds
-        parse_kinds(kinds)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--kind'") from None
-    if since is not None and until is not None and since > until:
-        raise click.BadParameter(f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}",
-                                 param_hint="'--since'")
-    frame = _read_for_coverage(events, source_format)
+    _check_window(since, until)
+    frame = _read_events_argument(events, source_format)
     cov = coverage(frame, since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                    split_date=settings.SHIFT_DATE if split_date is None else split_date)
     if as_json:
@@ -195,71 +281,51 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
                + (f" ({reasons})" if reasons else ""))
 
 
-def _check_option(check, value, name):
-    """Run ``check(value)``; turn its ValueError into a usage error naming the option."""
-    try:
-        check(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=f"'{name}'") from None
-
-
 @main.command("export")
-@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@_EVENTS_ARGUMENT
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .png, .svg or .pdf.")
-@click.option("--metric", "column", default="events", show_default=True,
-              help="Summary column to map (events, n_clash, n_defection, fatalities, ...).")
-@click.option("--scheme", default=None, help="Classification: quantiles, natural_breaks, "
-              "equal_interval or user_defined (with --bins).")
-@click.option("--k", type=int, default=None, help="Number of classes.")
-@click.option("--bins", default=None, help="Class upper bounds for user_defined, e.g. 1,3,10.")
-@click.option("--since", callback=_date_option(), help="First day mapped.")
-@click.option("--until", callback=_date_option(end=True), help="Last day mapped, inclusive.")
-@click.option("--kind", "kinds", default=None, help="Kinds mapped, comma-separated, or 'all'.")
-@click.option("--min-confidence", help="Lowest confidence grade mapped.",
-              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
+@_class_options
+@_filter_options("mapped")
 @click.option("--title", default=None, help="Title printed on the map.")
+@click.option("--subtitle", default=None, help="Subtitle printed under the title.")
 @click.option("--page", default="a4-landscape", show_default=True,
               help="a4 or letter, -portrait or -landscape.")
-@click.option("--dpi", type=int, default=200, show_default=True, help="Resolution of PNG output.")
+@click.option("--dpi", type=click.IntRange(min=10), default=200, show_default=True,
+              help="Resolution of PNG output.")
 @click.option("--multipage", is_flag=True,
               help="PDF: overview, one page per year (or kind), then a table of provinces.")
 @click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
 @click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
-@click.option("--source", "source_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@_SOURCE_OPTION
 def export_command(events, output, column, scheme, k, bins, since, until, kinds, min_confidence,
-                   title, page, dpi, multipage, pages_by, no_points, source_format):
+                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format):
     """Write a static map for a report (PNG, SVG or PDF), with no browser and no network.
 
     With no EVENTS, maps the shipped dataset.
     """
-    from khorasan_map.classify import normalize_scheme
     from khorasan_map.static import export_static, page_size
 
-    _check_option(page_size, page, "--page")
-    if scheme is not None:
-        _check_option(normalize_scheme, scheme, "--scheme")
+    try:
+        page_size(page)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--page'") from None
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
-    try:
-        upper = [float(b) for b in bins.split(",")] if bins else None
-    except ValueError:
-        raise click.BadParameter(f"{bins!r} is not a comma-separated list of numbers",
-                                 param_hint="'--bins'") from None
-    frame = _read_for_coverage(events, source_format)
+    _check_window(since, until)
+    frame = _read_events_argument(events, source_format)
     path = export_static(
-        frame, output, column=column, scheme=scheme, k=k, bins=upper, since=since,
+        frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
         until=until, kinds=kinds, min_confidence=min_confidence, points=not no_points,
-        title=title, page=page, dpi=dpi, multipage=multipage, pages_by=pages_by,
+        title=title, subtitle=subtitle, page=page, dpi=dpi, multipage=multipage,
+        pages_by=pages_by,
     )
     click.echo(f"Wrote {path}")
 
 
 @main.command("validate")
 @click.argument("events", nargs=-1, type=click.Path(dir_okay=True))
-@click.option("--source", "source_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@_SOURCE_OPTION
 @click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False),
               help="Write the rejected rows, with their reasons, to this CSV file.")
 @click.option("--keep-all", is_flag=True,
@@ -290,7 +356,7 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
 
 
 @main.command("map")
-@click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@_EVENTS_ARGUMENT
 @click.option("--type", "map_type", default="choropleth", show_default=True,
               type=click.Choice(["choropleth", "points", "combined", "timeline"]),
               help="Kind of map.")
@@ -298,22 +364,11 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
               help="HTML file to write.")
 @click.option("--offline", is_flag=True,
               help="One self-contained file: scripts inlined, no tiles, no network needed.")
-@click.option("--metric", "column", default="events", show_default=True,
-              help="Summary column for the provinces (events, n_clash, n_defection, "
-                   "fatalities, first_year, ...).")
-@click.option("--scheme", default=None, help="Classification: quantiles, natural_breaks, "
-              "equal_interval or user_defined (with --bins).")
-@click.option("--k", type=int, default=None, help="Number of classes.")
-@click.option("--bins", default=None, help="Class upper bounds for user_defined, e.g. 1,3,10.")
-@click.option("--since", callback=_date_option(), help="First day mapped.")
-@click.option("--until", callback=_date_option(end=True), help="Last day mapped, inclusive.")
-@click.option("--kind", "kinds", default=None, help="Kinds mapped, comma-separated, or 'all'.")
-@click.option("--min-confidence", help="Lowest confidence grade mapped.",
-              type=click.Choice(["low", "medium", "high"], case_sensitive=False))
+@_class_options
+@_filter_options("mapped")
 @click.option("--title", default=None, help="Title shown on the map.")
 @click.option("--subtitle", default=None, help="Subtitle shown under the title.")
-@click.option("--source", "source_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "khorasan", "acled", "ucdp"]), help="Format of EVENTS.")
+@_SOURCE_OPTION
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
                 min_confidence, title, subtitle, source_format):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
@@ -321,47 +376,27 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
     With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
     gives one file that opens with no network at all.
     """
-    from khorasan_map import render
-    from khorasan_map.aggregate import parse_kinds
-    from khorasan_map.classify import normalize_scheme
+    from pathlib import Path
 
-    if scheme is not None:
-        _check_option(normalize_scheme, scheme, "--scheme")
-    _check_option(parse_kinds, kinds, "--kind")
-    if k is not None and k < 1:
-        raise click.BadParameter("must be a positive integer", param_hint="'--k'")
-    try:
-        upper = [float(b) for b in bins.split(",")] if bins else None
-    except ValueError:
-        raise click.BadParameter(f"{bins!r} is not a comma-separated list of numbers",
-                                 param_hint="'--bins'") from None
-    if since is not None and until is not None and since > until:
-        raise click.BadParameter(f"since {since:%Y-%m-%d} is after until {until:%Y-%m-%d}",
-                                 param_hint="'--since'")
-    frame = _read_for_coverage(events, source_format)
+    from khorasan_map import render
+    from khorasan_map.export import save_html
+
+    _check_window(since, until)
+    frame = _read_events_argument(events, source_format)
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle)
-    classed = dict(scheme=scheme, k=k, bins=upper)
     try:
         if map_type == "points":
             m = render.points_map(frame, **common)
         else:
-            build = {"choropleth": render.choropleth_map, "combined": render.combined_map,
-                     "timeline": render.timeline_map}[map_type]
-            m = build(frame, column, **classed, **common)
-    except ValueError as exc:
+            make = {"choropleth": render.choropleth_map, "combined": render.combined_map,
+                    "timeline": render.timeline_map}[map_type]
+            m = make(frame, column, scheme=scheme, k=k, bins=bins, **common)
+    except ValueError as exc:  # an unknown --metric column, bins that do not fit the data
         if isinstance(exc, KhorasanMapError):
             raise
         raise click.BadParameter(str(exc)) from None
-    try:
-        from khorasan_map.export import save_html
-    except ImportError:  # pragma: no cover - export ships with the package
-        m.save(output)
-        path = output
-    else:
-        path = save_html(m, output, offline=offline)
-    from pathlib import Path
-
+    path = save_html(m, output, offline=offline)
     size = Path(path).stat().st_size
     click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"
                + (", offline" if offline else "") + ")")

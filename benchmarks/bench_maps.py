@@ -295,7 +295,9 @@ def main(argv=None) -> int:
 def report(rows: list[dict], n_points: int) -> bool:
     """Print the table side by side with ratios to .explore; return True if a target is missed.
 
-    The render target is checked on the complete time (every point placed), the stricter one.
+    The render target is checked, as the issue defines it, on the first-render time (container
+    and clusters or markers present); whether the complete time (every point placed) also meets
+    it is shown as "complete ok" or "complete over".
     """
     print(f"\nkhorasan_map vs geopandas.explore ({n_points:,} synthetic events)\n")
     print(
@@ -309,12 +311,14 @@ def report(rows: list[dict], n_points: int) -> bool:
             limit_bytes, limit_s = TARGETS.get((case, row["who"]), (None, None))
             verdict = ""
             if limit_bytes is not None:
-                ok = row["bytes"] <= limit_bytes and (
-                    limit_s is None or row["complete_s"] < limit_s
-                )
-                failed |= not ok
-                verdict = ("ok" if ok else "MISSED") + f" (<= {limit_bytes / 1e6:g} MB"
-                verdict += f", complete < {limit_s:g} s)" if limit_s else ")"
+                size_ok = row["bytes"] <= limit_bytes
+                verdict = f"size {'ok' if size_ok else 'MISSED'} (<= {limit_bytes / 1e6:g} MB)"
+                failed |= not size_ok
+                if limit_s is not None:
+                    first_ok = row["render_s"] < limit_s
+                    failed |= not first_ok
+                    verdict += f"; first {'ok' if first_ok else 'MISSED'} (< {limit_s:g} s)"
+                    verdict += "; complete " + ("ok" if row["complete_s"] < limit_s else "over")
             print(
                 f"{case:<11} {row['who']:<15} {row['bytes'] / 1e3:>9,.0f}KB "
                 f"{row['build_s']:>8.2f} {row['render_s']:>8.2f} {row['complete_s']:>11.2f} "
@@ -322,6 +326,7 @@ def report(rows: list[dict], n_points: int) -> bool:
                 f"{row['complete_s'] / explore['complete_s']:>11.2f}  {verdict}"
             )
     print("\nratios: ours / explore (size; complete render time)")
+    print("times are medians of fresh-browser runs; slow pages (over 30 s) are run once")
     return failed
 
 

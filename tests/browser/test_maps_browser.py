@@ -412,3 +412,25 @@ def test_clustered_points_render_offline_and_stay_safe(
     for text in HOSTILE_TEXTS:
         assert text in shown, f"{text!r} not shown as text"
     assert_nothing_ran(driver)
+
+
+def test_hostile_boundary_names_are_text(browser, render, tmp_path, open_page):
+    """Names from a user's boundary file reach tooltips and legends as text too."""
+    from khorasan_map.boundaries import load_provinces
+
+    layer = load_provinces(web=True)
+    layer["province"] = layer["province"].astype(object)
+    layer["province_dari"] = layer["province_dari"].astype(object)
+    layer.loc[layer.index[0], "province"] = PWN_IMG
+    layer.loc[layer.index[0], "province_dari"] = PWN_SCRIPT
+    layer.loc[layer.index[1], "province"] = PWN_BACKTICK
+    layer.loc[layer.index[1], "province_dari"] = PWN_QUOTES
+    m = render.choropleth_map(event_frame(), boundaries=layer, title=PWN_SCRIPT)
+    path = save_html(m, tmp_path / "boundaries.html", offline=True)
+    driver = open_page(browser, path, min_paths=34)
+    shown = open_every_popup_and_tooltip(driver)
+    for text in (PWN_IMG, PWN_SCRIPT, PWN_BACKTICK, PWN_QUOTES):
+        assert text in shown, f"{text!r} not shown as text"
+    furniture = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".km-furniture"))
+    assert PWN_SCRIPT in furniture
+    assert_nothing_ran(driver)

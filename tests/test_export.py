@@ -263,6 +263,16 @@ def test_choropleth_of_34_provinces_fits_the_size_limits(tmp_path):
     assert offline <= 700_000, f"offline choropleth is {offline:,} bytes"
 
 
+def test_choropleth_of_the_shipped_events_fits_the_size_limits(tmp_path):
+    render, _ = _provinces_and_render()
+    events = pytest.importorskip("khorasan_map.events")
+    m = render.choropleth_map(events.read_events())
+    online = save_html(m, tmp_path / "on.html").stat().st_size
+    offline = save_html(m, tmp_path / "off.html", offline=True).stat().st_size
+    assert online <= 200_000, f"online choropleth is {online:,} bytes"
+    assert offline <= 700_000, f"offline choropleth is {offline:,} bytes"
+
+
 @pytest.mark.parametrize("kind", ["choropleth_map", "points_map", "combined_map", "timeline_map"])
 def test_real_maps_offline_and_deterministic(tmp_path, kind):
     render, _ = _provinces_and_render()
@@ -347,6 +357,12 @@ def test_csv_guards_text_cells_against_formulas(tmp_path):
     assert back["fatalities"].tolist()[0] == -1.0  # numeric columns are untouched
     raw = save_table(df, tmp_path / "raw.csv", escape_formulas=False)
     assert pd.read_csv(raw)["description"].tolist()[1] == "+cmd"
+
+
+def test_csv_guards_categorical_text(tmp_path):
+    df = pd.DataFrame({"kind": pd.Categorical(["=evil()", "clash"])})
+    back = pd.read_csv(save_table(df, tmp_path / "t.csv"))
+    assert back["kind"].tolist() == ["'=evil()", "clash"]
 
 
 def test_escape_formula():

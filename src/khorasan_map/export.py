@@ -610,6 +610,9 @@ def _csv_frame(df, escape_formulas: bool):
     frame = frame.drop(columns=geometry)
     for column in frame.columns:
         series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+            frame[column] = series
         if pd.api.types.is_datetime64_any_dtype(series):
             frame[column] = _iso_dates(series)
         elif escape_formulas and (

@@ -273,6 +273,18 @@ def test_choropleth_of_the_shipped_events_fits_the_size_limits(tmp_path):
     assert offline <= 700_000, f"offline choropleth is {offline:,} bytes"
 
 
+def test_real_map_online_keeps_tiles_with_attribution_offline_drops_them(tmp_path):
+    render, _ = _provinces_and_render()
+    synthetic = pytest.importorskip("khorasan_map.synthetic")
+    m = render.choropleth_map(synthetic.synthetic_events(50, seed=2))
+    online = save_html(m, tmp_path / "on.html").read_text(encoding="utf-8")
+    offline = save_html(m, tmp_path / "off.html", offline=True).read_text(encoding="utf-8")
+    assert "L.tileLayer(" in online
+    assert re.search(r'"attribution": "[^\n]*OpenStreetMap', online)  # xyzservices attribution
+    assert "L.tileLayer(" not in offline and '"attribution"' not in offline
+    assert export.OFFLINE_BACKGROUND in offline
+
+
 @pytest.mark.parametrize("kind", ["choropleth_map", "points_map", "combined_map", "timeline_map"])
 def test_real_maps_offline_and_deterministic(tmp_path, kind):
     render, _ = _provinces_and_render()

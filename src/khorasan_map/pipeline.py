@@ -161,9 +161,11 @@ def build(
     }
     for name, make in maps.items():
         write(name, save_html, make(placed), offline=offline)
-    write("report.pdf", static.export_static, placed, multipage=True)
-    write("report.png", static.export_static, placed)
-    write("report.svg", static.export_static, placed)
+    step("Drawing the report")
+    pages = static.report_figures(placed, multipage=True)
+    write("report.pdf", static.save_figures, pages)
+    write("report.png", static.save_figures, pages[:1])
+    write("report.svg", static.save_figures, pages[:1])
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
     write("coverage.json", save_json, cover.to_dict())

@@ -11,10 +11,12 @@ fixed string.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from khorasan_map import settings
@@ -156,10 +158,44 @@ def _column_label(column: str) -> str:
     )
 
 
-def _draw_provinces(ax, projected, classes, column):
+def _draw_provinces(ax, projected, outline, classes, column):
     fill = classes.color_of(projected[column].to_numpy(dtype=float))
     projected.plot(ax=ax, color=fill, edgecolor="#555555", linewidth=0.4)
-    projected.dissolve().boundary.plot(ax=ax, color="#222222", linewidth=0.9)
+    outline.plot(ax=ax, color="#222222", linewidth=0.9)
+
+
+def _project(summary, crs):
+    """Return the summary in ``crs`` and the outline of all its shapes, reusing earlier work.
+
+    Every page of a report shows the same shapes with other values; projecting and dissolving
+    them once per layer keeps a many-page report fast. Shapes are simplified together (shared
+    edges stay shared) to a tolerance far below what a printed page can show.
+    """
+    import geopandas as gpd
+    import shapely
+
+    wkb = shapely.to_wkb(summary.geometry.values)
+    key = (crs, str(summary.crs), hashlib.sha1(b"".join(wkb)).hexdigest())
+    if key not in _PROJECTED:
+        shapes = summary.geometry.to_crs(crs)
+        minx, miny, maxx, maxy = shapes.total_bounds
+        tolerance = max(maxx - minx, maxy - miny) / _SIMPLIFY_FRACTION
+        shapes = gpd.GeoSeries(shapely.coverage_simplify(shapes.values, tolerance), crs=crs)
+        outline = gpd.GeoSeries([shapely.union_all(shapes.values).boundary], crs=crs)
+        _PROJECTED.clear()
+        _PROJECTED[key] = (shapes, outline)
+    shapes, outline = _PROJECTED[key]
+    return gpd.GeoDataFrame(
+        summary.drop(columns="geometry"), geometry=shapes.values, crs=crs
+    ), outline
+
+
+#: Shapes are simplified to their extent divided by this (about 0.7 km for Afghanistan, a tenth
+#: of a millimetre on an A4 page).
+_SIMPLIFY_FRACTION = 2000
+
+#: The last layer projected by :func:`_project`: key -> (projected shapes, outline).
+_PROJECTED: dict[tuple, tuple] = {}
 
 
 def _draw_points(ax, events, crs):
@@ -214,25 +250,68 @@ def _draw_points(ax, events, crs):
 
 
 def _label_provinces(fig, ax, projected):
-    """Write province names; move colliding small-province labels out with leader lines."""
-    renderer = fig.canvas.get_renderer()
-    placed = []
+    """Write province names; move colliding small-province labels out with leader lines.
+
+    The layout depends only on the shapes and the page, so it is worked out once and reused for
+    every page of a report with the same layer and page size.
+    """
     anchors = projected.geometry.representative_point()
+    names = [str(name) for name in projected["province"]]
+    key = (
+        tuple(projected["province_code"].astype(str)),
+        tuple(np.round(projected.total_bounds)),
+        tuple(fig.get_size_inches()),
+    )
+    if key not in _LABEL_LAYOUTS:
+        _LABEL_LAYOUTS[key] = _layout_labels(fig, ax, projected, anchors, names)
+    for i, offset in _LABEL_LAYOUTS[key]:
+        _annotate(ax, names[i], anchors.iloc[i], offset)
+
+
+#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None)].
+_LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple[float, float] | None]]] = {}
+
+
+def _layout_labels(fig, ax, projected, anchors, names):
+    """Place each label at its province's anchor, or at the nearest free offset around it."""
+    renderer = fig.canvas.get_renderer()
+    placed, layout = [], []
     areas = projected.area
+    codes = list(projected["province_code"].astype(str))
     order = sorted(
-        range(len(projected)),
-        key=lambda i: (projected["province_code"].iloc[i] in SMALL_PROVINCES, -areas.iloc[i]),
+        range(len(projected)), key=lambda i: (codes[i] in SMALL_PROVINCES, -areas.iloc[i])
     )
     for i in order:
-        code = projected["province_code"].iloc[i]
-        point = anchors.iloc[i]
-        name = str(projected["province"].iloc[i])
-        text = _annotate(ax, name, point)
-        box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-        if any(box.overlaps(other) for other in placed) or code in SMALL_PROVINCES:
-            text.remove()
-            text, box = _place_outside(ax, renderer, name, point, placed)
+        offset = None
+        if codes[i] not in SMALL_PROVINCES:
+            box = _measure(ax, renderer, names[i], anchors.iloc[i], None)
+            if any(box.overlaps(other) for other in placed):
+                offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
+        else:
+            offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
         placed.append(box)
+        layout.append((i, offset))
+    return layout
+
+
+def _measure(ax, renderer, name, point, offset):
+    """Return the display box a label would take, without leaving it on the map."""
+    text = _annotate(ax, name, point, offset)
+    box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+    text.remove()
+    return box
+
+
+def _free_offset(ax, renderer, name, point, placed):
+    """Try offsets around a point, nearest first, until the label collides with nothing."""
+    for radius in (14, 22, 32, 44, 58):
+        for step in range(12):
+            angle = math.radians(30 * step + 15)
+            offset = (radius * math.cos(angle), radius * math.sin(angle))
+            box = _measure(ax, renderer, name, point, offset)
+            if not any(box.overlaps(other) for other in placed):
+                return offset, box
+    return None, _measure(ax, renderer, name, point, None)  # a crowded page: at the anchor
 
 
 def _annotate(ax, name, point, offset=None):
@@ -254,21 +333,6 @@ def _annotate(ax, name, point, offset=None):
             arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
         )
     return ax.annotate(name, (point.x, point.y), **options)
-
-
-def _place_outside(ax, renderer, name, point, placed):
-    """Try offsets around a point, nearest first, until the label collides with nothing."""
-    for radius in (14, 22, 32, 44, 58):
-        for step in range(12):
-            angle = math.radians(30 * step + 15)
-            offset = (radius * math.cos(angle), radius * math.sin(angle))
-            text = _annotate(ax, name, point, offset)
-            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-            if not any(box.overlaps(other) for other in placed):
-                return text, box
-            text.remove()
-    text = _annotate(ax, name, point)  # a crowded page: label at the anchor after all
-    return text, text.get_window_extent(renderer)
 
 
 def _scale_bar(ax, length_km=200):
@@ -412,7 +476,7 @@ def draw_map(
         k=k or settings.K,
         bins=bins,
     )
-    projected = summary.to_crs(crs)
+    projected, outline = _project(summary, crs)
     fig = Figure(figsize=page_size(page), layout=None)
     FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
     ax = fig.add_axes((0.03, 0.08, 0.94, 0.78))
@@ -422,7 +486,7 @@ def draw_map(
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
-    _draw_provinces(ax, projected, classes, column)
+    _draw_provinces(ax, projected, outline, classes, column)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
     _label_provinces(fig, ax, projected)
@@ -447,16 +511,19 @@ def draw_map(
 
 
 def _table_page(summary, page):
-    """Draw a page listing every province with its counts and number of sources."""
+    """Draw a page listing every province with its counts and number of sources.
+
+    Each column is one multi-line text, which draws far faster than a cell-by-cell table.
+    """
+    import textwrap
+
     from matplotlib.figure import Figure
 
     width, height = page_size(page)
     fig = Figure(figsize=(min(width, height), max(width, height)))
-    ax = fig.add_axes((0.05, 0.04, 0.9, 0.88))
-    ax.set_axis_off()
     fig.text(
-        0.05,
-        0.96,
+        0.06,
+        0.975,
         "Provinces: records by kind and number of sources",
         fontsize=12,
         fontweight="bold",
@@ -464,14 +531,26 @@ def _table_page(summary, page):
     )
     kinds = [f"n_{kind}" for kind in settings.EVENT_KINDS if f"n_{kind}" in summary]
     columns = ["province", "events", *kinds, "fatalities", "n_sources"]
-    table = summary.sort_values(["events", "province"], ascending=[False, True])[columns]
-    cells = [[_cell(v) for v in row] for row in table.itertuples(index=False)]
     headers = ["Province", "Events"] + [settings.KIND_STYLES[k[2:]]["label"] for k in kinds]
-    headers += ["Fatalities", "Sources"]
-    drawn = ax.table(cellText=cells, colLabels=headers, loc="upper center", cellLoc="center")
-    drawn.auto_set_font_size(False)
-    drawn.set_fontsize(6)
-    drawn.scale(1, 1.15)
+    headers += ["Fatalities (best)", "Sources"]
+    table = summary.sort_values(["events", "province"], ascending=[False, True])[columns]
+    left, right = 0.06, 0.94
+    step = (right - left - 0.16) / (len(columns) - 1)
+    for i, (column, header) in enumerate(zip(columns, headers, strict=True)):
+        x = left if i == 0 else left + 0.16 + step * i
+        align = "left" if i == 0 else "right"
+        head = "\n".join(textwrap.wrap(header, 12))
+        fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
+        body = "\n".join(_cell(value) for value in table[column])
+        fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
+    fig.text(
+        left,
+        0.03,
+        "Fatalities: sum of best estimates where a source gives one; blank "
+        "where no record of the province gives a figure.",
+        fontsize=6.5,
+        color="#444444",
+    )
     return fig
 
 
@@ -481,9 +560,8 @@ def _cell(value):
     return str(value)
 
 
-def export_static(
+def report_figures(
     data,
-    path,
     *,
     column="events",
     scheme=None,
@@ -498,59 +576,19 @@ def export_static(
     title=None,
     subtitle=None,
     page="a4-landscape",
-    dpi=200,
     multipage=False,
     pages_by="year",
 ):
-    """Write a static map for a report as PNG, SVG or PDF.
+    """Draw the pages of a static report: the overview map, and optionally more pages.
 
-    Parameters
-    ----------
-    data : pandas.DataFrame or geopandas.GeoDataFrame
-        Events in the toolkit's schema, or a per-province summary from
-        :func:`khorasan_map.aggregate.summarize`.
-    path : str or path-like
-        Output file; the extension (``.png``, ``.svg``, ``.pdf``) selects the format. The file is
-        written atomically.
-    column : str
-        Summary column to map (``events``, ``n_clash``, ``fatalities``...).
-    scheme, k, bins
-        Classification, the same options as the HTML choropleth.
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer; the shipped one by default.
-    since, until, kinds, min_confidence
-        Filters, as for :func:`khorasan_map.aggregate.summarize`.
-    points : bool
-        Draw point-precise events on top (only when ``data`` holds events).
-    title, subtitle : str, optional
-        Override the default words.
-    page : str
-        ``a4`` or ``letter``, ``-portrait`` or ``-landscape``.
-    dpi : int
-        Resolution of PNG output.
-    multipage : bool
-        PDF only: after the overview, one page per year (``pages_by="year"``) or per kind
-        (``pages_by="kind"``), then a table of provinces.
-    pages_by : {"year", "kind"}
-        What the extra PDF pages split by.
+    Parameters are those of :func:`export_static`, less the file. Use this with
+    :func:`save_figures` to write one drawing in several formats.
 
     Returns
     -------
-    pathlib.Path
-        The file written.
-
-    Examples
-    --------
-    >>> from khorasan_map import read_events, export_static
-    >>> export_static(read_events(), "report.pdf", multipage=True)  # doctest: +SKIP
+    list of matplotlib.figure.Figure
+        The overview first; with ``multipage``, one page per year or kind, then the table.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in STATIC_FORMATS:
-        valid = ", ".join(STATIC_FORMATS)
-        raise ValueError(f"static maps are written as {valid}; got {path.name!r}")
-    if multipage and suffix != ".pdf":
-        raise ValueError("multipage=True needs a .pdf file")
     if pages_by not in ("year", "kind"):
         raise ValueError(f"pages_by must be 'year' or 'kind'; got {pages_by!r}")
     page_size(page)
@@ -566,7 +604,66 @@ def export_static(
     if multipage:
         figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by)
         figures.append(_table_page(summary, page))
-    _save_figures(figures, path, dpi)
+    return figures
+
+
+def export_static(data, path, *, dpi=200, multipage=False, **options):
+    """Write a static map for a report as PNG, SVG or PDF.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or geopandas.GeoDataFrame
+        Events in the toolkit's schema, or a per-province summary from
+        :func:`khorasan_map.aggregate.summarize`.
+    path : str or path-like
+        Output file; the extension (``.png``, ``.svg``, ``.pdf``) selects the format. The file is
+        written atomically.
+    dpi : int
+        Resolution of PNG output.
+    multipage : bool
+        PDF only: after the overview, one page per year (``pages_by="year"``) or per kind
+        (``pages_by="kind"``), then a table of provinces.
+    **options
+        Passed to :func:`report_figures`:
+
+        column : str
+            Summary column to map (``events``, ``n_clash``, ``fatalities``...).
+        scheme, k, bins
+            Classification, the same options as the HTML choropleth.
+        boundaries : geopandas.GeoDataFrame, optional
+            Province layer; the shipped one by default.
+        since, until, kinds, min_confidence
+            Filters, as for :func:`khorasan_map.aggregate.summarize`.
+        points : bool
+            Draw point-precise events on top (only when ``data`` holds events).
+        title, subtitle : str, optional
+            Override the default words.
+        page : str
+            ``a4`` or ``letter``, ``-portrait`` or ``-landscape``.
+        pages_by : {"year", "kind"}
+            What the extra PDF pages split by.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> from khorasan_map import read_events, export_static
+    >>> export_static(read_events(), "report.pdf", multipage=True)  # doctest: +SKIP
+    """
+    path = _static_path(path)
+    if multipage and path.suffix.lower() != ".pdf":
+        raise ValueError("multipage=True needs a .pdf file")
+    return save_figures(report_figures(data, multipage=multipage, **options), path, dpi=dpi)
+
+
+def _static_path(path):
+    path = Path(path)
+    if path.suffix.lower() not in STATIC_FORMATS:
+        valid = ", ".join(STATIC_FORMATS)
+        raise ValueError(f"static maps are written as {valid}; got {path.name!r}")
     return path
 
 
@@ -615,13 +712,29 @@ def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
     return figures
 
 
-def _save_figures(figures, path, dpi):
-    """Save figures to ``path`` atomically, with fixed metadata so bytes are reproducible."""
+def save_figures(figures, path, dpi=200):
+    """Save report pages atomically, with fixed metadata so the bytes are reproducible.
+
+    Parameters
+    ----------
+    figures : list of matplotlib.figure.Figure
+        Pages from :func:`report_figures`; PNG and SVG take the first only.
+    path : str or path-like
+        ``.png``, ``.svg`` or ``.pdf`` file.
+    dpi : int
+        Resolution of PNG output.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     from khorasan_map.export import _atomic_write
 
+    path = _static_path(path)
     suffix = path.suffix.lower()
 
     def write(tmp):
@@ -634,7 +747,16 @@ def _save_figures(figures, path, dpi):
                 figures[0].savefig(tmp, format=suffix[1:], dpi=dpi, metadata=_METADATA[suffix])
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, write)
+    return _atomic_write(path, write)
 
 
-__all__ = ["MapText", "PAGE_SIZES", "draw_map", "export_static", "map_text", "page_size"]
+__all__ = [
+    "MapText",
+    "PAGE_SIZES",
+    "draw_map",
+    "export_static",
+    "map_text",
+    "page_size",
+    "report_figures",
+    "save_figures",
+]

@@ -117,6 +117,10 @@ DATASET_LABELS: dict[str, str] = {
     "synthetic": "SYNTHETIC test data (not real events)",
 }
 
+#: Where online maps load Leaflet.markercluster: the same 1.4.1 that offline maps inline from
+#: the xstatic-leaflet-markercluster package.
+_CLUSTER_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.4.1"
+
 #: Points maps cluster above this many points unless told otherwise.
 CLUSTER_THRESHOLD: int = 300
 
@@ -660,7 +664,6 @@ def _element_classes():
     """Build the folium element classes lazily (folium is imported only when a map is made)."""
     from branca.element import Element, MacroElement
     from folium.elements import JSCSSMixin
-    from folium.plugins import MarkerCluster
 
     class Raw(Element):
         """Text placed in the page as is: never parsed as a Jinja template."""
@@ -686,10 +689,13 @@ def _element_classes():
             figure.script.add_child(Raw(JS_LIB), name="km_lib")
 
     class ClusterAssets(JSCSSMixin):
-        """Leaflet.markercluster, at the addresses folium uses (export inlines them offline)."""
+        """Leaflet.markercluster 1.4.1, the version export inlines offline, from the CDN."""
 
-        default_js = list(MarkerCluster.default_js)
-        default_css = list(MarkerCluster.default_css)
+        default_js = [("markerclusterjs", f"{_CLUSTER_CDN}/leaflet.markercluster.js")]
+        default_css = [
+            ("markerclustercss", f"{_CLUSTER_CDN}/MarkerCluster.css"),
+            ("markerclusterdefaultcss", f"{_CLUSTER_CDN}/MarkerCluster.Default.css"),
+        ]
 
         def __init__(self):
             super().__init__()

@@ -158,10 +158,17 @@ def _column_label(column: str) -> str:
     )
 
 
-def _draw_provinces(ax, projected, outline, classes, column):
-    fill = classes.color_of(projected[column].to_numpy(dtype=float))
-    projected.plot(ax=ax, color=fill, edgecolor="#555555", linewidth=0.4)
+def _draw_provinces(ax, projected, outline, fills):
+    projected.plot(ax=ax, color=fills, edgecolor="#555555", linewidth=0.4)
     outline.plot(ax=ax, color="#222222", linewidth=0.9)
+
+
+def _text_color(fill):
+    """Return white on a dark fill and near-black on a light one, so labels need no halo."""
+    from matplotlib.colors import to_rgb
+
+    red, green, blue = to_rgb(fill)
+    return "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "#111111"
 
 
 def _project(summary, crs):
@@ -249,7 +256,7 @@ def _draw_points(ax, events, crs):
     return handles
 
 
-def _label_provinces(fig, ax, projected):
+def _label_provinces(fig, ax, projected, fills):
     """Write province names; move colliding small-province labels out with leader lines.
 
     The layout depends only on the shapes and the page, so it is worked out once and reused for
@@ -265,7 +272,8 @@ def _label_provinces(fig, ax, projected):
     if key not in _LABEL_LAYOUTS:
         _LABEL_LAYOUTS[key] = _layout_labels(fig, ax, projected, anchors, names)
     for i, offset in _LABEL_LAYOUTS[key]:
-        _annotate(ax, names[i], anchors.iloc[i], offset)
+        color = _text_color(fills[i]) if offset is None else "#111111"
+        _annotate(ax, names[i], anchors.iloc[i], offset, color)
 
 
 #: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None)].
@@ -314,23 +322,15 @@ def _free_offset(ax, renderer, name, point, placed):
     return None, _measure(ax, renderer, name, point, None)  # a crowded page: at the anchor
 
 
-def _annotate(ax, name, point, offset=None):
-    """Write a province label with a white halo; with an offset, add a leader line."""
-    from matplotlib import patheffects
-
-    options = {
-        "ha": "center",
-        "va": "center",
-        "fontsize": 5.5,
-        "color": "#111111",
-        "zorder": 6,
-        "path_effects": [patheffects.withStroke(linewidth=1.6, foreground="white")],
-    }
+def _annotate(ax, name, point, offset=None, color="#111111"):
+    """Write a province label; with an offset, on a white box with a leader line."""
+    options = {"ha": "center", "va": "center", "fontsize": 5.5, "color": color, "zorder": 6}
     if offset is not None:
         options.update(
             xytext=offset,
             textcoords="offset points",
             arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
         )
     return ax.annotate(name, (point.x, point.y), **options)
 
@@ -486,10 +486,11 @@ def draw_map(
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
-    _draw_provinces(ax, projected, outline, classes, column)
+    fills = classes.color_of(projected[column].to_numpy(dtype=float))
+    _draw_provinces(ax, projected, outline, fills)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
-    _label_provinces(fig, ax, projected)
+    _label_provinces(fig, ax, projected, fills)
     _scale_bar(ax)
     _north_arrow(ax, crs)
     _legend(ax, classes, column, handles)

@@ -302,3 +302,43 @@ def test_dispatchers_on_files_count_rejected_rows(files, in_memory, layer):
     assert cov.to_dict() == aggregate.coverage(in_memory.events, layer).to_dict()
     with pytest.raises(ValueError, match="scheduler 'gpu' is not one of"):
         scale.coverage(glob, layer, engine="dask", scheduler="gpu", today=TODAY)
+
+
+def test_problems_name_file_and_row(files, layer):
+    table = scale.summarize_dask(files["csv"], layer, on_invalid="report", today=TODAY)
+    problems = table.attrs["scale"]["problems"]
+    assert len(problems) == 2
+    assert all(p.startswith("part-") and " row " in p for p in problems)
+    assert any("column kind" in p for p in problems)
+
+
+def test_geoparquet_points_fill_coordinates(tmp_path, layer):
+    frame = synthetic_events(300, seed=11)
+    frame = frame[frame["latitude"].notna()].reset_index(drop=True)
+    geo = gpd.GeoDataFrame(
+        frame.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(frame["longitude"], frame["latitude"]),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "points.parquet"
+    geo.to_parquet(path)
+    want = aggregate.summarize(read_events(path, today=TODAY), layer)
+    got = scale.summarize_dask(path, layer, today=TODAY)
+    pd.testing.assert_frame_equal(_plain(got), _plain(want))
+    assert got.attrs["n_events"] + got.attrs["n_left_out"] == len(frame)
+    assert got.attrs["scale"]["join"]["by"]["point"] > 0  # located from the point geometries
+
+
+def test_cluster_address_runs_on_a_dask_cluster(files, in_memory, layer):
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        got = scale.coverage_dask(
+            files["parquet"],
+            layer,
+            on_invalid="report",
+            today=TODAY,
+            scheduler=cluster.scheduler_address,
+        )
+    assert got.to_dict() == aggregate.coverage(in_memory.events, layer).to_dict()

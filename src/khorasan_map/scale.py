@@ -792,7 +792,11 @@ def _events_of(item, opts: _Options):
     """Return (events DataFrame, _Read) for a piece of input or an in-memory partition."""
     if isinstance(item, _Piece):
         result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
-        lines = result.messages("problems") if len(result.rejected) else []
+        lines = [
+            f"{item.label} {line}"
+            for line in (result.messages("problems") if len(result.rejected) else [])
+            if not line.startswith("... and")
+        ]
         rejected = [result.rejected.head(MAX_REJECTED_KEPT)] if len(result.rejected) else []
         return result.events, _Read(result.n_input, len(result.rejected), lines, rejected)
     return item, _Read(len(item), 0)
@@ -1162,7 +1166,8 @@ def summarize_dask(
     -------
     geopandas.GeoDataFrame
         The table of :func:`khorasan_map.aggregate.summarize`, with the same ``attrs`` plus
-        ``attrs["scale"]``: ``n_input``, ``n_rejected``, ``n_partitions`` and ``join``
+        ``attrs["scale"]``: ``n_input``, ``n_rejected``, ``problems`` (the first rejection
+        messages, "file row N, column C: reason"), ``n_partitions`` and ``join``
         (``n_input``, ``n_assigned``, ``n_unassigned``, ``cases``, ``by`` of the join of the
         filtered events).
 
@@ -1231,6 +1236,7 @@ def _scale_info(read: _Read, join: _JoinCounts, n_partitions: int) -> dict:
         "engine": "dask",
         "n_input": read.n_input,
         "n_rejected": read.n_rejected,
+        "problems": list(read.lines),
         "n_partitions": n_partitions,
         "join": join.to_dict(),
     }
@@ -1488,9 +1494,16 @@ def _read_in_memory(source, format, on_invalid, keep_all, today):
             "engine": "pandas",
             "n_input": result.n_input,
             "n_rejected": len(result.rejected),
+            "problems": result.messages("problems"),
             "n_partitions": 1,
         }
-    return frame, {"engine": "pandas", "n_input": len(frame), "n_rejected": 0, "n_partitions": 1}
+    return frame, {
+        "engine": "pandas",
+        "n_input": len(frame),
+        "n_rejected": 0,
+        "problems": [],
+        "n_partitions": 1,
+    }
 
 
 def summarize(

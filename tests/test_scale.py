@@ -78,7 +78,7 @@ def _extra_rows():
 
 @pytest.fixture(scope="module")
 def events_frame():
-    frame = pd.concat([synthetic_events(2000, seed=7), _extra_rows()], ignore_index=True)
+    frame = pd.concat([synthetic_events(1200, seed=7), _extra_rows()], ignore_index=True)
     return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
 
 
@@ -92,7 +92,7 @@ def files(tmp_path_factory, events_frame):
     for i in range(N_FILES):
         part = events_frame.iloc[bounds[i] : bounds[i + 1]]
         p = root / "pq" / f"part-{i}.parquet"
-        part.to_parquet(p, index=False, row_group_size=200)  # several row groups per file
+        part.to_parquet(p, index=False, row_group_size=120)  # several row groups per file
         parquet.append(p)
         c = root / "csv" / f"part-{i}.csv"
         part.to_csv(c, index=False)
@@ -124,7 +124,7 @@ def test_summary_coverage_and_join_counts_agree(files, in_memory, layer, kind):
     events = in_memory.events
     want = aggregate.summarize(events, layer)
     got = scale.summarize_dask(
-        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=500
+        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=300
     )
     pd.testing.assert_frame_equal(_plain(got), _plain(want))
     assert got.geometry.equals(want.geometry)
@@ -148,7 +148,7 @@ def test_summary_coverage_and_join_counts_agree(files, in_memory, layer, kind):
 
     cov_want = aggregate.coverage(events, layer)
     cov_got = scale.coverage_dask(
-        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=500
+        glob, layer, on_invalid="report", today=TODAY, rows_per_partition=300
     )
     assert cov_got.to_dict() == cov_want.to_dict()
     assert cov_got.sentence == cov_want.sentence
@@ -342,3 +342,17 @@ def test_cluster_address_runs_on_a_dask_cluster(files, in_memory, layer):
             scheduler=cluster.scheduler_address,
         )
     assert got.to_dict() == aggregate.coverage(in_memory.events, layer).to_dict()
+
+
+def test_ids_repeated_across_files_are_rejected_like_in_memory(files, layer, tmp_path):
+    first = pd.read_parquet(files["parquet"][0])
+    repeat = tmp_path / "zz-repeat.parquet"
+    first.iloc[:40].to_parquet(repeat, index=False)  # ids already used in part-0
+    paths = [*files["parquet"], repeat]
+    mem = read_events([str(p) for p in paths], on_invalid="report", today=TODAY)
+    want = aggregate.summarize(mem.events, layer)
+    got = scale.summarize_dask(paths, layer, on_invalid="report", today=TODAY)
+    pd.testing.assert_frame_equal(_plain(got), _plain(want))
+    assert got.attrs["scale"]["n_rejected"] == len(mem.rejected) == 2 + 40
+    assert got.attrs["scale"]["n_input"] == mem.n_input
+    assert any("repeat event ids" in p for p in got.attrs["scale"]["problems"])

@@ -35,9 +35,12 @@ assign_provinces` (a left join: every event is kept, and unassigned events are c
   the same province for a count to be off by one; with 20 million distinct values the chance is
   about one in 100,000).
 
-Limits of the partitioned path: a repeated ``event_id`` is only detected within a partition (the
-in-memory reader also rejects repeats across files); a CSV file is one partition, so split very
-large CSV files (or convert them to Parquet, which is split by row groups).
+Repeated event ids: the in-memory reader rejects the second and later rows of an id, across
+files too. The partitioned path records a 64-bit hash of every valid id read from files (8 bytes
+an event); ids found in more than one partition trigger a second pass that rejects the later
+copies, so the counts stay the same (merged exports that overlap cost one more pass). A CSV file
+is one partition, so split very large CSV files (or convert them to Parquet, which is split by
+row groups).
 
 Memory and speed
 ----------------
@@ -770,12 +773,20 @@ class _Options:
 
 @dataclasses.dataclass
 class _Read:
-    """Validation counts carried by every partial result."""
+    """Validation counts carried by every partial result, and the event ids seen.
+
+    ``ids`` holds a 64-bit hash of every valid event id read from files and ``owner`` the
+    partition that holds it first; ids met in two partitions go to ``dups`` ({hash: first
+    partition}), so a second pass can reject the later copies as the in-memory reader does.
+    """
 
     n_input: int = 0
     n_rejected: int = 0
     lines: list = dataclasses.field(default_factory=list)
     rejected: list = dataclasses.field(default_factory=list)
+    ids: list = dataclasses.field(default_factory=list)
+    owner: list = dataclasses.field(default_factory=list)
+    dups: dict = dataclasses.field(default_factory=dict)
 
     def add(self, other: _Read) -> None:
         self.n_input += other.n_input
@@ -786,20 +797,78 @@ class _Read:
         kept = sum(len(r) for r in self.rejected)
         if kept < MAX_REJECTED_KEPT:
             self.rejected += [r.head(MAX_REJECTED_KEPT - kept) for r in other.rejected]
+        self.ids += other.ids
+        self.owner += other.owner
+        self.dups.update(other.dups)
+
+    def compact(self) -> None:
+        """Merge the id arrays into one, recording ids found in more than one partition."""
+        if len(self.ids) < 2:
+            return
+        ids, owner = np.concatenate(self.ids), np.concatenate(self.owner)
+        order = np.lexsort((owner, ids))
+        ids, owner = ids[order], owner[order]
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = ids[1:] != ids[:-1]
+        if not first.all():
+            run = np.cumsum(first) - 1
+            later = np.flatnonzero(~first)
+            heads = np.flatnonzero(first)[run[later]]
+            for h, o in zip(ids[heads].tolist(), owner[heads].tolist(), strict=True):
+                self.dups[h] = min(o, self.dups.get(h, o))
+        self.ids, self.owner = [ids[first]], [owner[first]]
 
 
-def _events_of(item, opts: _Options):
-    """Return (events DataFrame, _Read) for a piece of input or an in-memory partition."""
-    if isinstance(item, _Piece):
-        result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
-        lines = [
-            f"{item.label} {line}"
-            for line in (result.messages("problems") if len(result.rejected) else [])
-            if not line.startswith("... and")
-        ]
-        rejected = [result.rejected.head(MAX_REJECTED_KEPT)] if len(result.rejected) else []
-        return result.events, _Read(result.n_input, len(result.rejected), lines, rejected)
-    return item, _Read(len(item), 0)
+def _hash_ids(events) -> np.ndarray:
+    return pd.util.hash_array(events["event_id"].to_numpy(dtype=object), categorize=False)
+
+
+def _events_of(item, opts: _Options, index: int = 0, exclude: dict | None = None):
+    """Return (events DataFrame, _Read) for a piece of input or an in-memory partition.
+
+    With ``exclude`` ({id hash: first partition}), rows whose id was first read in an earlier
+    partition are rejected as repeats, as :func:`khorasan_map.events.read_events` rejects them.
+    """
+    if not isinstance(item, _Piece):
+        return item, _Read(len(item), 0)
+    result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
+    events = result.events
+    lines = [
+        f"{item.label} {line}"
+        for line in (result.messages("problems") if len(result.rejected) else [])
+        if not line.startswith("... and")
+    ]
+    rejected = [result.rejected.head(MAX_REJECTED_KEPT)] if len(result.rejected) else []
+    n_rejected = len(result.rejected)
+    hashes = _hash_ids(events)
+    if exclude:
+        first = pd.Series(hashes).map(exclude)
+        repeat = (first.notna() & (first != index)).to_numpy(bool)
+        if repeat.any():
+            ids = events["event_id"][repeat]
+            lines.append(
+                f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used in "
+                f"another file or earlier rows (e.g. {ids.iloc[0]!r}); not counted"
+            )
+            rejected.append(
+                pd.DataFrame(
+                    {
+                        "file": item.label,
+                        "row": 0,
+                        "event_id": ids.to_numpy(dtype=object),
+                        "column": "event_id",
+                        "value": ids.to_numpy(dtype=object),
+                        "reason": "duplicate event id (first used in an earlier partition)",
+                    }
+                ).head(MAX_REJECTED_KEPT)
+            )
+            n_rejected += int(repeat.sum())
+            events = events[~repeat]
+            hashes = hashes[~repeat]
+    read = _Read(result.n_input, n_rejected, lines, rejected)
+    if exclude is None:
+        read.ids, read.owner = [np.sort(hashes)], [np.full(len(hashes), index, dtype=np.int32)]
+    return events, read
 
 
 def _prepared(frame, layer, opts: _Options):
@@ -950,10 +1019,10 @@ def _merge_distinct(parts) -> dict:
     }
 
 
-def _summary_partial(item, layer, opts: _Options) -> _SummaryPart:
+def _summary_partial(item, layer, opts: _Options, index=0, exclude=None) -> _SummaryPart:
     from khorasan_map import aggregate
 
-    frame, read = _events_of(item, opts)
+    frame, read = _events_of(item, opts, index, exclude)
     counted, reasons, join = _prepared(frame, layer, opts)
     del frame
     keys = ["_code"]
@@ -1021,6 +1090,7 @@ def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
         _add_counts(reasons, p.reasons)
         join.add(p.join)
         read.add(p.read)
+    read.compact()
     return _SummaryPart(
         combined,
         _merge_distinct([p.sources for p in parts]),
@@ -1031,6 +1101,31 @@ def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
         sum(p.n_counted for p in parts),
         (min(lo) if lo else None, max(hi) if hi else None),
     )
+
+
+def _run(items, partial, combine, layer, opts: _Options, scheduler):
+    """Reduce every item to one partial result; a second pass drops ids repeated across files.
+
+    The first pass records every valid event id read from files (as 64-bit hashes). Ids met in
+    more than one partition are rare (overlapping exports); when there are any, every partition
+    is read again with the later copies rejected, so the counts equal the in-memory reader's,
+    which rejects an id's second and later rows.
+    """
+    import dask
+
+    layer_d = dask.delayed(layer, pure=True, traverse=False)
+    parts = [dask.delayed(partial, pure=True)(it, layer_d, opts, i) for i, it in enumerate(items)]
+    (total,) = _compute(_tree(parts, combine), scheduler=scheduler)
+    if not total.read.dups:
+        return total
+    exclude = dict(total.read.dups)
+    del total
+    parts = [
+        dask.delayed(partial, pure=True)(it, layer_d, opts, i, exclude)
+        for i, it in enumerate(items)
+    ]
+    (total,) = _compute(_tree(parts, combine), scheduler=scheduler)
+    return total
 
 
 def _tree(parts, combine):
@@ -1178,7 +1273,6 @@ def summarize_dask(
     True
     """
     _require_dask()
-    import dask
     import geopandas as gpd
 
     from khorasan_map import aggregate
@@ -1189,9 +1283,7 @@ def summarize_dask(
     _check_window(opts)
     layer = _layer(boundaries)
     items = _items(source, opts, rows_per_partition)
-    layer_d = dask.delayed(layer, pure=True, traverse=False)
-    partials = [dask.delayed(_summary_partial, pure=True)(it, layer_d, opts) for it in items]
-    (total,) = _compute(_tree(partials, _combine_summary), scheduler=scheduler)
+    total = _run(items, _summary_partial, _combine_summary, layer, opts, scheduler)
     _finish_read(total.read, on_invalid)
 
     keys = ["province_code", "year"] if opts.with_year else ["province_code"]
@@ -1286,10 +1378,10 @@ class _CoveragePart:
     n_counted: int
 
 
-def _coverage_partial(item, layer, opts: _Options) -> _CoveragePart:
+def _coverage_partial(item, layer, opts: _Options, index=0, exclude=None) -> _CoveragePart:
     from khorasan_map import aggregate
 
-    frame, read = _events_of(item, opts)
+    frame, read = _events_of(item, opts, index, exclude)
     counted, reasons, join = _prepared(frame, layer, opts)
     del frame
     code = counted["assigned_code"].astype(str)
@@ -1333,6 +1425,7 @@ def _combine_coverage(*parts: _CoveragePart) -> _CoveragePart:
         out.join.add(p.join)
         out.read.add(p.read)
         out.n_counted += p.n_counted
+    out.read.compact()
     return out
 
 
@@ -1398,7 +1491,6 @@ def coverage_dask(
     'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
     """
     _require_dask()
-    import dask
 
     from khorasan_map import aggregate
 
@@ -1420,9 +1512,7 @@ def coverage_dask(
     _check_window(opts)
     layer = _layer(boundaries)
     items = _items(source, opts, rows_per_partition)
-    layer_d = dask.delayed(layer, pure=True, traverse=False)
-    partials = [dask.delayed(_coverage_partial, pure=True)(it, layer_d, opts) for it in items]
-    (c,) = _compute(_tree(partials, _combine_coverage), scheduler=scheduler)
+    c = _run(items, _coverage_partial, _combine_coverage, layer, opts, scheduler)
     _finish_read(c.read, on_invalid)
 
     total = int(len(layer))

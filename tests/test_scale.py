@@ -356,3 +356,18 @@ def test_ids_repeated_across_files_are_rejected_like_in_memory(files, layer, tmp
     assert got.attrs["scale"]["n_rejected"] == len(mem.rejected) == 2 + 40
     assert got.attrs["scale"]["n_input"] == mem.n_input
     assert any("repeat event ids" in p for p in got.attrs["scale"]["problems"])
+
+
+def test_dask_geopandas_points_as_input(in_memory, layer):
+    import dask_geopandas
+
+    events = in_memory.events
+    with_xy = events[events["latitude"].notna()].reset_index(drop=True)
+    geo = gpd.GeoDataFrame(
+        with_xy.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(with_xy["longitude"], with_xy["latitude"]),
+        crs="EPSG:4326",
+    )
+    want = aggregate.summarize(with_xy, layer)
+    got = scale.summarize_dask(dask_geopandas.from_geopandas(geo, npartitions=3), layer)
+    pd.testing.assert_frame_equal(_plain(got), _plain(want))

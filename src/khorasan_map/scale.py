@@ -823,6 +823,33 @@ def _hash_ids(events) -> np.ndarray:
     return pd.util.hash_array(events["event_id"].to_numpy(dtype=object), categorize=False)
 
 
+def _with_coordinates(frame):
+    """Fill missing latitude/longitude from point geometries (dask-geopandas partitions)."""
+    geom_col = getattr(frame, "_geometry_column_name", None)
+    if geom_col is None or geom_col not in frame.columns:
+        return frame
+    import shapely
+
+    geoms = frame.geometry
+    if geoms.crs is not None and not geoms.crs.equals(settings.CRS):
+        geoms = geoms.to_crs(settings.CRS)
+    values = np.asarray(geoms.values, dtype=object)
+    point = shapely.get_type_id(values) == 0
+    fill = {
+        "longitude": np.where(point, shapely.get_x(values), np.nan),
+        "latitude": np.where(point, shapely.get_y(values), np.nan),
+    }
+    out = pd.DataFrame(frame.drop(columns=geom_col))
+    for name, vals in fill.items():
+        if name not in out:
+            out[name] = vals
+        else:
+            out[name] = pd.to_numeric(out[name], errors="coerce").fillna(
+                pd.Series(vals, index=out.index)
+            )
+    return out
+
+
 def _events_of(item, opts: _Options, index: int = 0, exclude: dict | None = None):
     """Return (events DataFrame, _Read) for a piece of input or an in-memory partition.
 
@@ -830,7 +857,7 @@ def _events_of(item, opts: _Options, index: int = 0, exclude: dict | None = None
     partition are rejected as repeats, as :func:`khorasan_map.events.read_events` rejects them.
     """
     if not isinstance(item, _Piece):
-        return item, _Read(len(item), 0)
+        return _with_coordinates(item), _Read(len(item), 0)
     result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
     events = result.events
     lines = [
@@ -1238,7 +1265,9 @@ def summarize_dask(
     source : path, glob, list of them, dask.dataframe.DataFrame, DaskValidationResult,
         pandas.DataFrame or None
         Event files (CSV, Parquet; see :func:`expand_paths`), or events already in a DataFrame
-        (validated; with or without ``assigned_code``), or None for the shipped dataset.
+        (validated; with or without ``assigned_code``; a dask-geopandas GeoDataFrame of points
+        has its missing ``latitude``/``longitude`` filled from the geometry), or None for the
+        shipped dataset.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
     since, until, kinds, min_confidence, by

@@ -262,7 +262,7 @@ def test_empty_glob_and_missing_inputs(tmp_path):
         scale.summarize_dask(str(tmp_path / "nothing" / "*.parquet"))
     with pytest.raises(InputFileError, match="no files match"):
         scale.read_events_dask(str(tmp_path / "*.csv"))
-    with pytest.raises(InputFileError, match="no such file"):
+    with pytest.raises(InputFileError, match="does not exist"):
         scale.expand_paths(tmp_path / "missing.parquet")
     with pytest.raises(InputFileError, match="no .parquet or .csv files"):
         scale.expand_paths(tmp_path)

@@ -187,7 +187,7 @@ def expand_paths(paths_or_glob) -> list[Path]:
         elif Path(text).is_file():
             found[Path(text)] = None
         else:
-            raise InputFileError(f"{item}: no such file")
+            raise InputFileError(f"{item} does not exist (no such file or folder)")
     return list(found)
 
 

@@ -14,9 +14,12 @@ Every public entry point takes ``engine``:
 - ``"dask"``: this module's partitioned path.
 - ``"auto"`` (default): ``"dask"`` when the input is a Dask DataFrame, or files whose total size
   exceeds :data:`AUTO_DASK_BYTES` (1 GiB), or Parquet files whose footers count more than
-  :data:`AUTO_DASK_ROWS` rows (5 million; Parquet compresses about tenfold, so its bytes
+  :data:`AUTO_DASK_ROWS` rows (2 million; Parquet compresses about tenfold, so its bytes
   understate its size in memory); ``"pandas"`` otherwise, and always for a pandas DataFrame,
-  which is already in memory. See :func:`choose_engine`.
+  which is already in memory. See :func:`choose_engine`. Measured on 2 cores
+  (``benchmarks/bench_scale.py``): at 1 million events both engines take the same time; at 5
+  million the in-memory path needs 5.3 GiB and 10.3 s per million, the Dask engine 1.4 GiB and
+  6.4 s per million.
 
 Same results, to the row
 ------------------------
@@ -98,8 +101,9 @@ ENGINES: tuple[str, ...] = ("pandas", "dask", "auto")
 #: ``engine="auto"`` picks Dask when the input files add up to more than this many bytes.
 AUTO_DASK_BYTES: int = 1 << 30
 
-#: ``engine="auto"`` picks Dask when Parquet footers count more than this many rows.
-AUTO_DASK_ROWS: int = 5_000_000
+#: ``engine="auto"`` picks Dask when Parquet footers count more than this many rows (about where
+#: the in-memory path starts to cost more time per event and over 2 GiB of memory).
+AUTO_DASK_ROWS: int = 2_000_000
 
 #: Rows per partition when reading Parquet (row groups are gathered up to this many rows). Half
 #: a million rows of the full schema take about 0.6 GB while validated and joined; two threads

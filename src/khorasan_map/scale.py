@@ -518,7 +518,9 @@ def read_events_dask(
     :func:`khorasan_map.events.read_events`, so the rules and messages are the same as in
     memory; rejected rows keep their file name and 1-based row number in that file. Parquet in
     the project's own schema is read without the columns no summary needs (see
-    :data:`UNUSED_COLUMNS`); those come back empty.
+    :data:`UNUSED_COLUMNS`); those come back empty. An event id repeated in two partitions is
+    not rejected here (each partition is validated alone); :func:`summarize_dask` and
+    :func:`coverage_dask` do reject such repeats, as the in-memory reader does.
 
     Parameters
     ----------

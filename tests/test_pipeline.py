@@ -95,3 +95,23 @@ def test_offline_build_has_no_external_scripts(tmp_path):
     assert result.exit_code == 0, result.output
     html = (out / "index.html").read_text()
     assert '<script src="http' not in html and "unpkg.com" not in html
+
+
+def test_report_drawn_inline_where_no_second_core(tmp_path, monkeypatch):
+    from khorasan_map import pipeline
+
+    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)
+    result = pipeline.build(out_dir=tmp_path / "maps")
+    assert {p.name for p in result.written} >= EVERY_FILE
+
+
+def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
+    from khorasan_map import pipeline
+
+    def broken(events, out):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)
+    monkeypatch.setattr(pipeline, "_write_report", broken)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.build(out_dir=tmp_path / "maps")

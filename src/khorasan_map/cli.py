@@ -217,24 +217,29 @@ def build(events, out_dir, offline, keep_going, source_format):
 
 
 class _progress:
-    """A spinner with the current step on a terminal; silent when output is not a terminal."""
+    """The current step on one line of a terminal; silent when stderr is not a terminal.
+
+    The line is redrawn at each step, with no refresh thread, so the build may fork a worker
+    process safely while it shows.
+    """
 
     def __enter__(self):
-        self._status = None
+        self._live = None
         if sys.stderr.isatty():
             from rich.console import Console
+            from rich.live import Live
 
-            self._status = Console(stderr=True).status("Starting")
-            self._status.__enter__()
+            self._live = Live(console=Console(stderr=True), auto_refresh=False, transient=True)
+            self._live.__enter__()
         return self.update
 
     def update(self, message):
-        if self._status is not None:
-            self._status.update(message)
+        if self._live is not None:
+            self._live.update(f"[dim]khorasan-map:[/dim] {message}...", refresh=True)
 
     def __exit__(self, *exc):
-        if self._status is not None:
-            self._status.__exit__(*exc)
+        if self._live is not None:
+            self._live.__exit__(*exc)
         return False
 
 

@@ -23,7 +23,11 @@ Every file is written atomically: a crash leaves the previous file or none, neve
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,7 +128,7 @@ def build(
     >>> result = build(out_dir="khorasan-maps")  # doctest: +SKIP
     >>> print(result.coverage_sentence)  # doctest: +SKIP
     """
-    from khorasan_map import aggregate, render, static
+    from khorasan_map import aggregate, render
     from khorasan_map.errors import EventValidationError
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
@@ -159,13 +163,15 @@ def build(
         "points.html": render.points_map,
         "timeline.html": render.timeline_map,
     }
-    for name, make in maps.items():
-        write(name, save_html, make(placed), offline=offline)
-    step("Drawing the report")
-    pages = static.report_figures(placed, multipage=True)
-    write("report.pdf", static.save_figures, pages)
-    write("report.png", static.save_figures, pages[:1])
-    write("report.svg", static.save_figures, pages[:1])
+    import mapclassify  # noqa: F401  imported once, before the fork, for both processes
+
+    with _second_core() as worker:
+        step("Drawing the report")
+        report = worker.submit(_write_report, placed, out)
+        for name, make in maps.items():
+            write(name, save_html, make(placed), offline=offline)
+        step("Finishing the report")
+        result.written += report.result()
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
     write("coverage.json", save_json, cover.to_dict())
@@ -174,6 +180,42 @@ def build(
     if len(rejected):
         write("rejected.csv", save_table, rejected)
     return result
+
+
+def _write_report(events, out: Path) -> list[Path]:
+    """Draw the report once and write it as PDF (every page), PNG and SVG (the overview)."""
+    from khorasan_map import static
+
+    pages = static.report_figures(events, multipage=True)
+    return [
+        static.save_figures(pages, out / "report.pdf"),
+        static.save_figures(pages[:1], out / "report.png"),
+        static.save_figures(pages[:1], out / "report.svg"),
+    ]
+
+
+def _second_core() -> Executor:
+    """Return a one-process pool on a forked worker on Linux with 2+ cores, else run inline.
+
+    The report (matplotlib) and the HTML maps (folium) need nothing from each other, so on a
+    machine with two cores they are drawn at the same time. A fork shares what is already
+    imported and computed; elsewhere, where fork is unsafe or missing, the work runs in turn.
+    """
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return _Inline()
+
+
+class _Inline(Executor):
+    """An executor that runs each task at once, in this process."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # delivered by future.result(), as from a worker
+            future.set_exception(exc)
+        return future
 
 
 def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:

@@ -11,6 +11,7 @@ fixed string.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -369,15 +370,23 @@ def _scale_bar(ax, length_km=200):
     ax.text(left + length + 0.01 * (x1 - x0), bottom, "km", va="bottom", fontsize=6, zorder=7)
 
 
-def _north_arrow(ax, crs):
-    """Draw an arrow to true north, computed from the projection where the arrow stands."""
+@functools.lru_cache(maxsize=4)
+def _transformers(crs):
+    """Return the transformers from ``crs`` to longitude/latitude and back (built once)."""
     from pyproj import Transformer
 
+    return (
+        Transformer.from_crs(crs, settings.CRS, always_xy=True),
+        Transformer.from_crs(settings.CRS, crs, always_xy=True),
+    )
+
+
+def _north_arrow(ax, crs):
+    """Draw an arrow to true north, computed from the projection where the arrow stands."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     x, y = x1 - 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0)
-    to_geo = Transformer.from_crs(crs, settings.CRS, always_xy=True)
-    to_map = Transformer.from_crs(settings.CRS, crs, always_xy=True)
+    to_geo, to_map = _transformers(crs)
     lon, lat = to_geo.transform(x, y)
     nx, ny = to_map.transform(lon, lat + 0.5)
     angle = math.atan2(ny - y, nx - x)

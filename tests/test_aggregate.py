@@ -315,7 +315,8 @@ def test_summarize_columns_by_kind_fatalities_dates_sources_actors(layer):
     nan = table.loc["AF-NAN"]
     assert (nan["events"], nan["n_clash"], nan["n_defection"], nan["n_other"]) == (3, 1, 1, 1)
     assert nan["fatalities"] == 13 and nan["fatalities_known"] == 2
-    assert nan["fatalities_low"] == 8 and nan["fatalities_high"] == 19
+    # low and high fall back to the best figure (the "battle" row's 3 counts in both)
+    assert nan["fatalities_low"] == 8 + 3 and nan["fatalities_high"] == 15 + 4 + 3
     assert (nan["first_date"], nan["last_date"]) == ("2017-05-09", "2019-07-04")
     assert nan["n_sources"] == 2  # one URL twice, one title
     assert nan["n_actors"] == 3  # Taliban, ISK, the faction
@@ -647,3 +648,18 @@ def test_filter_accepts_a_join_result():
     assert list(res.events["event_id"]) == ["e2"]
     with pytest.raises(TypeError, match="DataFrame or the JoinResult"):
         filter_events([1, 2, 3])
+
+
+def test_at_least_reports_never_make_low_exceed_high(layer):
+    ev = make_events(
+        [
+            {"assigned_code": "AF-NAN", "fatalities": np.nan, "fatalities_low": 11},
+            {"assigned_code": "AF-NAN", "fatalities": 5, "fatalities_low": 3, "fatalities_high": 8},
+            {"assigned_code": "AF-NAN", "fatalities": 2},
+        ]
+    )
+    row = summarize(ev, layer).set_index("province_code").loc["AF-NAN"]
+    assert row["fatalities"] == 5 + 2  # only figures sources gave as best
+    assert row["fatalities_low"] == 11 + 3 + 2
+    assert row["fatalities_high"] == 11 + 8 + 2
+    assert row["fatalities_low"] <= row["fatalities_high"]

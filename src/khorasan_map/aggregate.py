@@ -524,6 +524,38 @@ def _numeric(events, col):
     return pd.to_numeric(events[col], errors="coerce").astype(float)
 
 
+def fatality_figures(events):
+    """Return each event's best, low and high fatality figures, with the documented fallbacks.
+
+    Sources give a best figure, a range, "at least N", or nothing. So that a province's low sum
+    never exceeds its high sum, each event's low falls back to its best figure, and its high to
+    its best, then to its low (an "at least N" report adds N to both). The best figure never
+    falls back: ``fatalities`` sums only the figures sources gave as such.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with any of ``fatalities``, ``fatalities_low`` and ``fatalities_high``.
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        ``{"fatalities": best, "fatalities_low": low, "fatalities_high": high}``, NaN where an
+        event gives no figure at all.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> at_least_11 = pd.DataFrame({"fatalities": [None], "fatalities_low": [11]})
+    >>> {k: v.tolist() for k, v in fatality_figures(at_least_11).items()}
+    {'fatalities': [nan], 'fatalities_low': [11.0], 'fatalities_high': [11.0]}
+    """
+    best = _numeric(events, "fatalities")
+    low = _numeric(events, "fatalities_low").fillna(best)
+    high = _numeric(events, "fatalities_high").fillna(best).fillna(low)
+    return {"fatalities": best, "fatalities_low": low, "fatalities_high": high}
+
+
 def _per_group(counted, keys):
     """Aggregate counted events by ``keys`` (column names already in ``counted``)."""
     g = counted.groupby(keys, sort=False, dropna=False)
@@ -534,8 +566,9 @@ def _per_group(counted, keys):
         out["n_" + k] = counted.assign(_f=flag).groupby(keys, sort=False)["_f"].sum()
     other = (~kind.isin(list(settings.EVENT_KINDS))).fillna(True) if kind is not None else True
     out["n_other"] = counted.assign(_f=other).groupby(keys, sort=False)["_f"].sum()
+    figures = fatality_figures(counted)
     for col in _FATALITY_COLUMNS:
-        vals = counted.assign(_v=_numeric(counted, col)).groupby(keys, sort=False)["_v"]
+        vals = counted.assign(_v=figures[col]).groupby(keys, sort=False)["_v"]
         out[col] = vals.sum(min_count=1)
         if col == "fatalities":
             out["fatalities_known"] = vals.count()
@@ -602,11 +635,10 @@ def summarize(
         ``province_code, province, province_dari, [year], events``, one ``n_<kind>`` per kind
         of :data:`khorasan_map.settings.EVENT_KINDS` in that order (``n_clash, n_defection,
         n_isk_attack_on_taliban, n_taliban_raid_on_isk, n_taliban_killing_of_suspected_isk``),
-        ``n_other`` (every other kind), ``fatalities``, ``fatalities_low``,
-        ``fatalities_high`` (each the sum of that figure over the events where it is known, so
-        the three may sum different events: with "at least N" reports the low sum can exceed
-        the best; NaN when a province has events but none with that figure, 0 when it has no
-        events),
+        ``n_other`` (every other kind), ``fatalities`` (sum of best figures where sources give
+        one), ``fatalities_low``, ``fatalities_high`` (sums of each event's low and high figures,
+        falling back as :func:`fatality_figures` says, so low never exceeds high; NaN when a
+        province has events but none with a figure, 0 when it has no events),
         ``fatalities_known`` (events with a known best figure), ``first_date, last_date`` (ISO
         strings, None when no events), ``n_sources``
         (distinct source URLs, else titles), ``n_actors`` (distinct names across ``actor1`` and

@@ -1075,8 +1075,9 @@ def _summary_partial(item, layer, opts: _Options, index=0, exclude=None) -> _Sum
         stats["n_" + k] = counted.assign(_f=flag).groupby(keys, sort=False)["_f"].sum()
     other = (~kind.isin(list(settings.EVENT_KINDS))).fillna(True) if kind is not None else True
     stats["n_other"] = counted.assign(_f=other).groupby(keys, sort=False)["_f"].sum()
+    figures = aggregate.fatality_figures(counted)
     for col in ("fatalities", "fatalities_low", "fatalities_high"):
-        vals = counted.assign(_v=aggregate._numeric(counted, col)).groupby(keys, sort=False)["_v"]
+        vals = counted.assign(_v=figures[col]).groupby(keys, sort=False)["_v"]
         stats[col] = vals.sum()
         stats[col + "_known"] = vals.count()
     date = aggregate._best_date(counted)

@@ -371,3 +371,31 @@ def test_dask_geopandas_points_as_input(in_memory, layer):
     want = aggregate.summarize(with_xy, layer)
     got = scale.summarize_dask(dask_geopandas.from_geopandas(geo, npartitions=3), layer)
     pd.testing.assert_frame_equal(_plain(got), _plain(want))
+
+
+def test_cli_engine_and_globs(files, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from khorasan_map import cli
+
+    runner = CliRunner()
+    glob = str(files["root"] / "pq" / "*.parquet")
+    out = {}
+    for engine in ("pandas", "dask"):
+        result = runner.invoke(cli.main, ["coverage", glob, "--engine", engine, "--json"])
+        assert result.exit_code == 0, result.output
+        out[engine] = json.loads(result.stdout)
+        assert "2 of" in result.stderr and "rejected" in result.stderr
+    assert out["pandas"] == out["dask"]
+    result = runner.invoke(cli.main, ["coverage", str(tmp_path / "none" / "*.csv")])
+    assert result.exit_code == 2 and "no files match" in result.output
+    html = tmp_path / "map.html"
+    result = runner.invoke(cli.main, ["map", glob, "--engine", "dask", "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    assert html.stat().st_size > 0
+    result = runner.invoke(
+        cli.main, ["map", glob, "--engine", "dask", "--type", "points", "-o", str(html)]
+    )
+    assert result.exit_code == 2 and "needs them in memory" in result.output

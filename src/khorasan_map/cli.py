@@ -47,7 +47,7 @@ def main(ctx, debug):
 # Options shared by several commands
 # --------------------------------------------------------------------------------------------
 
-_EVENTS_ARGUMENT = click.argument("events", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+_EVENTS_ARGUMENT = click.argument("events", nargs=-1, type=click.Path(dir_okay=True))
 
 _SOURCE_OPTION = click.option(
     "--source",
@@ -175,6 +175,44 @@ def _read_events_argument(paths, source_format):
     return result.events
 
 
+def _engine_options(command):
+    """Add --engine and --scheduler (the Dask engine for inputs larger than memory)."""
+    command = click.option(
+        "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDRESS",
+        help="Dask scheduler for --engine dask, e.g. tcp://10.0.0.5:8786 (default: "
+             "$DASK_SCHEDULER_ADDRESS, else local threads).")(command)
+    return click.option(
+        "--engine", default="auto", show_default=True,
+        type=click.Choice(["auto", "pandas", "dask"]),
+        help="pandas: in memory; dask: partition by partition, for inputs larger than memory; "
+             "auto: dask above 1 GiB of files or 2 million Parquet rows.")(command)
+
+
+def _expand_events(events):
+    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
+    from khorasan_map.scale import expand_paths
+
+    return [str(p) for p in expand_paths(events)] if events else []
+
+
+def _uses_dask(paths, engine):
+    from khorasan_map.scale import choose_engine
+
+    return bool(paths) and choose_engine(paths, engine) == "dask"
+
+
+def _report_scale(info):
+    """Name rejected rows on stderr for the Dask engine, as _read_events_argument does."""
+    if info.get("n_rejected"):
+        click.echo(
+            f"{info['n_rejected']:,} of {info['n_input']:,} rows rejected as invalid and not "
+            "counted (run 'khorasan-map validate' for every row):",
+            err=True,
+        )
+        for line in info.get("problems", [])[:5]:
+            click.echo(f"  {line}", err=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
@@ -196,6 +234,7 @@ def build(events, out_dir, offline, keep_going, source_format):
     from khorasan_map import settings
     from khorasan_map.pipeline import build as run_build
 
+    events = _expand_events(events)
     with _progress() as step:
         result = run_build(
             events,
@@ -251,8 +290,9 @@ class _progress:
               help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
                    "2021-08-15).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_engine_options
 def coverage_command(events, since, until, kinds, min_confidence, source_format, split_date,
-                     as_json):
+                     as_json, engine, scheduler):
     """Count the provinces where Taliban-ISK clashes (or other kinds) were recorded.
 
     Prints the coverage sentence, the provinces, counts by year and the split before and after
@@ -264,9 +304,19 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     from khorasan_map.aggregate import coverage
 
     _check_window(since, until)
-    frame = _read_events_argument(events, source_format)
-    cov = coverage(frame, since=since, until=until, kinds=kinds, min_confidence=min_confidence,
-                   split_date=settings.SHIFT_DATE if split_date is None else split_date)
+    events = _expand_events(events)
+    split = settings.SHIFT_DATE if split_date is None else split_date
+    if _uses_dask(events, engine):
+        from khorasan_map.scale import coverage_dask
+
+        cov = coverage_dask(events, since=since, until=until, kinds=kinds,
+                            min_confidence=min_confidence, split_date=split,
+                            format=source_format, on_invalid="report", scheduler=scheduler)
+        _report_scale(cov.scale)
+    else:
+        frame = _read_events_argument(events, source_format)
+        cov = coverage(frame, since=since, until=until, kinds=kinds,
+                       min_confidence=min_confidence, split_date=split)
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -374,8 +424,9 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
 @click.option("--title", default=None, help="Title shown on the map.")
 @click.option("--subtitle", default=None, help="Subtitle shown under the title.")
 @_SOURCE_OPTION
+@_engine_options
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
-                min_confidence, title, subtitle, source_format):
+                min_confidence, title, subtitle, source_format, engine, scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
     With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
@@ -387,7 +438,20 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
     from khorasan_map.export import save_html
 
     _check_window(since, until)
-    frame = _read_events_argument(events, source_format)
+    events = _expand_events(events)
+    if _uses_dask(events, engine):
+        if map_type in ("points", "combined"):
+            raise click.UsageError(f"--type {map_type} draws every event, which needs them in "
+                                   "memory: use --engine pandas, or --type choropleth/timeline")
+        from khorasan_map.scale import summarize_dask
+
+        by = ("province", "year") if map_type == "timeline" else "province"
+        frame = summarize_dask(events, by=by, since=since, until=until, kinds=kinds,
+                               min_confidence=min_confidence, format=source_format,
+                               on_invalid="report", scheduler=scheduler)
+        _report_scale(frame.attrs["scale"])
+    else:
+        frame = _read_events_argument(events, source_format)
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle)
     try:

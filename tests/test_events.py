@@ -588,6 +588,29 @@ def test_geodataframe_in_memory(valid_frame):
     np.testing.assert_allclose(result.events["longitude"], located["longitude"])
 
 
+def test_empty_points_stand_for_province_only_events(tmp_path, valid_frame):
+    """A province-only event saved as POINT EMPTY keeps empty coordinates, in every format."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = valid_frame.astype({"date": str, "date_start": str, "date_end": str})
+    geoms = [
+        Point() if np.isnan(lat) else Point(lon, lat)
+        for lat, lon in zip(frame["latitude"], frame["longitude"], strict=True)
+    ]
+    assert any(g.is_empty for g in geoms) and not all(g.is_empty for g in geoms)
+    geo = gpd.GeoDataFrame(
+        frame.drop(columns=["latitude", "longitude"]), geometry=geoms, crs=4326
+    )
+    geo.to_file(tmp_path / "e.gpkg", driver="GPKG")
+    geo.to_parquet(tmp_path / "e.parquet")
+    for source in (geo, tmp_path / "e.gpkg", tmp_path / "e.parquet"):
+        result = report(source)
+        assert result.ok, reasons(result)
+        np.testing.assert_allclose(result.events["latitude"], valid_frame["latitude"])
+        np.testing.assert_allclose(result.events["longitude"], valid_frame["longitude"])
+
+
 def test_progress_bar_does_not_disturb_the_result(tmp_path):
     path = csv_rows(tmp_path, GOOD)
     assert report(path, progress=True).ok

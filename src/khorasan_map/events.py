@@ -526,9 +526,12 @@ def _points_to_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _fill_from_points(out, geoms, shapely) -> None:
     """Put point x/y into longitude/latitude where those are absent or empty."""
-    is_point = shapely.get_type_id(geoms) == 0
-    x = np.where(is_point, shapely.get_x(geoms), np.nan)
-    y = np.where(is_point, shapely.get_y(geoms), np.nan)
+    # An empty point (how a province-only event is often saved) has no x/y: it stays empty.
+    is_point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    x[is_point] = shapely.get_x(geoms[is_point])
+    y[is_point] = shapely.get_y(geoms[is_point])
     cols = {str(c).lower(): c for c in out.columns}
     for name, values in (("longitude", x), ("latitude", y)):
         if name in cols:

@@ -20,8 +20,8 @@ drawing, not downloading.
 
 Run::
 
-    /work/.venv/bin/python benchmarks/bench_maps.py            # 100,000 points
-    /work/.venv/bin/python benchmarks/bench_maps.py --points 20000 --repeat 1
+    python benchmarks/bench_maps.py            # 100,000 points
+    python benchmarks/bench_maps.py --points 20000 --repeat 1
 
 Targets: choropleth <= 200 KB online and <= 700 KB offline; 100,000 points <= 6 MB and first
 render under 3 s.

@@ -14,7 +14,7 @@ It times:
 
 Usage::
 
-    /work/.venv/bin/python benchmarks/bench_resolve.py [--n 1000000] [--subset 50000]
+    python benchmarks/bench_resolve.py [--n 1000000] [--subset 50000]
 """
 
 from __future__ import annotations

@@ -399,3 +399,36 @@ def test_cli_engine_and_globs(files, tmp_path):
         cli.main, ["map", glob, "--engine", "dask", "--type", "points", "-o", str(html)]
     )
     assert result.exit_code == 2 and "needs them in memory" in result.output
+
+
+def test_cli_build_with_the_dask_engine(files, tmp_path):
+    """build --engine dask writes the summary products, equal to the in-memory build's."""
+    from click.testing import CliRunner
+
+    from khorasan_map import cli
+
+    runner = CliRunner()
+    folder = str(files["root"] / "pq")
+    stopped = tmp_path / "stopped"
+    result = runner.invoke(cli.main, ["build", folder, "--engine", "dask", "--out", str(stopped)])
+    assert result.exit_code == 2 and "2 of" in result.output and "rejected" in result.output
+    assert not stopped.exists() or not any(stopped.iterdir())
+
+    out = {}
+    for engine in ("pandas", "dask"):
+        out[engine] = tmp_path / engine
+        result = runner.invoke(
+            cli.main,
+            ["build", folder, "--engine", engine, "--keep-going", "--out", str(out[engine])],
+        )
+        assert result.exit_code == 1, result.output
+        assert "2 rows rejected" in result.stderr
+    dask_files = {p.name for p in out["dask"].iterdir()}
+    pandas_files = {p.name for p in out["pandas"].iterdir()}
+    assert pandas_files - dask_files == {"points.html", "join_report.csv"}
+    assert "Not written: points.html" in result.stdout
+    for name in ("coverage.json", "provinces.csv"):
+        assert (out["dask"] / name).read_bytes() == (out["pandas"] / name).read_bytes(), name
+    rejected = {e: pd.read_csv(out[e] / "rejected.csv") for e in out}
+    assert len(rejected["dask"]) == len(rejected["pandas"]) == 2
+    assert set(rejected["dask"]["event_id"]) == set(rejected["pandas"]["event_id"])

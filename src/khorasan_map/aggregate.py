@@ -645,7 +645,8 @@ def summarize(
         ``actor2``), ``share_province_precise`` (share of the rows located only to the province;
         NaN when no events), ``geometry``. ``attrs``: ``n_events``, ``n_left_out``,
         ``left_out_reasons`` (``{reason: count}``, unassigned events included), ``since``,
-        ``until``, ``kinds``, ``min_confidence``.
+        ``until``, ``kinds``, ``min_confidence``, ``span`` (first day and last day the counted
+        events may have happened, ISO strings or None: the window :func:`coverage` states).
 
     Raises
     ------
@@ -738,7 +739,20 @@ def _attrs(prep):
         "until": _iso(prep.until),
         "kinds": list(prep.kinds) if prep.kinds is not None else ["all"],
         "min_confidence": prep.min_confidence,
+        "span": [_iso(x) for x in event_span(prep.counted)],
     }
+
+
+def event_span(events):
+    """Return the first day and the last day the events may have happened (NaT when none).
+
+    Each event's range runs from ``date_start`` to ``date_end`` (falling back to ``date``), so
+    an event known only to "March 2019" ends on 2019-03-31.
+    """
+    if not len(events):
+        return pd.NaT, pd.NaT
+    starts, ends = _date_bounds(events)
+    return starts.min(), ends.max()
 
 
 # --------------------------------------------------------------------------------------------
@@ -983,9 +997,9 @@ def coverage(
     codes = _codes(counted)
     names = dict(zip(layer["province_code"].astype(str), layer["province"], strict=False))
 
-    starts, ends = (s.dropna() for s in _date_bounds(counted))
-    first = prep.since if prep.since is not None else (starts.min() if len(starts) else None)
-    last = prep.until if prep.until is not None else (ends.max() if len(ends) else None)
+    start, end = (None if pd.isna(x) else x for x in event_span(counted))
+    first = prep.since if prep.since is not None else start
+    last = prep.until if prep.until is not None else end
     since_iso, until_iso = _iso(first), _iso(last)
 
     by_year: dict[int, int] = {}

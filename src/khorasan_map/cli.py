@@ -219,14 +219,15 @@ def _report_scale(info):
 
 
 @main.command()
-@click.argument("events", nargs=-1, type=click.Path(dir_okay=False))
+@_EVENTS_ARGUMENT
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder to write to (default: ./khorasan-maps).")
 @click.option("--offline", is_flag=True, help="Self-contained HTML maps: no tiles, no CDN.")
 @click.option("--keep-going", is_flag=True,
               help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
 @_SOURCE_OPTION
-def build(events, out_dir, offline, keep_going, source_format):
+@_engine_options
+def build(events, out_dir, offline, keep_going, source_format, engine, scheduler):
     """Write every standard map, report and table for EVENTS into one folder.
 
     With no EVENTS, builds from the shipped, sourced dataset.
@@ -242,6 +243,8 @@ def build(events, out_dir, offline, keep_going, source_format):
             offline=offline,
             keep_going=keep_going,
             source_format=source_format,
+            engine=engine,
+            scheduler=scheduler,
             on_step=step,
         )
     click.echo(result.coverage_sentence)
@@ -249,6 +252,8 @@ def build(events, out_dir, offline, keep_going, source_format):
     click.echo(f"Wrote {len(result.written)} files to {result.out_dir}/:")
     for path in result.written:
         click.echo(f"  {path.name}")
+    for note in result.skipped:
+        click.echo(f"Not written: {note}")
     if result.n_rejected:
         rejected = result.out_dir / "rejected.csv"
         click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)

@@ -542,15 +542,25 @@ class JoinResult:
         >>> JoinResult(events, pd.DataFrame(), 3, 2, 1).summary_line()
         '3 events: 2 assigned (2 by point, 0 by stated province, 0 nearest within 5 km), 1 unassigned; 0 need a look (see report)'
         """  # noqa: E501
-        by = self.counts_by()
-        km = f"{self.tolerance_m / 1000:g}"
-        look = len(self.report)
-        return (
-            f"{self.n_input:,} events: {self.n_assigned:,} assigned ({by['point']:,} by point, "
-            f"{by['stated']:,} by stated province, {by['nearest']:,} nearest within {km} km), "
-            f"{self.n_unassigned:,} unassigned; {look:,} need{'s' if look == 1 else ''} a look "
-            "(see report)"
+        return join_sentence(
+            self.n_input, self.n_assigned, self.n_unassigned, self.counts_by(),
+            len(self.report), self.tolerance_m,
         )
+
+
+def join_sentence(n_input, n_assigned, n_unassigned, by, n_look, tolerance_m, where="see report"):
+    """Say a join's counts in one sentence (see :meth:`JoinResult.summary_line`).
+
+    ``by`` maps ``assigned_by`` values ("point", "stated", "nearest") to counts; ``where`` says
+    where the events that need a look are listed.
+    """
+    km = f"{tolerance_m / 1000:g}"
+    return (
+        f"{n_input:,} events: {n_assigned:,} assigned ({by.get('point', 0):,} by point, "
+        f"{by.get('stated', 0):,} by stated province, {by.get('nearest', 0):,} nearest within "
+        f"{km} km), {n_unassigned:,} unassigned; {n_look:,} need{'s' if n_look == 1 else ''} a "
+        f"look ({where})"
+    )
 
 
 def _column(events: pd.DataFrame, name: str) -> pd.Series:

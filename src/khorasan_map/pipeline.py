@@ -18,6 +18,11 @@ none are given), validates them, joins them to provinces, and writes:
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
 =====================  ==============================================================
 
+With the Dask engine (inputs larger than memory, see :mod:`khorasan_map.scale`) no event is held
+in memory, so the maps that draw every event are not written: ``points.html`` is left out,
+``index.html`` is the choropleth, the timeline and the report carry no points, and the join is
+given as counts (no ``join_report.csv``). :attr:`BuildResult.skipped` says so.
+
 Every file is written atomically: a crash leaves the previous file or none, never half of one.
 """
 
@@ -52,6 +57,10 @@ class BuildResult:
         The headline figure, as printed.
     join_summary : str
         One line from the province join: assigned and unassigned counts.
+    engine : str
+        "pandas" (events in memory) or "dask" (partition by partition).
+    skipped : list of str
+        What was not written, and why (only with the Dask engine).
     """
 
     out_dir: Path
@@ -61,6 +70,8 @@ class BuildResult:
     n_rejected: int = 0
     coverage_sentence: str = ""
     join_summary: str = ""
+    engine: str = "pandas"
+    skipped: list[str] = field(default_factory=list)
 
 
 def read_sources(sources=None, *, source_format="auto", keep_all=False):
@@ -93,6 +104,8 @@ def build(
     offline: bool = False,
     keep_going: bool = False,
     source_format: str = "auto",
+    engine: str = "auto",
+    scheduler=None,
     on_step: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Write the standard maps, reports and tables for a set of events.
@@ -110,6 +123,12 @@ def build(
         When rows are rejected, write the rest and ``rejected.csv`` instead of stopping.
     source_format : {"auto", "khorasan", "acled", "ucdp"}
         Format of the event files.
+    engine : {"auto", "pandas", "dask"}, default "auto"
+        "pandas" reads every event into memory; "dask" works partition by partition (for inputs
+        larger than memory; see the module docstring for what it leaves out); "auto" picks Dask
+        for large inputs (:func:`khorasan_map.scale.choose_engine`).
+    scheduler : str, dask.distributed.Client or None
+        Where the Dask engine runs (:func:`khorasan_map.scale.summarize_dask`).
     on_step : callable, optional
         Called with a short description before each step (for progress displays).
 
@@ -132,8 +151,12 @@ def build(
     from khorasan_map.errors import EventValidationError
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
+    from khorasan_map.scale import choose_engine
 
     step = on_step or (lambda message: None)
+    if sources and choose_engine(list(sources), engine) == "dask":
+        return _build_dask(list(sources), Path(out_dir), offline, keep_going, source_format,
+                           scheduler, step)
     step("Reading and validating events")
     read = read_sources(sources, source_format=source_format)
     events, rejected, n_input = read.events, read.rejected, read.n_input
@@ -179,6 +202,71 @@ def build(
         write("join_report.csv", save_table, joined.report)
     if len(rejected):
         write("rejected.csv", save_table, rejected)
+    return result
+
+
+def _build_dask(sources, out, offline, keep_going, source_format, scheduler, step):
+    """:func:`build` with the Dask engine: summaries and coverage, partition by partition."""
+    from khorasan_map import render
+    from khorasan_map.errors import EventValidationError
+    from khorasan_map.export import save_html, save_json, save_table
+    from khorasan_map.join import join_sentence
+    from khorasan_map.scale import _compute, coverage_dask, read_events_dask, summarize_dask
+
+    read = {"format": source_format, "on_invalid": "report", "scheduler": scheduler}
+    step("Summarising events partition by partition (Dask)")
+    summary = summarize_dask(sources, **read)
+    info = summary.attrs["scale"]
+    if info["n_rejected"] and not keep_going:
+        raise EventValidationError(
+            f"{info['n_rejected']:,} of {info['n_input']:,} rows were rejected; nothing was "
+            "written (use --keep-going):\n" + "\n".join(f"  {x}" for x in info["problems"])
+        )
+    step("Summarising events by year (Dask)")
+    by_year = summarize_dask(sources, by=("province", "year"), **read)
+    step("Counting provinces (Dask)")
+    cover = coverage_dask(sources, **read)
+
+    out.mkdir(parents=True, exist_ok=True)
+    n_input = info["n_input"]
+    result = BuildResult(out, n_input=n_input, n_valid=n_input - info["n_rejected"],
+                         n_rejected=info["n_rejected"], engine="dask")
+    result.coverage_sentence = cover.sentence
+    join = info["join"]
+    result.join_summary = join_sentence(
+        join["n_input"], join["n_assigned"], join["n_unassigned"], join["by"],
+        sum(join["cases"].values()), settings.BORDER_TOLERANCE_M, where="counts only",
+    )
+    result.skipped = [
+        "points.html: the Dask engine does not hold every event in memory (use --engine "
+        "pandas to draw points); index.html is the choropleth, with no points",
+        "join_report.csv: the Dask engine gives the join as counts only",
+    ]
+
+    def write(name, writer, obj, **options):
+        step(f"Writing {name}")
+        writer(obj, out / name, **options)
+        result.written.append(out / name)
+
+    write("index.html", save_html, render.choropleth_map(summary), offline=offline)
+    write("choropleth.html", save_html, render.choropleth_map(summary), offline=offline)
+    write("timeline.html", save_html, render.timeline_map(by_year), offline=offline)
+    step("Drawing the report")
+    result.written += _write_report(summary, out)
+    write("provinces.csv", save_table, summary)
+    write("provinces.geojson", save_table, summary)
+    write("coverage.json", save_json, cover.to_dict())
+    if result.n_rejected:
+        step("Listing rejected rows")
+        rejected = read_events_dask(sources, format=source_format, on_invalid="report")
+        (table,) = _compute(rejected.rejected, scheduler=scheduler)
+        write("rejected.csv", save_table, table)
+        if len(table) < result.n_rejected:
+            result.skipped.append(
+                f"rejected.csv: {result.n_rejected - len(table):,} rows repeat event ids "
+                "first used in another file; they are counted as rejected but listed only "
+                "in the problems above"
+            )
     return result
 
 

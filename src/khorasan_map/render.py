@@ -1381,10 +1381,12 @@ def _fatalities_text(row) -> str | None:
 
 
 def _date_span(events: pd.DataFrame) -> tuple[str | None, str | None]:
-    date = pd.to_datetime(_column(events, "date"), errors="coerce").dropna()
-    if date.empty:
+    """First and last day the events may have happened, the window coverage() states."""
+    from khorasan_map.aggregate import _iso, event_span
+
+    if "date" not in events and "date_start" not in events:
         return None, None
-    return date.min().strftime("%Y-%m-%d"), date.max().strftime("%Y-%m-%d")
+    return tuple(_iso(x) for x in event_span(events))
 
 
 def _window(since, until, data_span) -> tuple[str | None, str | None]:
@@ -1452,18 +1454,19 @@ def _headline(summary, events, layer, boundaries, since, until, kinds, min_confi
     total = len(layer)
     attrs = summary.attrs
     kinds_attr = attrs.get("kinds")
-    start = attrs.get("since") or _text(pd.Series(summary.get("first_date")).dropna().min())
-    end = attrs.get("until") or _text(pd.Series(summary.get("last_date")).dropna().max())
+    start, end = _summary_span(summary)
     return coverage_sentence(kinds_noun(kinds_attr), int(with_events), total, start, end)
 
 
 def _summary_span(summary) -> tuple[str | None, str | None]:
+    """Return the window a summary covers: its filters, else the span coverage() states."""
     attrs = summary.attrs
+    span = attrs.get("span") or (None, None)
     first = pd.Series(summary["first_date"]).dropna() if "first_date" in summary else pd.Series()
     last = pd.Series(summary["last_date"]).dropna() if "last_date" in summary else pd.Series()
     return (
-        _text(attrs.get("since")) or (_text(first.min()) if len(first) else None),
-        _text(attrs.get("until")) or (_text(last.max()) if len(last) else None),
+        _text(attrs.get("since")) or span[0] or (_text(first.min()) if len(first) else None),
+        _text(attrs.get("until")) or span[1] or (_text(last.max()) if len(last) else None),
     )
 
 

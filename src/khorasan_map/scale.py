@@ -1000,6 +1000,7 @@ class _SummaryPart:
     read: _Read
     n_counted: int
     years: tuple  # (min year, max year) of counted events or (None, None)
+    span: tuple  # (first start, last end) of counted events, NaT when none
 
 
 def _group_keys(counted, with_year):
@@ -1102,7 +1103,8 @@ def _summary_partial(item, layer, opts: _Options, index=0, exclude=None) -> _Sum
             actor = actor.where(actor.str.len().fillna(0) > 0)
             actor_parts.append(_distinct(ids, group_keys, actor))
     actors = _merge_distinct(actor_parts)
-    return _SummaryPart(stats, sources, actors, reasons, join, read, len(counted), years)
+    span = aggregate.event_span(counted)
+    return _SummaryPart(stats, sources, actors, reasons, join, read, len(counted), years, span)
 
 
 def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
@@ -1134,6 +1136,10 @@ def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
         read,
         sum(p.n_counted for p in parts),
         (min(lo) if lo else None, max(hi) if hi else None),
+        (
+            pd.Series([p.span[0] for p in parts], dtype="datetime64[ns]").min(),
+            pd.Series([p.span[1] for p in parts], dtype="datetime64[ns]").max(),
+        ),
     )
 
 
@@ -1353,6 +1359,7 @@ def summarize_dask(
             "until": aggregate._iso(opts.until),
             "kinds": list(opts.kinds) if opts.kinds is not None else ["all"],
             "min_confidence": opts.min_confidence,
+            "span": [aggregate._iso(x) for x in total.span],
             "scale": _scale_info(total.read, total.join, len(items)),
         }
     )

@@ -136,7 +136,10 @@ def map_text(
     n_left = attrs.get("n_left_out", sum(reasons.values()))
     first = summary.get("first_date", pd.Series(dtype=object)).dropna()
     last = summary.get("last_date", pd.Series(dtype=object)).dropna()
-    date_range = f"{min(first)} to {max(last)}" if len(first) and len(last) else "dates unknown"
+    start, end = attrs.get("span") or (None, None)  # as coverage() and the HTML maps state it
+    start = start or (min(first) if len(first) else None)
+    end = end or (max(last) if len(last) else None)
+    date_range = f"{start} to {end}" if start and end else "dates unknown"
     headline = cover.sentence if cover is not None else ""
     left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")

@@ -60,6 +60,14 @@ def test_coverage_json_matches_the_coverage_command(shipped_build):
     assert written["province_codes"] == printed["province_codes"]
 
 
+def test_builds_are_byte_identical(shipped_build, tmp_path):
+    _, first = shipped_build
+    result = CliRunner().invoke(main, ["build", "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    for path in sorted(first.iterdir()):
+        assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def test_no_half_written_files(shipped_build):
     _, out = shipped_build
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

@@ -712,7 +712,10 @@ def save_table(
 
         def write(tmp: Path) -> None:
             tmp.unlink()  # GDAL refuses to overwrite a GeoJSON file
-            frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+            frame.to_file(  # the layer is named after the file, not the temporary one
+                tmp, driver="GeoJSON", layer=path.stem, engine="pyogrio",
+                layer_options={"RFC7946": "YES"},
+            )
 
     elif suffix == ".gpkg":
         frame = _geo_frame(df, path)

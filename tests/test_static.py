@@ -128,3 +128,36 @@ def test_bad_options_say_what_is_valid(events, tmp_path, name, options, message)
 def test_page_sizes():
     assert static.page_size("a4") == (8.27, 11.69)
     assert static.page_size("a4-landscape") == (11.69, 8.27)
+
+
+def test_points_follow_the_filters_and_province_only_events_are_named(events, monkeypatch):
+    seen = {}
+    draw = static.draw_map
+
+    def spy(summary, **options):
+        seen.update(options)
+        return draw(summary, **options)
+
+    monkeypatch.setattr(static, "draw_map", spy)
+    static.report_figures(events, since="2021-01-01")
+    assert sorted(seen["events"]["event_id"]) == ["t3", "t4"]
+    assert "1 known only to their province: counted there, not drawn" in seen["text"].note
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-o", "map.jpg"], "static maps are written as .png, .svg, .pdf"),
+        (["-o", "map.png", "--metric", "nope"], "column 'nope' is not in the summary"),
+    ],
+)
+def test_export_command_refuses_bad_options_without_a_traceback(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from khorasan_map.cli import main
+
+    args = [str(tmp_path / a) if a.startswith("map.") else a for a in args]
+    result = CliRunner().invoke(main, ["export", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())

@@ -6,6 +6,7 @@ printed as one or two lines with no traceback (``--debug`` shows it) and exit wi
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -188,6 +189,17 @@ def _engine_options(command):
              "auto: dask above 1 GiB of files or 2 million Parquet rows.")(command)
 
 
+@contextlib.contextmanager
+def _options_checked():
+    """Turn a ValueError about the options (a --metric column, --bins) into a usage error."""
+    try:
+        yield
+    except ValueError as exc:
+        if isinstance(exc, KhorasanMapError):
+            raise
+        raise click.BadParameter(str(exc)) from None
+
+
 def _expand_events(events):
     """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
     from khorasan_map.scale import expand_paths
@@ -364,8 +376,14 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
 
     With no EVENTS, maps the shipped dataset.
     """
-    from khorasan_map.static import export_static, page_size
+    from pathlib import Path
 
+    from khorasan_map.static import STATIC_FORMATS, export_static, page_size
+
+    if Path(output).suffix.lower() not in STATIC_FORMATS:
+        raise click.BadParameter(
+            f"{output!r}: static maps are written as {', '.join(STATIC_FORMATS)} (for HTML use "
+            "'khorasan-map map')", param_hint="'-o'")
     try:
         page_size(page)
     except ValueError as exc:
@@ -374,12 +392,13 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
     frame = _read_events_argument(events, source_format)
-    path = export_static(
-        frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
-        until=until, kinds=kinds, min_confidence=min_confidence, points=not no_points,
-        title=title, subtitle=subtitle, page=page, dpi=dpi, multipage=multipage,
-        pages_by=pages_by,
-    )
+    with _options_checked():
+        path = export_static(
+            frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
+            until=until, kinds=kinds, min_confidence=min_confidence, points=not no_points,
+            title=title, subtitle=subtitle, page=page, dpi=dpi, multipage=multipage,
+            pages_by=pages_by,
+        )
     click.echo(f"Wrote {path}")
 
 
@@ -459,17 +478,13 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         frame = _read_events_argument(events, source_format)
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle)
-    try:
+    with _options_checked():  # an unknown --metric column, bins that do not fit the data
         if map_type == "points":
             m = render.points_map(frame, **common)
         else:
             make = {"choropleth": render.choropleth_map, "combined": render.combined_map,
                     "timeline": render.timeline_map}[map_type]
             m = make(frame, column, scheme=scheme, k=k, bins=bins, **common)
-    except ValueError as exc:  # an unknown --metric column, bins that do not fit the data
-        if isinstance(exc, KhorasanMapError):
-            raise
-        raise click.BadParameter(str(exc)) from None
     path = save_html(m, output, offline=offline)
     size = Path(path).stat().st_size
     click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"

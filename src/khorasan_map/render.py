@@ -130,10 +130,10 @@ COORD_SCALE: int = 10_000
 #: Descriptions longer than this are cut (with an ellipsis) in popups.
 MAX_DESCRIPTION: int = 600
 
+#: Legend labels of the point precisions: the shared words and this map's marker.
 PRECISION_LABELS: dict[str, str] = {
-    "exact": "Exact location (filled)",
-    "near": "Near a named place (small ring)",
-    "district": "District only, at its centre (dashed ring)",
+    p: f"{settings.PRECISION_LABELS[p]} ({marker})"
+    for p, marker in (("exact", "filled"), ("near", "small ring"), ("district", "dashed ring"))
 }
 
 _NO_DATA_VALUE = "No data"

@@ -37,6 +37,13 @@ LOCATION_PRECISIONS: tuple[str, ...] = ("exact", "near", "district", "province")
 #: Precisions whose coordinates are used to place an event in a province.
 POINT_PRECISIONS: tuple[str, ...] = ("exact", "near", "district")
 
+#: Legend words for point precisions, shared by the HTML and static maps (each adds its marker).
+PRECISION_LABELS: dict[str, str] = {
+    "exact": "Exact location",
+    "near": "Near a named place",
+    "district": "District only, at its centre",
+}
+
 #: How precisely the date is known ("unknown": the source gives no usable date).
 DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year", "range", "unknown")
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from khorasan_map import settings
-from khorasan_map.render import _sources_line
+from khorasan_map.render import _metric, _metric_label, _sources_line
 
 #: Page sizes in inches, portrait (width, height).
 PAGE_SIZES: dict[str, tuple[float, float]] = {
@@ -102,7 +102,7 @@ def _prepare(data, *, column, boundaries, since, until, kinds, min_confidence):
         boundaries,
         since=since,
         until=until,
-        kinds=kinds if kinds is not None else ("clash",),
+        kinds=kinds,  # the kinds the map colours, as the HTML maps' headline counts them
         min_confidence=min_confidence,
     )
     return summary, data, cover
@@ -145,20 +145,11 @@ def map_text(
     note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
     return MapText(
         title=title or "Where the Taliban and ISK have fought",
-        subtitle=subtitle or f"{_column_label(column)} by province",
+        subtitle=subtitle or f"{_metric_label(column)} by province",
         date_range=date_range,
         source=_sources_line(list(datasets) or attrs.get("datasets") or (), None),
         headline=headline,
         note=note,
-    )
-
-
-def _column_label(column: str) -> str:
-    kind = column.removeprefix("n_")
-    if kind in settings.KIND_STYLES:
-        return settings.KIND_STYLES[kind]["label"] + " records"
-    return {"events": "Recorded events", "fatalities": "Reported fatalities"}.get(
-        column, column.replace("_", " ").capitalize()
     )
 
 
@@ -228,6 +219,7 @@ def _draw_points(ax, events, crs):
         crs=settings.CRS,
     ).to_crs(crs)
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
+    shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
     for kind, group in points.groupby("kind", sort=True):
         color = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["color"]
         label = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["label"]
@@ -254,7 +246,7 @@ def _draw_points(ax, events, crs):
                     linestyle="",
                     markerfacecolor="#444444" if filled else "none",
                     markeredgecolor="#444444",
-                    label=f"Located: {precision}",
+                    label=f"{settings.PRECISION_LABELS[precision]} ({shapes[precision]})",
                 )
             )
     return handles
@@ -423,7 +415,7 @@ def _legend(ax, classes, column, point_handles):
     ]
     first = ax.legend(
         handles=handles,
-        title=_column_label(column),
+        title=_metric_label(column),
         loc="lower right",
         fontsize=6.5,
         title_fontsize=7,
@@ -483,7 +475,7 @@ def draw_map(
 
     crs = crs or settings.EQUAL_AREA_CRS
     classes = classify_values(
-        summary[column].to_numpy(dtype=float),
+        _metric(summary, column),
         scheme=scheme or settings.SCHEME,
         k=k or settings.K,
         bins=bins,
@@ -498,7 +490,7 @@ def draw_map(
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
-    fills = classes.color_of(projected[column].to_numpy(dtype=float))
+    fills = classes.color_of(_metric(projected, column))
     _draw_provinces(ax, projected, outline, fills)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
@@ -612,7 +604,15 @@ def report_figures(
         summary, cover, title=title, subtitle=subtitle, column=column, datasets=datasets
     )
     options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
-    shown = events if (points and events is not None) else None
+    shown = None
+    if points and events is not None:
+        from khorasan_map.aggregate import filter_events
+
+        shown = filter_events(events, **filters).events  # the points of the mapped events
+        n_area = int((~shown["location_precision"].isin(settings.POINT_PRECISIONS)).sum())
+        if n_area:
+            note = f"{n_area:,} known only to their province: counted there, not drawn as points"
+            text = replace(text, note=f"{text.note}; {note}")
     figures = [draw_map(summary, events=shown, text=text, **options)]
     if multipage:
         figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by)
@@ -688,7 +688,7 @@ def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
     if events is None:
         return []
     overall = classify_values(
-        summary[options["column"]].to_numpy(dtype=float),
+        _metric(summary, options["column"]),
         scheme=options["scheme"] or settings.SCHEME,
         k=options["k"] or settings.K,
         bins=options["bins"],

@@ -431,3 +431,13 @@ def test_tiles_that_need_a_key_are_refused_with_a_hint(events):
         render.choropleth_map(events, tiles="CartoDB.Positron")
     with pytest.raises(ValueError, match="unknown tiles"):
         render.choropleth_map(events, tiles="No.Such.Tiles")
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_every_map_has_a_title_and_subtitle_by_default(events, name):
+    from khorasan_map import settings
+
+    html = html_of(getattr(render, name)(events))
+    block = DATA_RE.findall(html)[0][1]
+    assert f'"title":"{settings.MAP_TITLE}"' in block.replace(": ", ":")
+    assert '"subtitle":null' not in block.replace(": ", ":")

@@ -246,7 +246,10 @@ var kmLib = window.kmLib || (function () {
 
   function furniture(spec) {
     var box = el("div", "km-furniture");
-    if (spec.title) { box.appendChild(auto(el("div", "km-title", spec.title))); }
+    if (spec.title) {
+      box.appendChild(auto(el("div", "km-title", spec.title)));
+      document.title = spec.title;  // a string property: never parsed as HTML
+    }
     if (spec.subtitle) { box.appendChild(auto(el("div", "km-subtitle", spec.subtitle))); }
     spec.lines.forEach(function (line) { box.appendChild(auto(el("div", "km-note", line))); });
     return box;
@@ -1605,8 +1608,8 @@ def choropleth_map(
         ),
         "legend": _choropleth_legend(column, classes),
         "furniture": _furniture(
-            title,
-            subtitle,
+            title or settings.MAP_TITLE,
+            subtitle or f"{_metric_label(column)} by province",
             _window(since, until, _summary_span(summary))
             if events is not None
             else _summary_span(summary),
@@ -1682,8 +1685,8 @@ def points_map(
             ),
         },
         "furniture": _furniture(
-            title,
-            subtitle,
+            title or settings.MAP_TITLE,
+            subtitle or "Events by kind and location precision",
             _window(since, until, stats["dates"]),
             _sources_line(stats["datasets"], source),
             stats["n_kept"],
@@ -1714,10 +1717,11 @@ def _points_headline(stats) -> str:
 
 
 def _points_notes(stats, cluster: bool) -> list[str]:
+    n, p = stats["n_points"], stats["n_province"]
     notes = [
-        f"Points: {stats['n_points']:,} events at exact, near or district locations.",
-        f"Province only: {stats['n_province']:,} events are counted at their province's centre, "
-        "not drawn as points.",
+        f"Points: {n:,} event{'s' if n != 1 else ''} at exact, near or district locations.",
+        f"Province only: {p:,} event{' is' if p == 1 else 's are'} counted at their province's "
+        "centre, not drawn as points.",
     ]
     if cluster:
         notes.append("Numbered circles are clusters of nearby events: zoom in or click.")
@@ -1809,8 +1813,8 @@ def combined_map(
         ),
         "legend": {"title": "Legend", "sections": sections, "note": _class_note(classes)},
         "furniture": _furniture(
-            title,
-            subtitle,
+            title or settings.MAP_TITLE,
+            subtitle or f"{_metric_label(column)} by province, with events as points",
             _window(since, until, _summary_span(summary)),
             _sources_line(_column(events, "dataset").dropna().unique(), source),
             _summary_records(summary),
@@ -1988,8 +1992,8 @@ def timeline_map(
         window = _summary_span(summary)
     spec["headline"] = headline
     spec["furniture"] = _furniture(
-        title,
-        subtitle,
+        title or settings.MAP_TITLE,
+        subtitle or f"{_metric_label(column)} by province and year",
         window,
         _sources_line(datasets, source),
         _summary_records(summary),

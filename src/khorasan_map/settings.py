@@ -37,6 +37,9 @@ LOCATION_PRECISIONS: tuple[str, ...] = ("exact", "near", "district", "province")
 #: Precisions whose coordinates are used to place an event in a province.
 POINT_PRECISIONS: tuple[str, ...] = ("exact", "near", "district")
 
+#: Title of every map (HTML and static) unless one is given.
+MAP_TITLE: str = "Where the Taliban and ISK have fought"
+
 #: Legend words for point precisions, shared by the HTML and static maps (each adds its marker).
 PRECISION_LABELS: dict[str, str] = {
     "exact": "Exact location",

@@ -144,7 +144,7 @@ def map_text(
     left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
     return MapText(
-        title=title or "Where the Taliban and ISK have fought",
+        title=title or settings.MAP_TITLE,
         subtitle=subtitle or f"{_metric_label(column)} by province",
         date_range=date_range,
         source=_sources_line(list(datasets) or attrs.get("datasets") or (), None),

@@ -433,4 +433,5 @@ def test_hostile_boundary_names_are_text(browser, render, tmp_path, open_page):
         assert text in shown, f"{text!r} not shown as text"
     furniture = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".km-furniture"))
     assert PWN_SCRIPT in furniture
+    assert driver.title == PWN_SCRIPT  # the tab title, as text
     assert_nothing_ran(driver)

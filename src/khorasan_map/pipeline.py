@@ -312,5 +312,8 @@ def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:
     for row in rejected.head(limit).itertuples(index=False):
         lines.append(f"  {row.file}: row {row.row}, column {row.column}: {row.reason}")
     if len(rejected) > limit:
-        lines.append(f"  ... and {len(rejected) - limit:,} more")
+        lines.append(
+            f"  ... and {len(rejected) - limit:,} more (every row: khorasan-map validate EVENTS "
+            "--rejected rejected.csv)"
+        )
     return "\n".join(lines)

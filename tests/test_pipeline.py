@@ -89,6 +89,16 @@ def test_keep_going_writes_the_rest_and_the_rejects(events_with_one_bad_row, tmp
     assert result.exit_code == 1, result.output
     assert {p.name for p in out.iterdir()} >= EVERY_FILE | {"rejected.csv"}
     assert "2021-02-30" in (out / "rejected.csv").read_text()
+    for name in ("index.html", "choropleth.html", "points.html", "timeline.html", "report.svg"):
+        assert "1 rejected as invalid" in (out / name).read_text("utf-8"), name
+
+
+def test_map_command_counts_rejected_rows_as_left_out(events_with_one_bad_row, tmp_path):
+    html = tmp_path / "map.html"
+    args = ["map", str(events_with_one_bad_row), "--type", "points", "-o", str(html)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "Left out: 1 event (1 rejected as invalid)" in html.read_text("utf-8")
 
 
 def test_missing_file_is_unusable_input(tmp_path):

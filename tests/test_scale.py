@@ -431,4 +431,6 @@ def test_cli_build_with_the_dask_engine(files, tmp_path):
         assert (out["dask"] / name).read_bytes() == (out["pandas"] / name).read_bytes(), name
     rejected = {e: pd.read_csv(out[e] / "rejected.csv") for e in out}
     assert len(rejected["dask"]) == len(rejected["pandas"]) == 2
+    for engine in out:
+        assert "2 rejected as invalid" in (out[engine] / "index.html").read_text("utf-8")
     assert set(rejected["dask"]["event_id"]) == set(rejected["pandas"]["event_id"])

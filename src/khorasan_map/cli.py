@@ -159,11 +159,14 @@ def _check_window(since, until):
 
 
 def _read_events_argument(paths, source_format):
-    """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden."""
-    from khorasan_map.events import read_events
+    """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden.
+
+    Returns the valid events and ``{reason: count}`` of the rows left out, for the maps.
+    """
+    from khorasan_map.events import read_events, rejected_reasons
 
     if not paths:
-        return read_events()
+        return read_events(), {}
     result = read_events(list(paths), format=source_format, on_invalid="report")
     if len(result.rejected):
         click.echo(
@@ -173,7 +176,7 @@ def _read_events_argument(paths, source_format):
         )
         for line in result.messages(limit=5):
             click.echo(f"  {line}", err=True)
-    return result.events
+    return result.events, rejected_reasons(len(result.rejected))
 
 
 def _engine_options(command):
@@ -331,7 +334,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
                             format=source_format, on_invalid="report", scheduler=scheduler)
         _report_scale(cov.scale)
     else:
-        frame = _read_events_argument(events, source_format)
+        frame, _ = _read_events_argument(events, source_format)
         cov = coverage(frame, since=since, until=until, kinds=kinds,
                        min_confidence=min_confidence, split_date=split)
     if as_json:
@@ -391,13 +394,13 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame = _read_events_argument(events, source_format)
+    frame, left_out = _read_events_argument(events, source_format)
     with _options_checked():
         path = export_static(
             frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
             until=until, kinds=kinds, min_confidence=min_confidence, points=not no_points,
             title=title, subtitle=subtitle, page=page, dpi=dpi, multipage=multipage,
-            pages_by=pages_by,
+            pages_by=pages_by, left_out=left_out,
         )
     click.echo(f"Wrote {path}")
 
@@ -473,11 +476,14 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         frame = summarize_dask(events, by=by, since=since, until=until, kinds=kinds,
                                min_confidence=min_confidence, format=source_format,
                                on_invalid="report", scheduler=scheduler)
+        from khorasan_map.events import rejected_reasons
+
+        left_out = rejected_reasons(frame.attrs["scale"]["n_rejected"])
         _report_scale(frame.attrs["scale"])
     else:
-        frame = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format)
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
-                  title=title, subtitle=subtitle)
+                  title=title, subtitle=subtitle, left_out=left_out)
     with _options_checked():  # an unknown --metric column, bins that do not fit the data
         if map_type == "points":
             m = render.points_map(frame, **common)

@@ -149,6 +149,7 @@ def build(
     """
     from khorasan_map import aggregate, render
     from khorasan_map.errors import EventValidationError
+    from khorasan_map.events import rejected_reasons
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
     from khorasan_map.scale import choose_engine
@@ -188,11 +189,12 @@ def build(
     }
     import mapclassify  # noqa: F401  imported once, before the fork, for both processes
 
+    left_out = rejected_reasons(len(rejected))
     with _second_core() as worker:
         step("Drawing the report")
-        report = worker.submit(_write_report, placed, out)
+        report = worker.submit(_write_report, placed, out, left_out)
         for name, make in maps.items():
-            write(name, save_html, make(placed), offline=offline)
+            write(name, save_html, make(placed, left_out=left_out), offline=offline)
         step("Finishing the report")
         result.written += report.result()
     write("provinces.csv", save_table, summary)
@@ -209,6 +211,7 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     """:func:`build` with the Dask engine: summaries and coverage, partition by partition."""
     from khorasan_map import render
     from khorasan_map.errors import EventValidationError
+    from khorasan_map.events import rejected_reasons
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import join_sentence
     from khorasan_map.scale import _compute, coverage_dask, read_events_dask, summarize_dask
@@ -248,11 +251,14 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
         writer(obj, out / name, **options)
         result.written.append(out / name)
 
-    write("index.html", save_html, render.choropleth_map(summary), offline=offline)
-    write("choropleth.html", save_html, render.choropleth_map(summary), offline=offline)
-    write("timeline.html", save_html, render.timeline_map(by_year), offline=offline)
+    left_out = rejected_reasons(result.n_rejected)
+    choropleth = render.choropleth_map(summary, left_out=left_out)
+    write("index.html", save_html, choropleth, offline=offline)
+    write("choropleth.html", save_html, choropleth, offline=offline)
+    write("timeline.html", save_html, render.timeline_map(by_year, left_out=left_out),
+          offline=offline)
     step("Drawing the report")
-    result.written += _write_report(summary, out)
+    result.written += _write_report(summary, out, left_out)
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
     write("coverage.json", save_json, cover.to_dict())
@@ -270,11 +276,11 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     return result
 
 
-def _write_report(events, out: Path) -> list[Path]:
+def _write_report(events, out: Path, left_out=None) -> list[Path]:
     """Draw the report once and write it as PDF (every page), PNG and SVG (the overview)."""
     from khorasan_map import static
 
-    pages = static.report_figures(events, multipage=True)
+    pages = static.report_figures(events, multipage=True, left_out=left_out)
     return [
         static.save_figures(pages, out / "report.pdf"),
         static.save_figures(pages[:1], out / "report.png"),

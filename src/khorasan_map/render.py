@@ -1020,8 +1020,17 @@ def _left_out_line(reasons: dict[str, int]) -> str:
 
 
 def _furniture(
-    title, subtitle, date_range, sources_line, n_records, reasons, extra=(), boundary_source=None
+    title,
+    subtitle,
+    date_range,
+    sources_line,
+    n_records,
+    reasons,
+    extra=(),
+    boundary_source=None,
+    left_out=None,
 ):
+    reasons = _merge_reasons(reasons, _reason_counts(left_out))
     lines = []
     if date_range and (date_range[0] or date_range[1]):
         lines.append(f"Dates: {date_range[0] or 'start'} to {date_range[1] or 'end'}")
@@ -1551,6 +1560,7 @@ def choropleth_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
+    left_out: dict | None = None,
     tiles: str | None = settings.TILES,
 ):
     """Map one value per province, classed, with a legend, tooltips and a coverage headline.
@@ -1576,6 +1586,9 @@ def choropleth_map(
         Shown in the report furniture (escaped).
     source : str, optional
         Text of the "Source:" line; default the dataset names of the events.
+    left_out : dict, optional
+        Events left out before they reached this function, ``{reason: count}`` (for example
+        ``{"rejected as invalid": 2}``), added to the map's "Left out" line.
     tiles : str or None, default settings.TILES
         Basemap tiles (a folium/xyzservices name); None for none (the provinces are then the
         basemap, as in offline files).
@@ -1617,6 +1630,7 @@ def choropleth_map(
             _summary_records(summary),
             _reason_counts(summary.attrs.get("left_out_reasons")),
             boundary_source=_text(layer.attrs.get("source")),
+            left_out=left_out,
         ),
     }
     m = _base_map(tiles)
@@ -1635,6 +1649,7 @@ def points_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
+    left_out: dict | None = None,
     tiles: str | None = settings.TILES,
 ):
     """Map events as points, one colour per kind, one symbol per location precision.
@@ -1655,7 +1670,7 @@ def points_map(
         Filters, as in :func:`khorasan_map.aggregate.filter_events`.
     cluster : bool, optional
         Cluster the points; default when there are more than :data:`CLUSTER_THRESHOLD`.
-    title, subtitle, source, tiles
+    title, subtitle, source, left_out, tiles
         As in :func:`choropleth_map`.
 
     Returns
@@ -1693,6 +1708,7 @@ def points_map(
             stats["reasons"],
             extra=_points_notes(stats, points["cluster"]),
             boundary_source=_text(layer.attrs.get("source")),
+            left_out=left_out,
         ),
     }
     m = _base_map(tiles)
@@ -1744,6 +1760,7 @@ def combined_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
+    left_out: dict | None = None,
     tiles: str | None = settings.TILES,
 ):
     """Choropleth and points as layers, with one legend and defection provinces outlined.
@@ -1757,7 +1774,7 @@ def combined_map(
         Events in the toolkit's schema.
     column, boundaries, scheme, k, bins, since, until, kinds, min_confidence
         As in :func:`choropleth_map`.
-    cluster, title, subtitle, source, tiles
+    cluster, title, subtitle, source, left_out, tiles
         As in :func:`points_map`.
 
     Returns
@@ -1821,6 +1838,7 @@ def combined_map(
             _reason_counts(summary.attrs.get("left_out_reasons")),
             extra=_points_notes(stats, points["cluster"]),
             boundary_source=_text(layer.attrs.get("source")),
+            left_out=left_out,
         ),
     }
     groups = {
@@ -1849,6 +1867,7 @@ def timeline_map(
     title: str | None = None,
     subtitle: str | None = None,
     source: str | None = None,
+    left_out: dict | None = None,
     tiles: str | None = settings.TILES,
 ):
     """Map one year at a time with a slider; the classes and legend stay the same every year.
@@ -1866,7 +1885,7 @@ def timeline_map(
         As in :func:`choropleth_map`.
     points : bool, default True
         Draw the events of the selected year as points (when events are given).
-    cluster, title, subtitle, source, tiles
+    cluster, title, subtitle, source, left_out, tiles
         As in :func:`points_map`.
 
     Returns
@@ -2000,6 +2019,7 @@ def timeline_map(
         _reason_counts(summary.attrs.get("left_out_reasons")),
         extra=extra,
         boundary_source=_text(layer.attrs.get("source")),
+        left_out=left_out,
     )
     m = _base_map(tiles)
     return _finish(m, spec, groups, cluster=use_cluster, layer_control=len(groups) > 1)

@@ -109,7 +109,7 @@ def _prepare(data, *, column, boundaries, since, until, kinds, min_confidence):
 
 
 def map_text(
-    summary, cover=None, *, title=None, subtitle=None, column="events", datasets=()
+    summary, cover=None, *, title=None, subtitle=None, column="events", datasets=(), left_out=None
 ) -> MapText:
     """Compose the words printed around a map from a summary and its coverage.
 
@@ -125,6 +125,8 @@ def map_text(
         The summary column the map shows.
     datasets : iterable of str
         Dataset names of the mapped events (the ``dataset`` column), for the source line.
+    left_out : dict, optional
+        Events left out before the summary, ``{reason: count}`` (rows rejected by validation).
 
     Returns
     -------
@@ -132,8 +134,11 @@ def map_text(
     """
     attrs = summary.attrs
     n_events = attrs.get("n_events", int(summary.get("events", pd.Series(dtype=float)).sum()))
-    reasons = attrs.get("left_out_reasons", {}) or {}
+    reasons = dict(attrs.get("left_out_reasons", {}) or {})
     n_left = attrs.get("n_left_out", sum(reasons.values()))
+    for reason, count in (left_out or {}).items():
+        reasons[reason] = reasons.get(reason, 0) + int(count)
+        n_left += int(count)
     first = summary.get("first_date", pd.Series(dtype=object)).dropna()
     last = summary.get("last_date", pd.Series(dtype=object)).dropna()
     start, end = attrs.get("span") or (None, None)  # as coverage() and the HTML maps state it
@@ -583,6 +588,7 @@ def report_figures(
     page="a4-landscape",
     multipage=False,
     pages_by="year",
+    left_out=None,
 ):
     """Draw the pages of a static report: the overview map, and optionally more pages.
 
@@ -601,7 +607,13 @@ def report_figures(
     summary, events, cover = _prepare(data, column=column, boundaries=boundaries, **filters)
     datasets = events["dataset"].dropna().unique() if events is not None else ()
     text = map_text(
-        summary, cover, title=title, subtitle=subtitle, column=column, datasets=datasets
+        summary,
+        cover,
+        title=title,
+        subtitle=subtitle,
+        column=column,
+        datasets=datasets,
+        left_out=left_out,
     )
     options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
     shown = None
@@ -655,6 +667,9 @@ def export_static(data, path, *, dpi=200, multipage=False, **options):
             ``a4`` or ``letter``, ``-portrait`` or ``-landscape``.
         pages_by : {"year", "kind"}
             What the extra PDF pages split by.
+        left_out : dict, optional
+            Events left out before ``data``, ``{reason: count}`` (for example rows rejected by
+            validation), added to the note under the map.
 
     Returns
     -------

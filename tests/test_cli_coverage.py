@@ -33,7 +33,7 @@ def runner(monkeypatch):
 
     def fake_read(paths, source_format):
         calls.append((tuple(paths), source_format))
-        return placed_events()
+        return placed_events(), {}
 
     monkeypatch.setattr(cli, "_read_events_argument", fake_read)
     runner = CliRunner()

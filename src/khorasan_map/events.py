@@ -83,11 +83,6 @@ OTHER_KIND: str = "other"
 #: How many problems an error message lists before "and N more".
 MAX_LISTED: int = 20
 
-
-def rejected_reasons(n_rejected: int) -> dict[str, int]:
-    """Return rows rejected by validation as a map's left-out reasons, ``{reason: count}``."""
-    return {"rejected as invalid": int(n_rejected)} if n_rejected else {}
-
 _FORMATS = ("auto", "khorasan", "acled", "ucdp")
 _TEXT_COLUMNS = (
     "event_id", "date_precision", "kind", "actor1", "actor2", "province_code", "province",
@@ -125,6 +120,11 @@ _TALIBAN_STATE = r"(?i)forces of afghanistan \(2021-"  # ACLED's name for the Ta
 _ISK = r"(?i)islamic state|\biskp?\b|\bis-k\b|\bdaesh\b"
 _PAKISTANI_TALIBAN = r"(?i)tehr[ei]+k|\bttp\b|pakistan"
 _UNATTRIBUTED = r"(?i)\band/or\b"
+
+
+def rejected_reasons(n_rejected: int) -> dict[str, int]:
+    """Return rows rejected by validation as a map's left-out reasons, ``{reason: count}``."""
+    return {"rejected as invalid": int(n_rejected)} if n_rejected else {}
 
 
 @dataclasses.dataclass

@@ -1041,6 +1041,7 @@ def _furniture(
     lines.append(f"Records: {n_records:,} {noun} mapped")
     lines.append(_left_out_line(reasons))
     lines.extend(extra)
+    title = title or settings.MAP_TITLE  # every map has a title, as the static ones do
     return {"title": _text(title), "subtitle": _text(subtitle), "lines": lines}
 
 
@@ -1621,7 +1622,7 @@ def choropleth_map(
         ),
         "legend": _choropleth_legend(column, classes),
         "furniture": _furniture(
-            title or settings.MAP_TITLE,
+            title,
             subtitle or f"{_metric_label(column)} by province",
             _window(since, until, _summary_span(summary))
             if events is not None
@@ -1700,7 +1701,7 @@ def points_map(
             ),
         },
         "furniture": _furniture(
-            title or settings.MAP_TITLE,
+            title,
             subtitle or "Events by kind and location precision",
             _window(since, until, stats["dates"]),
             _sources_line(stats["datasets"], source),
@@ -1830,7 +1831,7 @@ def combined_map(
         ),
         "legend": {"title": "Legend", "sections": sections, "note": _class_note(classes)},
         "furniture": _furniture(
-            title or settings.MAP_TITLE,
+            title,
             subtitle or f"{_metric_label(column)} by province, with events as points",
             _window(since, until, _summary_span(summary)),
             _sources_line(_column(events, "dataset").dropna().unique(), source),
@@ -2011,7 +2012,7 @@ def timeline_map(
         window = _summary_span(summary)
     spec["headline"] = headline
     spec["furniture"] = _furniture(
-        title or settings.MAP_TITLE,
+        title,
         subtitle or f"{_metric_label(column)} by province and year",
         window,
         _sources_line(datasets, source),

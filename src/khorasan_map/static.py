@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from khorasan_map import settings
-from khorasan_map.render import _metric, _metric_label, _sources_line
+from khorasan_map.render import (
+    _merge_reasons,
+    _metric,
+    _metric_label,
+    _reason_counts,
+    _sources_line,
+)
 
 #: Page sizes in inches, portrait (width, height).
 PAGE_SIZES: dict[str, tuple[float, float]] = {
@@ -134,11 +140,11 @@ def map_text(
     """
     attrs = summary.attrs
     n_events = attrs.get("n_events", int(summary.get("events", pd.Series(dtype=float)).sum()))
-    reasons = dict(attrs.get("left_out_reasons", {}) or {})
+    reasons = attrs.get("left_out_reasons", {}) or {}
     n_left = attrs.get("n_left_out", sum(reasons.values()))
-    for reason, count in (left_out or {}).items():
-        reasons[reason] = reasons.get(reason, 0) + int(count)
-        n_left += int(count)
+    before = _reason_counts(left_out)  # rows left out before the summary, e.g. rejected
+    reasons = _merge_reasons(reasons, before)
+    n_left += sum(before.values())
     first = summary.get("first_date", pd.Series(dtype=object)).dropna()
     last = summary.get("last_date", pd.Series(dtype=object)).dropna()
     start, end = attrs.get("span") or (None, None)  # as coverage() and the HTML maps state it

@@ -354,6 +354,33 @@ class PointLocator:
         if count is not None:
             count[pts] = hits
 
+    def nearest(self, lon, lat, tolerance_m: float):
+        """Return the nearest polygon to each point, and its distance in metres.
+
+        Distances are measured in :data:`settings.EQUAL_AREA_CRS`; ties go to the lowest rank
+        (the border rule). Use it for points outside every polygon: inside one, the distance is
+        to its own boundary.
+
+        Parameters
+        ----------
+        lon, lat : array_like
+            Point coordinates in degrees (EPSG:4326).
+        tolerance_m : float
+            Largest distance, in metres, at which the nearest polygon still counts as near.
+
+        Returns
+        -------
+        near : numpy.ndarray
+            Rank of the nearest polygon within ``tolerance_m`` (-1 beyond it).
+        distance_m : numpy.ndarray
+            Distance to the nearest polygon, whatever it is.
+        nearest : numpy.ndarray
+            Rank of the nearest polygon, whatever the distance (-1 only for an empty layer).
+        """
+        return _nearest(
+            self, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), tolerance_m
+        )
+
     def locate(self, lon, lat) -> np.ndarray:
         """Return the code of the polygon holding each point, None outside every polygon.
 
@@ -853,7 +880,7 @@ def assign_provinces(
     any_code = np.full(n, None, dtype=object)
     dist_km = np.full(n, np.nan)
     if len(outside):
-        n_rank, n_dist, n_any = _nearest(locator, lon[outside], lat[outside], tolerance_m)
+        n_rank, n_dist, n_any = locator.nearest(lon[outside], lat[outside], tolerance_m)
         ok = n_rank >= 0
         near_code[outside[ok]] = locator.codes[n_rank[ok]]
         has_any = n_any >= 0

@@ -1,12 +1,15 @@
 """Build the shipped Taliban-ISK event dataset from the curated source table.
 
-Reads ``data/events/records.csv`` (one curated record per province and kind, each tied by ``ref``
-to a row of the project's research table), adds the ISO province code, the district centroid
-where the record names exactly one district, the event id and the dataset name, checks every
-record, and writes the same bytes to both shipped copies:
+Reads ``data/events/records.csv`` (one curated record per province and kind, each with its
+stable ``event_id`` and tied by ``ref`` to a row of one of the project's research tables), adds
+the ISO province code, the district centroid where the record names exactly one district and the
+dataset name, checks every record, and writes the same bytes to both shipped copies:
 
-- ``data/events/taliban_isk_events.csv``
-- ``src/khorasan_map/data/taliban_isk_events.csv``
+- ``data/events/taliban_isk_events.csv`` and ``data/events/dataset.json``
+- ``src/khorasan_map/data/taliban_isk_events.csv`` and ``src/khorasan_map/data/dataset.json``
+
+``dataset.json`` names the dataset's version (:data:`DATASET_VERSION`, documented in
+``data/events/CHANGES.md``), its date, the number of records and the SHA-256 of the events file.
 
 District centroids come from the geoBoundaries ADM2 layer (public domain, 2014 AIMS lineage),
 read from ``--districts``. The centroid is taken in the project's equal-area CRS
@@ -14,8 +17,12 @@ read from ``--districts``. The centroid is taken in the project's equal-area CRS
 its own polygon, the polygon's representative point would be used instead. The district is
 checked against the stated province with ``--provinces`` (the project's province layer).
 
-When ``--research`` exists, every research row must be carried into at least one record and the
-source fields must match the research table.
+``--research`` takes the research tables in order: the first is table 1, the second table 2.
+A ``ref`` (and every entry of ``also_refs``) is written ``T:N``, row N (1-based, header
+excluded) of table T. When the tables exist, every row of each must be carried by a record
+(as its ``ref``, or in ``also_refs`` when it was merged into a record of the same event or
+kept as context in its description), and a record's source fields must match its ``ref`` row
+unless the record names them in ``differs_from_research`` (a documented correction).
 
 Usage (from the repository root)::
 
@@ -28,7 +35,9 @@ from __future__ import annotations
 import argparse
 import calendar
 import csv
+import hashlib
 import io
+import json
 import re
 import sys
 from datetime import date
@@ -41,16 +50,22 @@ from khorasan_map import settings
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "data" / "events" / "records.csv"
-OUTPUTS = (
-    REPO / "data" / "events" / settings.EVENTS_FILE,
-    REPO / "src" / "khorasan_map" / "data" / settings.EVENTS_FILE,
-)
+DATA_DIRS = (REPO / "data" / "events", REPO / "src" / "khorasan_map" / "data")
+#: The machine-readable version file written beside each copy of the events file.
+DATASET_FILE = "dataset.json"
+OUTPUTS = tuple(folder / settings.EVENTS_FILE for folder in DATA_DIRS)
+VERSION_OUTPUTS = tuple(folder / DATASET_FILE for folder in DATA_DIRS)
 GAZETTEER = REPO / "src" / "khorasan_map" / "data" / settings.GAZETTEER_FILE
 DEFAULT_DISTRICTS = (
     REPO.parent / "shared" / "reference" / "geoBoundaries-AFG-ADM2_simplified.geojson"
 )
 DEFAULT_PROVINCES = REPO / "data" / "boundaries" / settings.PROVINCES_FILE
-DEFAULT_RESEARCH = REPO.parent / "shared" / "research" / "taliban_isk_facts.csv"
+RESEARCH_DIR = REPO.parent / "shared" / "research"
+#: Research tables in order: a ref ``T:N`` is row N of table T (1-based).
+DEFAULT_RESEARCH = (
+    RESEARCH_DIR / "taliban_isk_facts.csv",
+    RESEARCH_DIR / "taliban_isk_facts_2.csv",
+)
 
 #: Column order of the event schema (team contract).
 EVENT_COLUMNS = [
@@ -64,7 +79,23 @@ EVENT_COLUMNS = [
 EXTRA_KINDS = ("taliban_killing_of_suspected_isk",)
 
 DATASET = "khorasan_map"
-ID_PREFIX = "KM-"
+#: Version of the records (semantic: major for added/merged/retired records or changed counts,
+#: minor for corrections of fields, patch for wording); every change is in CHANGES.md.
+DATASET_VERSION = "1.0.0"
+DATASET_DATE = "2026-11-25"
+PREVIOUS_VERSION = None
+DATASET_NAME = "khorasan_map Taliban-ISK events"
+LICENCE_NOTE = (
+    "Our own compilation: bibliographic references, our own summaries and figures taken from "
+    "the sources; the articles remain their publishers'. District points derived from "
+    "geoBoundaries (public domain; attribution requested). See data/events/README.md."
+)
+ID_PATTERN = re.compile(r"^KM-\d{4}$")
+#: Ids that were used once and must never be given to another record (merged records).
+RETIRED_IDS: tuple[str, ...] = ()
+#: Source fields a record may declare, in ``differs_from_research``, as corrected.
+CORRECTABLE = ("source_name", "source_title", "source_date", "source_url", "confidence")
+REF_PATTERN = re.compile(r"^(\d+):(\d+)$")
 #: A district polygon must have at least this share of its area in the stated province.
 MIN_DISTRICT_SHARE = 0.5
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -233,43 +264,118 @@ def locate_districts(records, codes, districts_path, provinces_path):
     return points, report
 
 
-def check_research(records, research_path):
-    """Check that every research row is carried and that the source fields match it."""
-    research = pd.read_csv(research_path, dtype=str, keep_default_na=False, encoding="utf-8")
-    spellings = province_spellings()
+def parse_ref(row, column, ref, tables):
+    """Return ``(table, row)`` for a ref ``T:N``, checking that the row exists when known."""
+    match = REF_PATTERN.match(ref.strip())
+    if not match:
+        fail(row, column, f"{ref!r} is not a research reference T:N (table:row)")
+    table, number = int(match.group(1)), int(match.group(2))
+    if tables is not None:
+        if table not in tables:
+            fail(row, column, f"{ref!r}: there is no research table {table}")
+        if not 1 <= number <= len(tables[table]):
+            fail(row, column, f"{ref!r}: table {table} has {len(tables[table])} rows")
+    return table, number
 
-    def named_provinces(fact):
-        return [spellings.get(p.strip().lower(), p.strip()) for p in fact["province"].split(";")]
 
-    refs = records["ref"].astype(int)
-    missing = sorted(set(range(1, len(research) + 1)) - set(refs))
-    if missing:
-        raise BuildError(f"research rows {missing} are not carried into any record")
+def split_refs(value):
+    """Split an ``also_refs`` cell (``T:N; T:N``) into its references."""
+    return [ref.strip() for ref in value.split(";") if ref.strip()]
+
+
+def check_ids(records):
+    """Check that event ids are well formed, unique and never a retired id."""
+    for i, event_id in enumerate(records["event_id"], start=1):
+        if not ID_PATTERN.match(event_id):
+            fail(i, "event_id", f"{event_id!r} is not an id KM-NNNN")
+        if event_id in RETIRED_IDS:
+            fail(i, "event_id", f"{event_id} is retired and must not be reused")
+    repeated = records["event_id"][records["event_id"].duplicated()].tolist()
+    if repeated:
+        raise BuildError(f"records.csv: event ids used twice: {sorted(set(repeated))}")
+
+
+def read_research(paths):
+    """Read the research tables that exist, numbered 1, 2, ... in the order given."""
+    tables = {}
+    for number, path in enumerate(paths, start=1):
+        if Path(path).exists():
+            tables[number] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    return tables
+
+
+def named_provinces(fact, spellings):
+    """English names of the provinces a research row names (``A; B`` for several)."""
+    return [spellings.get(p.strip().lower(), p.strip()) for p in fact["province"].split(";")]
+
+
+def source_date_matches(ours, given):
+    """Whether a record's ISO source date is the research table's date (or its ISO part)."""
+    if ISO_PARTIAL.match(given):
+        return ours == given
+    return given.startswith(ours)
+
+
+def check_sources(i, rec, fact):
+    """Compare a record's source fields with its ``ref`` row, honouring declared corrections."""
+    declared = split_refs(rec.differs_from_research)
+    for field in declared:
+        if field not in CORRECTABLE:
+            fail(i, "differs_from_research", f"{field!r} is not one of {CORRECTABLE}")
     pairs = {
         "source_name": "publication", "source_title": "title", "source_url": "url",
-        "confidence": "confidence",
+        "confidence": "confidence", "source_date": "pub_date",
     }
+    for ours, theirs in pairs.items():
+        value, given = getattr(rec, ours), fact[theirs]
+        same = source_date_matches(value, given) if ours == "source_date" else value == given
+        if ours in declared and same:
+            fail(i, "differs_from_research", f"{ours} is declared corrected but equals {rec.ref}")
+        if ours not in declared and not same:
+            fail(i, ours, f"{value!r} differs from research row {rec.ref} ({given!r})")
+
+
+def check_research(records, tables):
+    """Check that every research row is carried and that the source fields match it.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        The curated table.
+    tables : dict of int to pandas.DataFrame
+        Research tables by number (:func:`read_research`); tables not given are not checked.
+    """
+    spellings = province_spellings()
+    carried = {number: set() for number in tables}
+    primary = set()
     for i, rec in enumerate(records.itertuples(index=False), start=1):
-        fact = research.iloc[int(rec.ref) - 1]
-        for ours, theirs in pairs.items():
-            if getattr(rec, ours) != fact[theirs]:
-                fail(i, ours, f"{getattr(rec, ours)!r} differs from research row {rec.ref}")
-        if rec.province not in named_provinces(fact):
+        table, number = parse_ref(i, "ref", rec.ref, tables)
+        primary.add((table, number, rec.province))
+        carried[table].add(number)
+        fact = tables[table].iloc[number - 1]
+        check_sources(i, rec, fact)
+        if rec.province not in named_provinces(fact, spellings):
             fail(i, "province", f"{rec.province!r} is not named by research row {rec.ref}")
-        given = fact["pub_date"]
-        if ISO_PARTIAL.match(given) and rec.source_date != given:
-            fail(i, "source_date", f"{rec.source_date!r} differs from {given!r}")
-        if not ISO_PARTIAL.match(given) and not given.startswith(rec.source_date):
-            fail(i, "source_date", f"{rec.source_date!r} is not the ISO part of {given!r}")
-    for ref, fact in research.iterrows():
-        for province in named_provinces(fact):
-            carried = records[(refs == ref + 1) & (records["province"] == province)]
-            if carried.empty:
-                raise BuildError(f"research row {ref + 1} names {province!r} but has no record")
+        for ref in split_refs(rec.also_refs):
+            other_table, other = parse_ref(i, "also_refs", ref, tables)
+            carried[other_table].add(other)
+            if rec.province not in named_provinces(tables[other_table].iloc[other - 1], spellings):
+                fail(i, "also_refs", f"{rec.province!r} is not named by research row {ref}")
+    for number, research in tables.items():
+        missing = sorted(set(range(1, len(research) + 1)) - carried[number])
+        if missing:
+            raise BuildError(f"research table {number}: rows {missing} are not carried")
+        for row, fact in enumerate(research.to_dict("records"), start=1):
+            if not any((number, row, p) in primary for p in named_provinces(fact, spellings)):
+                continue  # carried only in also_refs (merged, or context of another record)
+            for province in named_provinces(fact, spellings):
+                if (number, row, province) not in primary:
+                    raise BuildError(f"research row {number}:{row} names {province!r} but has no "
+                                     "record")
 
 
 def build_table(records, codes, points):
-    """Return the event table (strings, schema order, sorted, with event ids)."""
+    """Return the event table (strings, schema order, sorted by event id)."""
     out = records.copy()
     out["province_code"] = out["province"].map(codes)
     out["date"] = out["date_start"]
@@ -280,10 +386,7 @@ def build_table(records, codes, points):
     out["latitude"] = ["" if v is None else f"{v:.4f}" for v in lat]
     out["location_precision"] = ["district" if v else "province" for v in out["longitude"]]
     out["dataset"] = DATASET
-    out["_sort_date"] = out["date_start"].replace("", "9999-12-31")
-    out["_ref"] = out["ref"].astype(int)
-    out = out.sort_values(["_sort_date", "province", "kind", "_ref"], kind="stable")
-    out["event_id"] = [f"{ID_PREFIX}{i:04d}" for i in range(1, len(out) + 1)]
+    out = out.sort_values("event_id", kind="stable")
     return out[EVENT_COLUMNS].reset_index(drop=True)
 
 
@@ -296,6 +399,33 @@ def to_csv_bytes(table):
     return buffer.getvalue().encode("utf-8")
 
 
+def dataset_json_bytes(table, payload):
+    """Return the version file: name, version, date, record count and the events file's hash.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The event table (:func:`build_table`).
+    payload : bytes
+        The events file as written (:func:`to_csv_bytes`).
+    """
+    info = {
+        "name": DATASET_NAME,
+        "version": DATASET_VERSION,
+        "date": DATASET_DATE,
+        "previous_version": PREVIOUS_VERSION,
+        "events_file": settings.EVENTS_FILE,
+        "n_records": int(len(table)),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "first_id": str(table["event_id"].min()),
+        "last_id": str(table["event_id"].max()),
+        "retired_ids": list(RETIRED_IDS),
+        "changes": "data/events/CHANGES.md",
+        "licence": LICENCE_NOTE,
+    }
+    return (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def main(argv=None):
     """Run the build from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -304,8 +434,9 @@ def main(argv=None):
                         help="geoBoundaries AFG ADM2 GeoJSON (district centroids)")
     parser.add_argument("--provinces", type=Path, default=DEFAULT_PROVINCES,
                         help="province layer with a province_code column (district check)")
-    parser.add_argument("--research", type=Path, default=DEFAULT_RESEARCH,
-                        help="research table to cross-check (skipped if the file is absent)")
+    parser.add_argument("--research", type=Path, nargs="+", default=list(DEFAULT_RESEARCH),
+                        help="research tables in order, table 1 first (absent files are "
+                             "skipped)")
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if the shipped copies differ from a fresh build")
     args = parser.parse_args(argv)
@@ -319,29 +450,36 @@ def main(argv=None):
 
     records = read_records(args.records)
     codes = province_codes()
+    check_ids(records)
     for i, rec in enumerate(records.to_dict("records"), start=1):
         check_record(i, rec, codes)
-    if args.research.exists():
-        check_research(records, args.research)
-        print(f"research table {args.research}: every row carried, sources match")
+        for ref in [rec["ref"], *split_refs(rec["also_refs"])]:
+            parse_ref(i, "ref", ref, None)
+    tables = read_research(args.research)
+    if len(tables) == len(args.research):
+        check_research(records, tables)
+        print(f"research tables {', '.join(map(str, args.research))}: every row carried, "
+              "sources match")
     else:
-        print(f"research table {args.research} not found: cross-check skipped")
+        print("research tables not all found: cross-check skipped")
     points, report = locate_districts(records, codes, args.districts, args.provinces)
     print("\n".join(report))
     table = build_table(records, codes, points)
     payload = to_csv_bytes(table)
+    version = dataset_json_bytes(table, payload)
+    files = {**dict.fromkeys(OUTPUTS, payload), **dict.fromkeys(VERSION_OUTPUTS, version)}
     if args.check:
-        stale = [str(p) for p in OUTPUTS if not p.exists() or p.read_bytes() != payload]
+        stale = [str(p) for p, data in files.items() if not p.exists() or p.read_bytes() != data]
         if stale:
             print("out of date: " + ", ".join(stale), file=sys.stderr)
             return 1
-        print(f"{len(table)} events: shipped copies are up to date")
+        print(f"{len(table)} events (version {DATASET_VERSION}): shipped copies are up to date")
         return 0
-    for path in OUTPUTS:
+    for path, data in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-    written = " and ".join(str(p.relative_to(REPO)) for p in OUTPUTS)
-    print(f"wrote {len(table)} events to {written}")
+        path.write_bytes(data)
+    written = ", ".join(str(p.relative_to(REPO)) for p in files)
+    print(f"wrote {len(table)} events (version {DATASET_VERSION}) to {written}")
     return 0
 
 

@@ -261,5 +261,8 @@ def test_records_table_builds_this_file(raw):
     left = records[keys].sort_values(keys).reset_index(drop=True)
     right = raw[keys].sort_values(keys).reset_index(drop=True)
     pd.testing.assert_frame_equal(left, right)
-    refs = records["ref"].astype(int)
-    assert set(refs) == set(range(1, 47))
+    assert (records["event_id"] == raw["event_id"]).all()
+    refs = set(records["ref"]) | {
+        ref.strip() for cell in records["also_refs"] for ref in cell.split(";") if ref.strip()
+    }
+    assert refs == {f"1:{i}" for i in range(1, 47)}

@@ -81,9 +81,9 @@ EXTRA_KINDS = ("taliban_killing_of_suspected_isk",)
 DATASET = "khorasan_map"
 #: Version of the records (semantic: major for added/merged/retired records or changed counts,
 #: minor for corrections of fields, patch for wording); every change is in CHANGES.md.
-DATASET_VERSION = "1.0.0"
-DATASET_DATE = "2026-11-25"
-PREVIOUS_VERSION = None
+DATASET_VERSION = "2.0.0"
+DATASET_DATE = "2026-12-02"
+PREVIOUS_VERSION = "1.0.0"
 DATASET_NAME = "khorasan_map Taliban-ISK events"
 LICENCE_NOTE = (
     "Our own compilation: bibliographic references, our own summaries and figures taken from "

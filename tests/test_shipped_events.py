@@ -83,8 +83,9 @@ ISO_CODES = {
     "AF-ZAB",
 }
 
-#: Rows of the research table (46 facts) naming each province; multi-province rows count for
-#: each province they name. The shipped data must hold at least this many records per province.
+#: Rows of the first research table (46 facts) naming each province; multi-province rows count
+#: for each province they name. The records whose ref is in table 1 must be at least this many
+#: per province.
 RESEARCH_ROWS_PER_PROVINCE = {
     "AF-NAN": 8,
     "AF-JOW": 5,
@@ -108,8 +109,30 @@ RESEARCH_ROWS_PER_PROVINCE = {
     "AF-KAN": 1,
     "AF-NIM": 1,
 }
-#: 46 facts, +3 records from splitting by province, +4 from splitting two-kind facts.
-EXPECTED_RECORDS = 53
+#: Rows of the second research table (33 facts) per province: each must be carried (by ref, or
+#: in also_refs when merged into a record of the same event or kept as context) by a record of
+#: that province.
+RESEARCH_2_ROWS_PER_PROVINCE = {
+    "AF-KAB": 4,
+    "AF-HER": 4,
+    "AF-TAK": 3,
+    "AF-KDZ": 3,
+    "AF-LOG": 3,
+    "AF-GHO": 3,
+    "AF-SAR": 2,
+    "AF-ZAB": 2,
+    "AF-FRA": 2,
+    "AF-PKA": 1,
+    "AF-BGL": 1,
+    "AF-HEL": 1,
+    "AF-KAN": 1,
+    "AF-DAY": 1,
+    "AF-NIM": 1,
+    "AF-FYB": 1,
+}
+#: 1.0.0: 46 facts, +3 records from splitting by province, +4 from splitting two-kind facts.
+#: 2.0.0: +33 facts of the second table, -2 merged into existing records, -2 kept as context.
+EXPECTED_RECORDS = 53 + 33 - 2 - 2
 
 
 @pytest.fixture(scope="module")
@@ -236,16 +259,39 @@ def test_fatalities_ordered(events):
         assert (given >= 0).all() and (given == given.round()).all()
 
 
+def carried_refs(records):
+    """(province, ref) pairs carried by the curated records, ref or also_refs."""
+    pairs = set()
+    for rec in records.itertuples(index=False):
+        refs = [rec.ref, *(r.strip() for r in rec.also_refs.split(";") if r.strip())]
+        pairs.update((rec.province, ref) for ref in refs)
+    return pairs
+
+
 def test_records_per_province_at_least_research_rows(raw):
-    counts = raw["province_code"].value_counts()
+    records = pd.read_csv(RECORDS, dtype=str, keep_default_na=False, encoding="utf-8")
+    codes = dict(zip(raw["event_id"], raw["province_code"], strict=True))
+    first = records[records["ref"].str.startswith("1:")]
+    counts = first["event_id"].map(codes).value_counts()
     for code, expected in RESEARCH_ROWS_PER_PROVINCE.items():
         assert counts.get(code, 0) >= expected, code
     assert sum(RESEARCH_ROWS_PER_PROVINCE.values()) == 46 + 3  # 3 extra province mentions
     assert set(counts.index) == set(RESEARCH_ROWS_PER_PROVINCE)
+    names = dict(zip(raw["province"], raw["province_code"], strict=False))
+    second = {(names[p], ref) for p, ref in carried_refs(records) if ref.startswith("2:")}
+    per_province = pd.Series([code for code, _ in second]).value_counts().to_dict()
+    assert per_province == RESEARCH_2_ROWS_PER_PROVINCE
+    assert sum(RESEARCH_2_ROWS_PER_PROVINCE.values()) == 33
 
 
 def test_kabul_airport_attack_once(raw):
-    airport = raw[(raw["date"] == "2021-08-26") & (raw["province_code"] == "AF-KAB")]
+    that_day = raw[(raw["date"] == "2021-08-26") & (raw["province_code"] == "AF-KAB")]
+    # 2.0.0 adds the Taliban-ISK gun battle in west Kabul that night (KM-0065), a separate event.
+    others = that_day[that_day["event_id"] != "KM-0031"]
+    assert (
+        others["event_id"].tolist() == ["KM-0065"] and "west Kabul" in others.iloc[0]["description"]
+    )
+    airport = that_day[that_day["event_id"] == "KM-0031"]
     assert len(airport) == 1
     row = airport.iloc[0]
     assert row["kind"] == "isk_attack_on_taliban"
@@ -262,7 +308,5 @@ def test_records_table_builds_this_file(raw):
     right = raw[keys].sort_values(keys).reset_index(drop=True)
     pd.testing.assert_frame_equal(left, right)
     assert (records["event_id"] == raw["event_id"]).all()
-    refs = set(records["ref"]) | {
-        ref.strip() for cell in records["also_refs"] for ref in cell.split(";") if ref.strip()
-    }
-    assert refs == {f"1:{i}" for i in range(1, 47)}
+    refs = {ref for _, ref in carried_refs(records)}
+    assert refs == {f"1:{i}" for i in range(1, 47)} | {f"2:{i}" for i in range(1, 34)}

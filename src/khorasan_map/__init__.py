@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "read_events": "events",
     "ValidationResult": "events",
     "synthetic_events": "synthetic",
+    "shipped_dataset": "dataset",
+    "DatasetInfo": "dataset",
     # join and counts
     "assign_provinces": "join",
     "locate_points": "join",

@@ -100,4 +100,6 @@ BUILD_DIR: str = "khorasan-maps"
 PROVINCES_FILE: str = "afghanistan_provinces.geojson"
 PROVINCES_WEB_FILE: str = "afghanistan_provinces_web.geojson"
 EVENTS_FILE: str = "taliban_isk_events.csv"
+#: The shipped records' name, version and fingerprint (see :mod:`khorasan_map.dataset`).
+DATASET_FILE: str = "dataset.json"
 GAZETTEER_FILE: str = "provinces.csv"

@@ -61,6 +61,9 @@ _EXPORTS: dict[str, str] = {
     "BoundaryError": "errors",
     "InputFileError": "errors",
     "EventValidationError": "errors",
+    "UnknownProvincesError": "errors",
+    "BoundaryRepairWarning": "errors",
+    "OfflineAssetError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from khorasan_map import settings
-from khorasan_map.errors import BoundaryError, UnknownProvinceError
+from khorasan_map.errors import BoundaryError, BoundaryRepairWarning, UnknownProvinceError
 
 __all__ = ["BoundaryRepairWarning", "load_boundaries", "load_provinces"]
 
@@ -31,10 +31,6 @@ __all__ = ["BoundaryRepairWarning", "load_boundaries", "load_provinces"]
 PROVINCE_COLUMNS: tuple[str, ...] = ("province_code", "province", "province_dari", "geometry")
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
-
-
-class BoundaryRepairWarning(UserWarning):
-    """Some polygons of a boundary layer were invalid and have been repaired."""
 
 
 @functools.lru_cache(maxsize=2)

@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from khorasan_map.errors import UnknownProvinceError
+from khorasan_map.errors import UnknownProvinceError, UnknownProvincesError
 
 __all__ = [
     "PROVINCE_CODES",
@@ -225,31 +225,6 @@ _DOUBLED = re.compile(r"(.)\1+")
 # A skeleton match is refused when the spelling, vowels kept, is less similar than this
 # (rapidfuzz ratio, 0-100) to every listed spelling of the province.
 _MIN_VOWEL_SIMILARITY = 70.0
-
-
-class UnknownProvincesError(UnknownProvinceError):
-    """Several values that name no province, reported together by :func:`resolve_provinces`.
-
-    Parameters
-    ----------
-    problems : list of UnknownProvinceError
-        One error per distinct bad value, in order of first appearance.
-    rows : list of tuple of int
-        For each problem, the number of values affected and the 0-based position of the first.
-    """
-
-    def __init__(self, problems, rows):
-        first = problems[0]
-        super().__init__(first.text, first.suggestions, first.reason)
-        self.problems = list(problems)
-        self.rows = list(rows)
-        lines = [
-            f"  position {pos} ({count} value{'s' if count != 1 else ''}): {problem}"
-            for problem, (count, pos) in zip(self.problems, self.rows, strict=True)
-        ]
-        n = len(self.problems)
-        head = f"{n} distinct value{'s' if n != 1 else ''} name no known Afghan province:"
-        self.args = ("\n".join([head, *lines]),)
 
 
 def _is_missing(text) -> bool:

@@ -251,6 +251,7 @@ _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")
 _DOUBLED = re.compile(r"(.)\1+")
+_DOUBLED_CONSONANT = re.compile(r"([b-df-hj-np-tv-z])\1+")
 # A skeleton match is refused when the spelling, vowels kept, is less similar than this
 # (rapidfuzz ratio, 0-100) to every listed spelling of the province.
 _MIN_VOWEL_SIMILARITY = 70.0
@@ -325,6 +326,7 @@ def _strip_affixes(tokens: list[str]) -> list[str]:
 
 def _latin_fold(word: str) -> str:
     """Apply the Latin rewrite rules and collapse doubled letters, keeping the vowels."""
+    word = _DOUBLED_CONSONANT.sub(r"\1", word)  # "Balkhh", "Takhhar": before the digraphs
     for old, new in _LATIN_RULES:
         word = word.replace(old, new)
     return _DOUBLED.sub(r"\1", word)

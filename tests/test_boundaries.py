@@ -469,13 +469,27 @@ def test_normalised_codes_make_a_province_layer_for_the_join():
     assert result.events["assigned_by"].tolist() == ["point", "stated"]
 
 
-def test_a_code_that_is_none_of_the_34_is_named():
-    layer = _provinces_layer(["AF-KAN", "AF-XYZ", "AF-KAB"], ["Kandahar", "Helmand", "Kabul"])
+def test_a_code_that_is_none_of_the_34_takes_its_names_code():
+    # geoBoundaries' ADM1 writes AF-BDN for Badakhshan (AF-BDS).
+    layer = _provinces_layer(["AF-KAN", "AF-BDN", "AF-KAB"], ["Kandahar", "Badakhshan", "Kabul"])
+    with pytest.warns(BoundaryRepairWarning, match="'AF-BDN' is none of the 34"):
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAN", "AF-BDS", "AF-KAB"]
+    assert units.attrs["repairs"] == [
+        "row 2: shapeISO 'AF-BDN' is none of the 34 province codes; read as 'AF-BDS' from "
+        "shapeName 'Badakhshan'"
+    ]
+
+
+def test_a_code_that_is_none_of_the_34_without_a_name_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-XYZ", "AF-KAB"], ["Kandahar", "Atlantis", "Kabul"])
     with pytest.raises(BoundaryError) as info:
         load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
     message = str(info.value)
     assert "1 of 3" in message
-    assert "row 2 'AF-XYZ', named 'Helmand' (the name says AF-HEL)" in message
+    assert "row 2 'AF-XYZ', named 'Atlantis'" in message
+    with pytest.raises(BoundaryError, match="row 2 'AF-XYZ'"):
+        load_boundaries(layer, code_field="shapeISO")
 
 
 def test_swapped_codes_are_reported_naming_both():

@@ -116,8 +116,8 @@ def load_boundaries(
         ``geometry`` (Polygon or MultiPolygon). ``attrs["repairs"]`` lists, as sentences, every
         change made on loading: invalid polygons repaired with :func:`shapely.make_valid`,
         province codes written in another form (``"AF_KAN"``, ``"AFKAN"``) normalised to
-        ISO 3166-2 (``"AF-KAN"``), names the gazetteer had to correct, and codes settled by
-        ``trust``.
+        ISO 3166-2 (``"AF-KAN"``), codes that are none of the 34 (``"AF-BDN"``) replaced by the
+        code of their name, names the gazetteer had to correct, and codes settled by ``trust``.
 
     Raises
     ------
@@ -125,8 +125,9 @@ def load_boundaries(
         The file is missing or unreadable, a field is missing (the message lists the fields
         found), the layer has no CRS, a geometry is missing, empty or not a polygon, the layer
         does not cover Afghanistan, a layer of province codes holds a code that is none of the
-        34, a code disagrees with its name (and ``trust`` is None), or some names of a layer of
-        names are not provinces (with the gazetteer's suggestions).
+        34 and no province name beside it, a code names another province than its name (and
+        ``trust`` is None), or some names of a layer of names are not provinces (with the
+        gazetteer's suggestions).
 
     Warns
     -----
@@ -362,26 +363,34 @@ def _codes_and_names(frame, source, code_field, name_field, trust):
 
 
 def _normalise_codes(codes, names, source, code_field, name_field):
-    """Write every province code as ISO 3166-2; refuse codes that are none of the 34."""
+    """Write every province code as ISO 3166-2, or as its name's code when it is none of them.
+
+    A code that is none of the 34 ("AF-BDN") carries no meaning, so the province its name names
+    (by the gazetteer) stands in, reported; without such a name the layer is refused.
+    """
     normal, notes, bad = [], [], []
     for position, code in enumerate(codes):
         iso = gazetteer.normalise_province_code(code)
-        if iso not in gazetteer.PROVINCE_CODES:
-            hint = ""
-            if name_field is not None:
-                found = gazetteer.resolve_name(names[position])
-                hint = f", named {names[position]!r}" + (
-                    f" (the name says {found.code})" if found.code else ""
-                )
-            bad.append(f"row {position + 1} {code!r}{hint}")
-        elif iso != code:
-            notes.append(f"row {position + 1}: {code_field} {code!r} read as {iso!r}")
+        found = gazetteer.resolve_name(names[position]) if name_field else None
+        if iso in gazetteer.PROVINCE_CODES:
+            if iso != code:
+                notes.append(f"row {position + 1}: {code_field} {code!r} read as {iso!r}")
+        elif found is not None and found.code is not None:
+            iso = found.code
+            notes.append(
+                f"row {position + 1}: {code_field} {code!r} is none of the 34 province codes; "
+                f"read as {iso!r} from {name_field} {names[position]!r}"
+            )
+        else:
+            named = f", named {names[position]!r}" if name_field else ""
+            bad.append(f"row {position + 1} {code!r}{named}")
         normal.append(iso)
     if bad:
         raise BoundaryError(
             f"{source}: {code_field!r} holds ISO 3166-2 province codes, but {len(bad)} of "
-            f"{len(codes)} are none of the 34 ({'; '.join(bad[:10])}). Fix those codes; for "
-            "units other than provinces, pass code_field= a unique id field."
+            f"{len(codes)} are none of the 34 and have no province name beside them "
+            f"({'; '.join(bad[:10])}). Fix those codes; for units other than provinces, pass "
+            "code_field= a unique id field."
         )
     return normal, notes
 

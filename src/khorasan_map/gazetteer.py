@@ -709,10 +709,12 @@ def resolve_province(text) -> str:
     >>> resolve_province("af nan")
     'AF-NAN'
     """
-    found = resolve_name(text)
-    if found.code is None:
-        raise found.error()
-    return found.code
+    if _is_missing(text):
+        raise UnknownProvinceError(text, (), "empty")
+    code, _, reason, suggestions = _resolve_text(str(text))
+    if code is None:
+        raise UnknownProvinceError(text, suggestions, reason)
+    return code
 
 
 def _as_object_array(values) -> np.ndarray:

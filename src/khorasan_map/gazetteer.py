@@ -20,8 +20,9 @@ How a name is resolved
    ``velayat``, ``vilayat``, ``wilayah`` (and similar), ``afghanistan`` at the end, ``ولایت``
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
 4. What remains is reduced to a *skeleton* by ordered rewrite rules that erase the
-   differences between transliteration families: German ``sch`` and French ``tch`` and
-   ``dj`` first (``Badachschan``, ``Djozdjan``), French ``ch`` for ``sh`` (``Pandjchir``),
+   differences between transliteration families: doubled consonants collapsed, French ``ou``
+   before a vowel read as ``w`` (``Parouan``), German ``sch`` and French ``tch`` and ``dj``
+   (``Badachschan``, ``Djozdjan``), French ``ch`` for ``sh`` (``Pandjchir``),
    ``q``/``c`` -> ``k``, then ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` ->
    ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``, ``y`` -> ``i``, ``w`` -> ``v``, ``z`` ->
    ``s`` (``Kundus``), doubled letters collapsed and vowels after the first letter dropped (an
@@ -251,6 +252,7 @@ _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")
 _DOUBLED = re.compile(r"(.)\1+")
+_FRENCH_W = re.compile(r"ou(?=[aei])")
 _DOUBLED_CONSONANT = re.compile(r"([b-df-hj-np-tv-z])\1+")
 # A skeleton match is refused when the spelling, vowels kept, is less similar than this
 # (rapidfuzz ratio, 0-100) to every listed spelling of the province.
@@ -262,10 +264,11 @@ _MIN_VOWEL_SIMILARITY = 70.0
 _COMMON_WORDS = frozenset(
     """
     badges balk balky bilk black bloc block bowman budges budgies bulk cabal cable canary
-    capes caps capsize capsizes cast coast cockiest condoes condos copes copys cosiest cost
-    coupes coyest coziest cyst freebee gooier gore gory gouger gr grower guru hart heart
-    hearty hereto kinds legman logger numerous pact parvenu paucity pharaoh sable shabbily
-    sharply tackier taker
+    capes caps capsize capsizes cast coast cobol cockiest condoes condos conner connery copes
+    copys cosiest cost coupes coyest coziest cpis cst cyst freebee gooier gore gorey gory
+    gouger gr grower guerra guru harriet harriett hart harte heart hearty hereto huerta
+    kaposis kaundas kinds legman logger numerous pact parvenu paucity peruvian pharaoh sable
+    shabbily sharply tackier taker
     """.split()
 )
 
@@ -327,6 +330,7 @@ def _strip_affixes(tokens: list[str]) -> list[str]:
 def _latin_fold(word: str) -> str:
     """Apply the Latin rewrite rules and collapse doubled letters, keeping the vowels."""
     word = _DOUBLED_CONSONANT.sub(r"\1", word)  # "Balkhh", "Takhhar": before the digraphs
+    word = _FRENCH_W.sub("w", word)  # French ou before a vowel for w: "Parouan", "Ouardak"
     for old, new in _LATIN_RULES:
         word = word.replace(old, new)
     return _DOUBLED.sub(r"\1", word)

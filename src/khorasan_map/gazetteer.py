@@ -245,8 +245,8 @@ _LATIN_RULES: tuple[tuple[str, str], ...] = (
     ("w", "v"),
     ("z", "s"),  # s for z (Kundus, Nimros, Ghasni)
 )
-# The Dari plural ending some province names carry (Badghisat, Ghorat, غورات): tried off when
-# the whole word names no province.
+# The Dari plural ending some province names carry (Badghisat, Ghorat, غورات): tried without
+# it when the whole word names no province.
 _PLURAL_ENDINGS = ("aat", "at", "ات")
 _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
@@ -259,8 +259,9 @@ _DOUBLED_CONSONANT = re.compile(r"([b-df-hj-np-tv-z])\1+")
 _MIN_VOWEL_SIMILARITY = 70.0
 # Common English words whose skeleton is a province's ("cable": Kabul, "coast": Khost): they are
 # refused whenever the spelling rules would be needed to read them as a province. The list is
-# every lower-case word of a 70,000-word American English dictionary (Debian's wamerican) that
-# the rules would otherwise read as a province; regenerate it when the rules change.
+# every word of an 88,000-word American English dictionary (Debian's wamerican, proper nouns
+# lower-cased) that the rules would otherwise read as a province; regenerate it when the
+# rules change.
 _COMMON_WORDS = frozenset(
     """
     badges balk balky bilk black bloc block bowman budges budgies bulk cabal cable canary
@@ -458,9 +459,9 @@ def _listed_forms(names: list[str]) -> tuple[set[str], set[str]]:
 
 
 _LISTED_EXACT = {code: {*names, code} for code, names in _SPELLINGS.items()}
-_LISTED_NORMAL, _FOLDED = {}, {}
-for _code, _names in _SPELLINGS.items():
-    _LISTED_NORMAL[_code], _FOLDED[_code] = _listed_forms(_names)
+_LISTED_FORMS = {code: _listed_forms(names) for code, names in _SPELLINGS.items()}
+_LISTED_NORMAL = {code: forms[0] for code, forms in _LISTED_FORMS.items()}
+_FOLDED = {code: forms[1] for code, forms in _LISTED_FORMS.items()}
 _FOLDED_CHOICES = [(word, code) for code, words in _FOLDED.items() for word in sorted(words)]
 
 

@@ -738,7 +738,9 @@ def resolve_provinces(values, errors: str = "raise") -> np.ndarray:
     """Resolve many province names at once.
 
     Each distinct value is resolved once, so a column of a million rows with a few hundred
-    spellings costs little more than the hashing of its values.
+    spellings costs little more than the hashing of its values. Spellings the rules had to
+    correct are accepted, as by :func:`resolve_province`; :func:`resolution_report` on the
+    same values says which they were.
 
     Parameters
     ----------

@@ -558,6 +558,18 @@ def test_a_neighbours_layer_is_refused_but_a_layer_beyond_the_border_too_is_kept
     assert len(load_boundaries(region, code_field="code")) == 2
 
 
+def test_a_province_outside_afghanistan_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-KAB", "AF-HEL"], ["Kandahar", "Kabul", "Helmand"])
+    swapped = shapely.transform(layer.geometry.iloc[1], lambda xy: xy[:, ::-1])
+    layer.loc[1, "geometry"] = swapped  # latitude for longitude: in the Arctic
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    message = str(info.value)
+    assert "1 province(s) lie wholly outside Afghanistan" in message
+    assert "row 2 (AF-KAB, centre at longitude 32.45, latitude 63.45)" in message
+    assert "swapped" in message
+
+
 def test_a_layer_in_a_wrong_crs_is_refused():
     # Coordinates in metres (UTM 42N) declared as degrees.
     wrong = _units().to_crs("EPSG:32642").set_crs("EPSG:3857", allow_override=True)

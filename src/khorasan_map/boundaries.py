@@ -14,7 +14,8 @@ of its name; a code that names another province than its name (Natural Earth's s
 Paktika/Paktya) is refused naming both, unless ``trust=`` says which is right; names are
 resolved by :func:`khorasan_map.gazetteer.resolve_name`, corrected spellings reported and
 unknown ones refused with its suggestions; and a layer that does not cover Afghanistan (wrong
-country, wrong CRS) is refused.
+country, wrong CRS), or a province that lies wholly outside it (swapped coordinates), is
+refused.
 """
 
 from __future__ import annotations
@@ -134,10 +135,10 @@ def load_boundaries(
     BoundaryError
         The file is missing or unreadable, a field is missing (the message lists the fields
         found), the layer has no CRS, a geometry is missing, empty or not a polygon, the layer
-        does not cover Afghanistan, a layer of province codes holds a code that is none of the
-        34 and no province name beside it, a code names another province than its name (and
-        ``trust`` is None), or some names of a layer of names are not provinces (with the
-        gazetteer's suggestions).
+        does not cover Afghanistan or one of its provinces lies wholly outside it, a layer of
+        province codes holds a code that is none of the 34 and no province name beside it, a
+        code names another province than its name (and ``trust`` is None), or some names of a
+        layer of names are not provinces (with the gazetteer's suggestions).
 
     Warns
     -----
@@ -185,7 +186,7 @@ def load_boundaries(
 
     if not frame.crs.equals(settings.CRS):
         frame = frame.to_crs(settings.CRS)
-    _check_covers_afghanistan(frame.geometry.to_numpy(), source)
+    _check_covers_afghanistan(frame.geometry.to_numpy(), codes, source)
     others = [c for c in frame.columns if c not in ("province_code", "province", "geometry")]
     result = gpd.GeoDataFrame(
         {"province_code": codes, "province": names, **{c: frame[c] for c in others}},
@@ -470,18 +471,40 @@ def _afghanistan_outline():
     return shapely.union_all(load_provinces(web=True).geometry.to_numpy())
 
 
-def _check_covers_afghanistan(geoms, source) -> None:
-    """Refuse a layer (in EPSG:4326) almost none of whose area lies in Afghanistan."""
+def _area_inside(geoms) -> np.ndarray:
+    """Return the area (square degrees) of each polygon (EPSG:4326) that lies in Afghanistan."""
     outline = _afghanistan_outline()
+    inside = np.zeros(len(geoms))
     near = shapely.STRtree(geoms).query(outline)
-    inside = float(shapely.area(shapely.intersection(geoms[near], outline)).sum())
+    inside[near] = shapely.area(shapely.intersection(geoms[near], outline))
+    return inside
+
+
+def _check_covers_afghanistan(geoms, codes, source) -> None:
+    """Refuse a layer almost none of whose area lies in Afghanistan, or a province outside it."""
+    inside = _area_inside(geoms)
     total = float(shapely.area(geoms).sum())
-    if inside >= _MIN_COVER_SHARE * min(total, outline.area):
-        return
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    share = 100 * inside / total if total else 0.0
-    raise BoundaryError(
-        f"{source} does not cover Afghanistan: its features span longitude {minx:.2f} to "
-        f"{maxx:.2f} and latitude {miny:.2f} to {maxy:.2f}, and {share:.2g}% of their area lies "
-        "inside the country. Is it the right layer, and is its CRS the one it was made in?"
-    )
+    if inside.sum() < _MIN_COVER_SHARE * min(total, _afghanistan_outline().area):
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        share = 100 * inside.sum() / total if total else 0.0
+        raise BoundaryError(
+            f"{source} does not cover Afghanistan: its features span longitude {minx:.2f} to "
+            f"{maxx:.2f} and latitude {miny:.2f} to {maxy:.2f}, and {share:.2g}% of their area "
+            "lies inside the country. Is it the right layer, and is its CRS the one it was made "
+            "in?"
+        )
+    if not all(code in gazetteer.PROVINCE_CODES for code in codes):
+        return  # other units (a region, the world) may lie outside the country
+    positions = np.flatnonzero(inside == 0)
+    centres = shapely.centroid(geoms[positions])
+    outside = [
+        f"row {position + 1} ({codes[position]}, centre at longitude {centre.x:.2f}, latitude "
+        f"{centre.y:.2f})"
+        for position, centre in zip(positions, centres, strict=True)
+    ]
+    if outside:
+        raise BoundaryError(
+            f"{source}: {len(outside)} province(s) lie wholly outside Afghanistan: "
+            + "; ".join(outside[:10])
+            + ". Are their coordinates swapped (latitude for longitude) or in another CRS?"
+        )

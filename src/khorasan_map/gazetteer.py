@@ -28,7 +28,8 @@ How a name is resolved
    ``s`` (``Kundus``), doubled letters collapsed and vowels after the first letter dropped (an
    initial vowel becomes ``a``). Dari skeletons fold ``ق``/``گ`` into ``ک`` and drop the
    long-vowel letters ``ا و ی`` after the first letter. A word that names nothing is tried
-   again without the Dari plural ending ``-at``/``ات`` (``Ghorat``, ``غورات``).
+   again without a Dari plural ending, ``-at``/``ات`` (``Ghorat``, ``غورات``) or ``-ha``/``ها``
+   (``Kunarha``, the old name of Kunar).
 5. The skeleton is looked up in a table built from every spelling listed in the package table.
    Building that table fails at import if two provinces would share a skeleton, so, for
    example, Paktia (``pkt``) and Paktika (``pktk``), or Kunar (``knr``) and Kunduz
@@ -245,9 +246,9 @@ _LATIN_RULES: tuple[tuple[str, str], ...] = (
     ("w", "v"),
     ("z", "s"),  # s for z (Kundus, Nimros, Ghasni)
 )
-# The Dari plural ending some province names carry (Badghisat, Ghorat, غورات): tried without
-# it when the whole word names no province.
-_PLURAL_ENDINGS = ("aat", "at", "ات")
+# The Dari plural endings some province names carry (Badghisat, Ghorat, غورات; Kunarha,
+# کنرها): tried without them when the whole word names no province.
+_PLURAL_ENDINGS = ("aat", "at", "ات", "ha", "ها")
 _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")

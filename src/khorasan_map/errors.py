@@ -58,3 +58,22 @@ class EventValidationError(KhorasanMapError, ValueError):
     def __init__(self, message, rejected=None):
         self.rejected = rejected
         super().__init__(message)
+
+
+class OutputError(KhorasanMapError, OSError):
+    """A file or folder that cannot be written: a link, a file in the way, a locked build.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the path and the cause.
+    path : path-like, optional
+        The path that could not be written.
+    """
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self):
+        return str(self.args[0])

@@ -563,9 +563,10 @@ def save_table(
     path : str or path-like
         Destination file. ``.csv``: written by :func:`khorasan_map.output.write_csv` (UTF-8
         with a byte-order mark, CR LF, cells holding CR or LF quoted), without the geometry,
-        dates as ISO 8601 text (``2021-08-26``), missing values empty. ``.geojson`` (or ``.json``): RFC 7946 GeoJSON,
-        reprojected to EPSG:4326, dates as ISO text. ``.gpkg``: GeoPackage layer named after the
-        file. ``.parquet``: GeoParquet for a GeoDataFrame, Parquet otherwise.
+        dates as ISO 8601 text (``2021-08-26``), missing values empty. ``.geojson`` (or
+        ``.json``): RFC 7946 GeoJSON, reprojected to EPSG:4326, dates as ISO text. ``.gpkg``:
+        GeoPackage layer named after the file. ``.parquet``: GeoParquet for a GeoDataFrame,
+        Parquet otherwise.
     escape_formulas : bool, default True
         CSV only. Text cells that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
         return (and are not plain numbers) get a leading apostrophe, so a spreadsheet shows them

@@ -40,6 +40,7 @@ __all__ = [
     "escape_control",
     "escape_formula",
     "iso_dates",
+    "sigterm_as_interrupt",
     "staged_folder",
     "write_bytes",
     "write_csv",
@@ -101,7 +102,9 @@ class EscapingStream:
         self.unescaped = stream
 
     def write(self, text):
-        """Write ``text`` with its control characters escaped."""
+        """Write ``text`` with its control characters escaped (text only, as a text stream)."""
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         return self.unescaped.write(escape_control(text))
 
     def __getattr__(self, name):
@@ -505,8 +508,15 @@ def glob_escape(text: str) -> str:
 
 
 @contextlib.contextmanager
-def _signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt (so ``finally`` cleans up) while the block runs."""
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while the block runs, so ``finally`` cleans up.
+
+    Does nothing outside the main thread, where Python cannot set signal handlers.
+
+    Yields
+    ------
+    None
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -594,11 +604,25 @@ def _staged(out: Path, previous: set[str]) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot build into {out}: {exc.strerror or exc}", path=out) from None
     try:
-        with _signals_as_interrupts():
+        with sigterm_as_interrupt():
             yield staging
             if out.is_dir():
                 _carry_over(out, staging, previous)
             with _signals_held():
                 _publish(staging, out)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write {_final_name(exc, staging, out)}: "
+                          f"{exc.strerror or exc}; {out} is left as it was", path=out) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _final_name(exc: OSError, staging: Path, out: Path) -> Path:
+    """Return the path a fault names as it will be once published, not in the staging folder."""
+    if exc.filename:
+        with contextlib.suppress(ValueError):
+            return out / Path(exc.filename).relative_to(staging)
+        return Path(exc.filename)
+    return out

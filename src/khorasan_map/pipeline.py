@@ -16,14 +16,22 @@ none are given), validates them, joins them to provinces, and writes:
 ``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
 ``join_report.csv``    events whose placement needs a human eye (only when there are any)
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
+``build.json``         the files of the build, its counts, what was left out and why
 =====================  ==============================================================
+
+With no event left (none in the files, or every row rejected or outside the Taliban-ISK
+rivalry) every file is still written: the maps and the report say that these files hold no
+Taliban-ISK events, and what was left out and why; ``build.json`` says it too.
 
 With the Dask engine (inputs larger than memory, see :mod:`khorasan_map.scale`) no event is held
 in memory, so the maps that draw every event are not written: ``points.html`` is left out,
 ``index.html`` is the choropleth, the timeline and the report carry no points, and the join is
 given as counts (no ``join_report.csv``). :attr:`BuildResult.skipped` says so.
 
-Every file is written atomically: a crash leaves the previous file or none, never half of one.
+The folder always holds one whole build: the files are written into a staging folder beside it,
+which replaces the folder in one rename once every file is written (see
+:func:`khorasan_map.output.staged_folder`). A failure, Ctrl-C or SIGTERM leaves the previous
+build as it was; a second build into the same folder at the same time is refused.
 """
 
 from __future__ import annotations

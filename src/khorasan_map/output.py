@@ -603,6 +603,8 @@ def _staged(out: Path, previous: set[str]) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     except OSError as exc:
         raise OutputError(f"cannot build into {out}: {exc.strerror or exc}", path=out) from None
+    mode = out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~umask()
+    os.chmod(staging, mode)  # mkdtemp makes it private; the build keeps the folder's mode
     try:
         with sigterm_as_interrupt():
             yield staging

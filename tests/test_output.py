@@ -1,4 +1,4 @@
-"""The one CSV writer, atomic writes that never follow a link, and terminal text (synthetic data)."""
+"""The one CSV writer, atomic writes that never follow a link, terminal text (synthetic data)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ import contextlib
 import csv
 import ctypes
 import errno as errno_codes
-import fcntl
 import os
 import re
 import shutil
@@ -425,7 +424,7 @@ def _exchange(a: Path, b: Path) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not Linux, or a C library without it
         return False
     at_cwd = -100
     if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
@@ -457,6 +456,10 @@ class _Lock:
         self.fd = None
 
     def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: builds into one folder are not locked there
+            return
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -535,7 +538,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back while a publish runs, so it is never cut in half."""
     held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):
         yield
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, held)

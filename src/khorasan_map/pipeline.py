@@ -476,8 +476,8 @@ def _run_child(send, fn, args, kwargs) -> None:
     """Body of a :class:`_ForkWorker` child: die with the parent, send back the result."""
     import signal
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     if os.getppid() == 1:  # the parent died before prctl
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

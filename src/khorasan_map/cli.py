@@ -331,6 +331,8 @@ def build(events, out_dir, offline, keep_going, source_format, engine, scheduler
     if result.n_rejected:
         rejected = result.out_dir / "rejected.csv"
         click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
         sys.exit(EXIT_REJECTED)
 
 

@@ -1101,11 +1101,22 @@ class _Stated:
     name_ids: np.ndarray
     name_texts: np.ndarray
 
+    def text_ids(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return, for ``rows``, ids into a table of texts as given (the code, else the name)."""
+        code_ids = self.code_text.ids[rows]
+        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)[code_ids]
+        n_codes = len(self.code_text.texts)
+        name_ids = self.name_ids[rows]
+        ids = np.where(has_code, code_ids, np.where(name_ids >= 0, n_codes + name_ids, -1))
+        return ids, np.concatenate([self.code_text.texts, self.name_texts]).astype(object)
+
     def text(self, rows: np.ndarray) -> np.ndarray:
         """Return the province text as given (the code, else the name) of ``rows``."""
-        code = self.code_text.text_of(self.code_text.ids[rows])
+        code_ids = self.code_text.ids[rows]
+        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)[code_ids]
+        code = self.code_text.text_of(code_ids)
         name = np.append(self.name_texts, None)[self.name_ids[rows]]
-        return np.where(pd.isna(code), name, code)
+        return np.where(has_code, code, name)
 
 
 def _resolve_texts(texts: np.ndarray, layer: LayerCodes, codes_first: bool) -> np.ndarray:
@@ -1339,6 +1350,24 @@ def snap_outside(points: _Points, located: _Located, layer: LayerCodes, toleranc
 # -- step 5: compare with the stated province ------------------------------------------------
 
 
+#: The rules' outcomes: (assigned_by, report case, used, where the code comes from), numbered
+#: in this order (:func:`compare_with_stated` computes the numbers).
+_RULES: dict[str, tuple[int, int, int, int]] = {
+    "unlocatable": (_NONE, _UNLOCATABLE, _NONE, _NONE),
+    "stated only": (_STATED, _NO_CASE, _NONE, _STATED),
+    "point": (_POINT, _NO_CASE, _NONE, _POINT),
+    "border": (_POINT, _BORDER, _POINT, _POINT),
+    "disagreement, point wins": (_POINT, _DISAGREEMENT, _POINT, _POINT),
+    "disagreement, stated wins": (_STATED, _DISAGREEMENT, _STATED, _STATED),
+    "nearest": (_NEAREST, _OUTSIDE, _NEAREST, _NEAREST),
+    "nearest disagrees, stated wins": (_STATED, _OUTSIDE, _STATED, _STATED),
+    "beyond, unassigned": (_NONE, _OUTSIDE, _NONE, _NONE),
+    "beyond, stated": (_STATED, _OUTSIDE, _STATED, _STATED),
+}
+_RULE_TABLE = np.array(list(_RULES.values()), dtype=np.int8)
+_RULE_ID = {name: i for i, name in enumerate(_RULES)}
+
+
 @dataclass
 class _Decision:
     """The outcome of the rules for every event, as small integer codes."""
@@ -1365,54 +1394,38 @@ def compare_with_stated(points, stated, located, near_ids, distance_km, outside)
         and distances.
     """
     n = len(points.lon)
-    s = stated.ids
-    dec = _Decision(np.full(n, -1, dtype=np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8),
-                    np.zeros(n, np.int8), np.full(n, -1, dtype=np.int64), np.full(n, np.nan))
+    s, code = stated.ids, located.point_ids
     on_border = np.zeros(n, dtype=bool)
     on_border[located.border_rows] = True
-
-    code = located.point_ids
+    has_stated = s >= 0
     inside = code >= 0
-    disagree = inside & (s >= 0) & (s != code)
-    stated_wins = disagree & points.district
-    _set(dec, inside, code, _POINT, _NO_CASE, _NONE)
-    _set(dec, inside & on_border & ~disagree, code, _POINT, _BORDER, _POINT)
-    _set(dec, disagree & ~stated_wins, code, _POINT, _DISAGREEMENT, _POINT)
-    _set(dec, stated_wins, s, _STATED, _DISAGREEMENT, _STATED)
-    dec.point_ids[inside] = code[inside]
-
+    disagree = inside & has_stated & (s != code)
     near = outside & (near_ids >= 0)
-    near_stated = near & (s >= 0) & (s != near_ids) & points.district
-    _set(dec, near & ~near_stated, near_ids, _NEAREST, _OUTSIDE, _NEAREST)
-    _set(dec, near_stated, s, _STATED, _OUTSIDE, _STATED)
-    dec.point_ids[near] = near_ids[near]
-    dec.distance_km[near] = distance_km[near]
+    near_disagrees = near & has_stated & (s != near_ids) & points.district
     beyond = outside & ~near
-    _set(dec, beyond, s, _NONE, _OUTSIDE, _NONE)
-    _set(dec, beyond & (s >= 0), s, _STATED, _OUTSIDE, _STATED)
-
-    no_point = ~points.use_point
-    _set(dec, no_point & (s >= 0), s, _STATED, _NO_CASE, _NONE)
-    _set(dec, no_point & (s < 0), s, _NONE, _UNLOCATABLE, _NONE)
-    return dec
-
-
-def _set(dec: _Decision, rows: np.ndarray, assigned: np.ndarray, by: int, case: int, used: int):
-    """Record one rule's outcome for the events in ``rows`` (a boolean mask)."""
-    dec.assigned[rows] = assigned[rows] if by != _NONE else -1
-    dec.by[rows] = by
-    dec.case[rows] = case
-    dec.used[rows] = used
+    # The rule of each event, by arithmetic on the masks (see _RULES for the numbering).
+    i8 = np.int8
+    rule_inside = (2 + (on_border & ~disagree).view(i8) + 2 * disagree.view(i8)
+                   + (disagree & points.district).view(i8))
+    rule = np.where(inside, rule_inside, np.where(near, 6 + near_disagrees.view(i8),
+                    np.where(beyond, 8 + has_stated.view(i8), has_stated.view(i8)))).astype(i8)
+    by, case, used, source = (_RULE_TABLE[:, k][rule] for k in range(4))
+    assigned = np.where(source == _POINT, code, np.where(source == _STATED, s, -1))
+    assigned = np.where(source == _NEAREST, near_ids, assigned)
+    point_ids = np.where(inside, code, near_ids)
+    dist = np.where(near, distance_km, np.nan)
+    return _Decision(assigned, by, case, used, point_ids, dist)
 
 
 # -- step 6: report ----------------------------------------------------------------------------
 
 
-def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> np.ndarray:
+def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> tuple[np.ndarray, np.ndarray]:
     """Return one text per row, built once per distinct combination of small integer keys.
 
     ``parts`` are (values, number of possible values) pairs; ``build`` takes one array per part,
-    holding the distinct combinations, and returns their texts.
+    holding the distinct combinations, and returns their texts. Returns each row's position in
+    the texts, and the texts.
     """
     key = np.zeros(len(parts[0][0]), dtype=np.int64)
     total = 1
@@ -1430,7 +1443,7 @@ def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> np.ndarray:
     for _, size in reversed(parts):
         columns.append(rest % size)
         rest = rest // size
-    return np.asarray(build(*columns[::-1]), dtype=object)[inverse]
+    return inverse, np.asarray(build(*columns[::-1]), dtype=object)
 
 
 def _tenths(km: np.ndarray) -> np.ndarray:
@@ -1549,10 +1562,19 @@ def _unlocatable_text(rows, stated, points, layer: LayerCodes):
     return _text_by_key([(reason, len(precisions) + 1), (text_ids + 1, len(texts) + 1)], build)
 
 
+def _categorical(codes: np.ndarray, categories) -> pd.Categorical:
+    """Return a categorical column from codes (-1 for missing); repeated categories are merged."""
+    categories = np.asarray(categories, dtype=object)
+    merged, distinct = pd.factorize(categories, use_na_sentinel=True)
+    remap = np.append(merged, -1)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(distinct, dtype=object))
+
+
 def join_report(events, dec: _Decision, stated, points, located, layer, tolerance_m):
     """Step 6: one report row per event that needs a look, in the events' order.
 
-    Each distinct sentence is written once and shared by every row it describes.
+    Each distinct sentence is written once and shared by every row it describes: the text
+    columns are categoricals.
 
     Returns
     -------
@@ -1568,34 +1590,37 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     stated_in[located.border_rows] = located.stated_in_cover
     w = _Wording(np.append([""], layer.labels).astype(object), located.cover_labels,
                  f"{tolerance_m / 1000:g}")
-    detail = np.empty(len(rows), dtype=object)
-    near = case == _OUTSIDE
-    beyond = near & (dec.point_ids[rows] < 0)
+    detail = np.full(len(rows), -1, dtype=np.int64)
+    sentences: list[np.ndarray] = []
+    outside = case == _OUTSIDE
+    beyond = outside & (dec.point_ids[rows] < 0)
     for selected, write in (
         (case == _DISAGREEMENT,
          lambda r: _disagreement_text(w, r, dec, stated, located, points, cover_of)),
         (case == _BORDER, lambda r: _border_text(w, r, located, cover_of, stated_in)),
-        (near & ~beyond, lambda r: _near_text(w, r, dec, stated)),
+        (outside & ~beyond, lambda r: _near_text(w, r, dec, stated)),
         (beyond, lambda r: _beyond_text(w, r, stated)),
         (case == _UNLOCATABLE, lambda r: _unlocatable_text(r, stated, points, layer)),
     ):
         if selected.any():
-            detail[selected] = write(rows[selected])
-    codes = np.append([None], layer.codes).astype(object)
-    frame = pd.DataFrame(
-        {
-            "event_id": _column(events, "event_id").iloc[rows].array,
-            "case": np.asarray(_CASES, dtype=object)[case],
-            "detail": detail,
-            "stated_code": codes[stated.ids[rows] + 1],
-            "stated_text": stated.text(rows).astype(object),
-            "point_code": codes[dec.point_ids[rows] + 1],
-            "used": np.asarray(_BY, dtype=object)[dec.used[rows]],
-            "distance_km": dec.distance_km[rows],
-        },
-        index=events.index[rows],
-    )
-    return frame[list(REPORT_COLUMNS)]
+            which, texts = write(rows[selected])
+            detail[selected] = which + sum(len(t) for t in sentences)
+            sentences.append(texts)
+    index = events.index[rows]
+    columns = {
+        "event_id": _column(events, "event_id").iloc[rows].array,
+        "case": _categorical(case.astype(np.int64), _CASES),
+        "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
+        "stated_code": _categorical(stated.ids[rows], layer.codes),
+        "stated_text": _categorical(*stated.text_ids(rows)),
+        "point_code": _categorical(dec.point_ids[rows], layer.codes),
+        "used": _categorical(dec.used[rows].astype(np.int64), _BY),
+        "distance_km": dec.distance_km[rows],
+    }
+    frame = pd.DataFrame(index=index)
+    for name in REPORT_COLUMNS:  # one block per column: nothing is copied into a 2-D block
+        frame[name] = pd.Series(columns[name], index=index, copy=False)
+    return frame
 
 
 def _check_arguments(events, tolerance_m) -> float:

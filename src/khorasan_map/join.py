@@ -1028,6 +1028,11 @@ class LayerCodes:
     is_iso: bool
     code_field: str
 
+    @property
+    def distinct_codes(self) -> bool:
+        """Whether the codes are distinct texts (no missing code): usable as categories as is."""
+        return all(isinstance(c, str) for c in self.codes)
+
     def id_of(self, codes: np.ndarray) -> np.ndarray:
         """Return the id of each code (-1 for None and for codes not in the layer)."""
         lookup = {c: i for i, c in enumerate(self.codes) if c is not None}
@@ -1214,18 +1219,23 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
     """
     lat = pd.to_numeric(_column(events, "latitude"), errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(_column(events, "longitude"), errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        has_xy = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
+        has_xy = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     precision = factorize_text(_column(events, "location_precision"))
     lowered = np.array([None if p is None else p.lower() for p in precision.texts], dtype=object)
-    point_like = np.array([p is None or p in settings.POINT_PRECISIONS for p in lowered] + [True],
-                          dtype=bool)  # one per distinct precision, and missing last
-    province = np.append(lowered == "province", False).astype(bool)
-    district = np.append(lowered == "district", False).astype(bool)
-    prec = precision.ids
-    use_point = has_xy & (point_like[prec] | (province[prec] & (stated.ids < 0)))
+    # One flag byte per distinct precision (missing last): 1 point-like, 2 province, 4 district.
+    flags = np.array(
+        [1 if p is None or p in settings.POINT_PRECISIONS else 0 for p in lowered] + [1],
+        dtype=np.uint8,
+    )
+    flags[:-1] |= np.where(lowered == "province", 2, 0).astype(np.uint8)
+    flags[:-1] |= np.where(lowered == "district", 4, 0).astype(np.uint8)
+    flag = flags[precision.ids]
+    point_like = (flag & 1).view(bool)
+    use_point = has_xy & (point_like | (((flag & 2) > 0) & (stated.ids < 0)))
     lowered_texts = _Factorized(precision.ids, lowered)
-    return _Points(lon, lat, has_xy, use_point, district[prec], point_like[prec], lowered_texts)
+    district = (flag & 4) > 0
+    return _Points(lon, lat, has_xy, use_point, district, point_like, lowered_texts)
 
 
 # -- step 3: locate ----------------------------------------------------------------------------
@@ -1281,15 +1291,9 @@ def locate_events(points: _Points, stated: _Stated, layer: LayerCodes) -> _Locat
     _Located
         Point code ids, and for border points their covering polygons.
     """
-    n = len(points.lon)
-    rank = np.full(n, -1, dtype=np.int64)
-    count = np.zeros(n, dtype=np.int64)
-    rows = np.flatnonzero(points.use_point)
-    if len(rows) == n:
-        rank[:], count[:] = layer.locator.locate_ranks(points.lon, points.lat, with_count=True)
-    elif len(rows):
-        r, c = layer.locator.locate_ranks(points.lon[rows], points.lat[rows], with_count=True)
-        rank[rows], count[rows] = r, c
+    # Every point is located (missing ones cost nothing), then the unused ones are dropped.
+    rank, count = layer.locator.locate_ranks(points.lon, points.lat, with_count=True)
+    rank = np.where(points.use_point, rank, -1)
     point_ids = _take_or_missing(layer.code_of_rank, rank)
     border = np.flatnonzero((rank >= 0) & (count >= 2))
     cover_set = np.empty(0, dtype=np.int64)
@@ -1509,21 +1513,25 @@ def _near_text(w: _Wording, rows, dec, stated):
     used_stated = (dec.used[rows] == _STATED).astype(np.int64)
     s = stated.ids[rows]
     named = ((s >= 0) & (s != dec.point_ids[rows])).astype(np.int64)
+    n_codes = len(w.labels)
 
-    def build(tenths, near, s, used_stated, named):
-        source = w.labels[s]
-        tail = np.where(
-            used_stated == 1,
-            "; the source names " + source + ", which was used for a district-precision point",
-            np.where(named == 1, " (the source names " + source + ")", ""),
-        ).astype(object)
+    def build_start(tenths, near):
         return ("The point lies outside every polygon, " + _one_decimal(tenths) + " km from "
                 + w.labels[near] + f", within the {w.km} km tolerance, so it was given to "
-                "the nearest polygon" + tail + ".")
+                "the nearest polygon")
 
-    n_codes = len(w.labels)
-    return _text_by_key([(tenths, int(tenths.max()) + 1), (dec.point_ids[rows] + 1, n_codes),
-                         (s + 1, n_codes), (used_stated, 2), (named, 2)], build)
+    def build_end(s, used_stated, named):
+        source = w.labels[s]
+        return np.where(
+            used_stated == 1,
+            "; the source names " + source + ", which was used for a district-precision point.",
+            np.where(named == 1, " (the source names " + source + ").", "."),
+        ).astype(object)
+
+    start, starts = _text_by_key(
+        [(tenths, int(tenths.max()) + 1), (dec.point_ids[rows] + 1, n_codes)], build_start)
+    end, ends = _text_by_key([(s + 1, n_codes), (used_stated, 2), (named, 2)], build_end)
+    return np.arange(len(rows)), starts[start] + ends[end]  # joined per row: few rows are near
 
 
 def _beyond_text(w: _Wording, rows, stated):
@@ -1562,12 +1570,18 @@ def _unlocatable_text(rows, stated, points, layer: LayerCodes):
     return _text_by_key([(reason, len(precisions) + 1), (text_ids + 1, len(texts) + 1)], build)
 
 
-def _categorical(codes: np.ndarray, categories) -> pd.Categorical:
-    """Return a categorical column from codes (-1 for missing); repeated categories are merged."""
+def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Categorical:
+    """Return a categorical column from codes (-1 for missing).
+
+    Repeated categories are merged, and a missing category makes its rows missing, unless the
+    caller says the categories are ``distinct`` texts already.
+    """
     categories = np.asarray(categories, dtype=object)
-    merged, distinct = pd.factorize(categories, use_na_sentinel=True)
-    remap = np.append(merged, -1)
-    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(distinct, dtype=object))
+    if not distinct:
+        merged, categories = pd.factorize(categories, use_na_sentinel=True)
+        codes = np.append(merged, -1)[codes]
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
 def join_report(events, dec: _Decision, stated, points, located, layer, tolerance_m):
@@ -1608,13 +1622,13 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
             sentences.append(texts)
     index = events.index[rows]
     columns = {
-        "event_id": _column(events, "event_id").iloc[rows].array,
-        "case": _categorical(case.astype(np.int64), _CASES),
+        "event_id": _column(events, "event_id").array.take(rows),
+        "case": _categorical(case.astype(np.int64) - 1, _CASES[1:], distinct=True),
         "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
-        "stated_code": _categorical(stated.ids[rows], layer.codes),
+        "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
         "stated_text": _categorical(*stated.text_ids(rows)),
-        "point_code": _categorical(dec.point_ids[rows], layer.codes),
-        "used": _categorical(dec.used[rows].astype(np.int64), _BY),
+        "point_code": _categorical(dec.point_ids[rows], layer.codes, layer.distinct_codes),
+        "used": _categorical(dec.used[rows].astype(np.int64), _BY, distinct=True),
         "distance_km": dec.distance_km[rows],
     }
     frame = pd.DataFrame(index=index)

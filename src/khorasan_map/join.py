@@ -1108,11 +1108,11 @@ class _Stated:
 
     def text_ids(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return, for ``rows``, ids into a table of texts as given (the code, else the name)."""
-        code_ids = self.code_text.ids[rows]
-        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)[code_ids]
-        n_codes = len(self.code_text.texts)
-        name_ids = self.name_ids[rows]
-        ids = np.where(has_code, code_ids, np.where(name_ids >= 0, n_codes + name_ids, -1))
+        ids = self.code_text.ids[rows]
+        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)
+        no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
+        name_ids = self.name_ids[rows[no_code]]
+        ids[no_code] = np.where(name_ids >= 0, len(self.code_text.texts) + name_ids, -1)
         return ids, np.concatenate([self.code_text.texts, self.name_texts]).astype(object)
 
     def text(self, rows: np.ndarray) -> np.ndarray:
@@ -1531,7 +1531,9 @@ def _near_text(w: _Wording, rows, dec, stated):
     start, starts = _text_by_key(
         [(tenths, int(tenths.max()) + 1), (dec.point_ids[rows] + 1, n_codes)], build_start)
     end, ends = _text_by_key([(s + 1, n_codes), (used_stated, 2), (named, 2)], build_end)
-    return np.arange(len(rows)), starts[start] + ends[end]  # joined per row: few rows are near
+    joined = starts[start] + ends[end]  # joined per row: few rows are near
+    which, distinct = pd.factorize(joined)
+    return which, np.asarray(distinct, dtype=object)
 
 
 def _beyond_text(w: _Wording, rows, stated):
@@ -1657,9 +1659,9 @@ def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> p
     out = events.copy(deep=False)
     codes = np.append([None], layer.codes).astype(object)
     names = np.append([None], layer.names).astype(object)
-    out["assigned_code"] = pd.Series(codes[dec.assigned + 1], index=events.index, dtype=object)
-    out["assigned_province"] = pd.Series(names[dec.assigned + 1], index=events.index,
-                                         dtype=object)
+    position = dec.assigned + 1
+    out["assigned_code"] = pd.Series(codes[position], index=events.index, dtype=object)
+    out["assigned_province"] = pd.Series(names[position], index=events.index, dtype=object)
     out["assigned_by"] = pd.Series(np.asarray(_BY, dtype=object)[dec.by], index=events.index,
                                    dtype=object)
     return out

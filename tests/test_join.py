@@ -492,7 +492,7 @@ def test_benchmark_script_runs(tmp_path, mosaic):
     assert done.returncode == 0, done.stderr
     out = done.stdout
     # The end-to-end ratios come first, both mixes, with both peak memories; then the kernel.
-    assert out.count("RATIO END TO END sjoin / assign_provinces") == 2
-    assert out.count("memory (") == 2
+    assert out.count("RATIO END TO END sjoin / assign_provinces") == 3  # inside, bbox, stress
+    assert out.count("memory (") == 3
     assert out.index("RATIO END TO END") < out.index("RATIO KERNEL") < out.index("/ kernel")
-    assert out.count("point placements identical to sjoin's; 0 differ") == 2
+    assert out.count("point placements identical to sjoin's; 0 differ") == 3

@@ -1907,9 +1907,7 @@ def timeline_map(
     _check_column(summary, column)
     layer = _drawing_layer(boundaries, summary)
     years = sorted({int(y) for y in pd.to_numeric(summary["year"], errors="coerce").dropna()})
-    if not years:
-        raise ValueError("no events with a known year to put on the time slider")
-    steps = [str(y) for y in years]
+    steps = [str(y) for y in years] or ["none"]  # no dated event: one empty step, no crash
     codes = layer["province_code"].astype(str).tolist()
     table = summary.assign(
         _code=summary["province_code"].astype(str),

@@ -1589,8 +1589,9 @@ def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Ca
 def join_report(events, dec: _Decision, stated, points, located, layer, tolerance_m):
     """Step 6: one report row per event that needs a look, in the events' order.
 
-    Each distinct sentence is written once and shared by every row it describes: the text
-    columns are categoricals.
+    Each distinct sentence is written once and shared by every row it describes: ``detail``,
+    ``stated_code``, ``stated_text`` and ``point_code`` are categoricals; ``case`` and ``used``
+    are plain text (their counts list only the cases present).
 
     Returns
     -------
@@ -1625,17 +1626,19 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     index = events.index[rows]
     columns = {
         "event_id": _column(events, "event_id").array.take(rows),
-        "case": _categorical(case.astype(np.int64) - 1, _CASES[1:], distinct=True),
+        "case": np.asarray(_CASES, dtype=object)[case],  # object: counts list only real cases
         "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
         "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
         "stated_text": _categorical(*stated.text_ids(rows)),
         "point_code": _categorical(dec.point_ids[rows], layer.codes, layer.distinct_codes),
-        "used": _categorical(dec.used[rows].astype(np.int64), _BY, distinct=True),
+        "used": np.asarray(_BY, dtype=object)[dec.used[rows]],
         "distance_km": dec.distance_km[rows],
     }
     frame = pd.DataFrame(index=index)
     for name in REPORT_COLUMNS:  # one block per column: nothing is copied into a 2-D block
-        frame[name] = pd.Series(columns[name], index=index, copy=False)
+        values = columns[name]
+        dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
+        frame[name] = pd.Series(values, index=index, dtype=dtype, copy=False)
     return frame
 
 

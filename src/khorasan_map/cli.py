@@ -204,8 +204,8 @@ def _options_checked():
 
 
 def _expand_events(events):
-    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
-    from khorasan_map.scale import expand_paths
+    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded), for every command."""
+    from khorasan_map.sources import expand_paths
 
     return [str(p) for p in expand_paths(events)] if events else []
 
@@ -394,7 +394,7 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(events, source_format)
+    frame, left_out = _read_events_argument(_expand_events(events), source_format)
     with _options_checked():
         path = export_static(
             frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
@@ -421,8 +421,8 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     """
     from khorasan_map.events import read_events
 
-    result = read_events(list(events) or None, format=source_format, on_invalid="report",
-                         keep_all=keep_all, today=today)
+    result = read_events(_expand_events(events) or None, format=source_format,
+                         on_invalid="report", keep_all=keep_all, today=today)
     click.echo(result.summary())
     limit = 20
     for line in result.messages("problems", limit=limit):

@@ -1,0 +1,124 @@
+"""Cell-level parsing shared by the readers, the ACLED/UCDP mappers and validation.
+
+Text, numbers and dates arrive in many shapes (Arrow strings, floats, datetimes); these helpers
+turn a column into trimmed text, float64 or datetime64 the same way wherever it is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "as_text",
+    "by_unique",
+    "column_or_empty",
+    "in_afghanistan",
+    "iso_or_text",
+    "norm_token",
+    "parse_dates",
+    "parse_numbers",
+    "quoted",
+]
+
+def as_text(series) -> pd.Series:
+    """Trimmed text with empty strings as missing."""
+    if series.dtype.kind in "iu":
+        out = series.astype("str")
+    elif series.dtype.kind == "f":
+        out = by_unique(series, lambda u: u.astype("float64").map("{:g}".format))
+    elif series.dtype.kind == "M":
+        out = series.dt.strftime("%Y-%m-%d").astype("str")
+    else:
+        out = series.astype("str")
+    out = out.str.strip()
+    return out.where(out != "", None).astype("str")
+
+
+def column_or_empty(raw, name, n):
+    """Return column ``name`` of ``raw`` with a fresh index, or ``n`` missing values."""
+    if name in raw.columns:
+        return raw[name].reset_index(drop=True)
+    return pd.Series([None] * n, dtype="str")
+
+
+def by_unique(series: pd.Series, func) -> pd.Series:
+    """Apply a text function to the distinct values only (fast on repetitive columns)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return series
+    mapped = np.asarray(func(pd.Series(uniques, dtype="str")).astype(object), dtype=object)
+    out = np.where(codes >= 0, mapped[np.maximum(codes, 0)], None)
+    return pd.Series(out, dtype="str")
+
+
+def norm_token(series):
+    """Return lower-case text with spaces and hyphens as underscores ("Near " -> "near")."""
+    return by_unique(as_text(series),
+                      lambda u: u.str.lower().str.replace(r"[\s\-]+", "_", regex=True))
+
+
+def parse_numbers(series):
+    """Numbers from text; return floats and the mask of non-empty text that is not a number."""
+    if series.dtype.kind in "fiu":
+        values = series.astype("float64").reset_index(drop=True)
+        return values, np.zeros(len(values), dtype=bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = as_text(series)
+    try:  # fast path: every value is a number or empty
+        array = pa.Array.from_pandas(text)
+        values = pd.Series(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+    values = values.where(np.isfinite(values))
+    return values, (values.isna() & text.notna()).to_numpy()
+
+
+def quoted(values: pd.Series) -> pd.Series:
+    """Return each value in single quotes, for messages."""
+    return "'" + values.astype(str) + "'"
+
+
+def parse_dates(values: pd.Series):
+    """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
+
+    A time after the date ("2017-07-31 00:00:00.000", "2021-08-26T12:00:00+04:30") is
+    ignored: events are dated by calendar day, as the source wrote it.
+    """
+    if values.dtype.kind == "M":
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)  # keep the local calendar date
+        out = values.astype("datetime64[ns]").dt.normalize()
+        return out.reset_index(drop=True), np.zeros(len(values), dtype=bool)
+    text = as_text(values)
+    timed = ((text.str.len() > 10) & text.str.slice(10, 11).isin(["T", " "])
+             & text.str.match(r"^\d{4}-\d{2}-\d{2}")).fillna(False)
+    day = text.where(~timed, text.str.slice(0, 10))
+    out = pd.to_datetime(day, format="ISO8601", errors="coerce")
+    failed = out.isna() & text.notna()
+    if failed.any():
+        for form in ("%d %B %Y", "%d %b %Y"):
+            second = pd.to_datetime(text[failed], format=form, errors="coerce")
+            out = out.where(~failed, second)
+            failed = out.isna() & text.notna()
+    out = out.astype("datetime64[ns]")
+    return out, (out.isna() & text.notna()).to_numpy()
+
+
+def iso_or_text(dates: pd.Series, fallback: pd.Series) -> pd.Series:
+    """ISO date text where parsed, the original text where not."""
+    text = dates.dt.strftime("%Y-%m-%d").astype("str")
+    return text.where(dates.notna(), fallback)
+
+
+def in_afghanistan(raw, id_column, id_value, name_column):
+    """Rows whose country column (when there is one) says Afghanistan; empty counts as yes."""
+    if id_column in raw.columns:
+        ident = as_text(raw[id_column]).str.replace(r"\.0$", "", regex=True)
+        return np.asarray((ident.isna() | (ident == id_value)).fillna(True), dtype=bool)
+    if name_column in raw.columns:
+        name = as_text(raw[name_column]).str.lower()
+        return np.asarray((name.isna() | (name == "afghanistan")).fillna(True), dtype=bool)
+    return np.ones(len(raw), dtype=bool)

@@ -1,0 +1,143 @@
+"""UCDP GED files: which rows are Taliban-vs-ISK, and how their columns map to the schema.
+
+See :func:`khorasan_map.events.read_events` (Notes) for the rules in words.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
+from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
+
+__all__ = ["MESSAGE_NAMES", "REQUIRED", "SIGNATURE", "keep_mask", "to_schema"]
+
+#: Columns that tell a UCDP GED file from other files.
+SIGNATURE = {"dyad_name", "where_prec", "date_prec", "best"}
+
+#: Columns a UCDP GED file must have.
+REQUIRED = ("id", "dyad_name", "date_start", "date_end", "date_prec", "where_prec",
+                  "adm_1", "latitude", "longitude", "best")
+
+MESSAGE_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date_prec",
+               "province": "adm_1", "district": "adm_2", "location_precision": "where_prec",
+               "fatalities": "best", "fatalities_low": "low", "fatalities_high": "high",
+               "actor1": "side_a", "actor2": "side_b", "source_name": "source_office",
+               "source_title": "source_headline"}
+
+
+def keep_mask(raw, keep_all, government_from):
+    """Return which rows to keep: Taliban-ISK dyads (all with ``keep_all``), in Afghanistan."""
+    n = len(raw)
+    if keep_all:
+        keep = np.ones(n, dtype=bool)
+    else:
+        dyad = as_text(raw["dyad_name"]).fillna("").str.lower().str.replace(r"\s+", " ",
+                                                                             regex=True)
+        keep = np.array(dyad.isin(["is - taleban", "taleban - is"]), dtype=bool)
+        keep |= dyad.str.contains("high council of afghanistan islamic emirate",
+                                  regex=False).to_numpy()
+        for name in ("conflict_new_id", "conflict_dset_id"):
+            if name in raw.columns:
+                keep |= (as_text(raw[name]).str.replace(r"\.0$", "", regex=True)
+                         == "13651").fillna(False).to_numpy()
+        if government_from is not None:
+            start, _ = parse_dates(raw["date_start"])
+            gov = dyad.isin(["government of afghanistan - is"]).to_numpy()
+            keep |= gov & (start >= government_from).fillna(False).to_numpy()
+    return keep & in_afghanistan(raw, "country_id", "700", "country")
+
+
+def _strip_suffix(series, word):
+    return as_text(series).str.replace(rf"(?i)\s+{word}$", "", regex=True)
+
+
+def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
+    """Map UCDP GED columns to the schema; record row problems in ``ctx``."""
+    n = len(raw)
+    col = functools.partial(column_or_empty, raw, n=n)
+    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
+    out["_row"] = raw["_row"].to_numpy()
+    ident = as_text(col("id")).str.replace(r"\.0$", "", regex=True)
+    out["event_id"] = ("UCDP-" + ident).where(ident.notna(), None)
+    ctx.rows, ctx.ids, ctx.raw_values = out["_row"], out["event_id"], {}
+    start, _ = parse_dates(col("date_start"))
+    end, _ = parse_dates(col("date_end"))
+    out["date"] = iso_or_text(start, as_text(col("date_start")))
+    out["date_start"] = out["date"]
+    out["date_end"] = iso_or_text(end, as_text(col("date_end")))
+    dp = as_text(col("date_prec")).str.replace(r"\.0$", "", regex=True)
+    same_month = (start.dt.to_period("M") == end.dt.to_period("M")).to_numpy()
+    same_year = (start.dt.year == end.dt.year).to_numpy()
+    same_day = (start == end).to_numpy()
+    dpv = dp.fillna("").to_numpy()
+    precision = np.select(
+        [(dpv == "1") & same_day, dpv == "1", (dpv == "4") & same_month,
+         (dpv == "5") & same_year, np.isin(dpv, ["2", "3", "4", "5"])],
+        ["day", "range", "month", "year", "range"], "")
+    ctx.add(~np.isin(dpv, ["1", "2", "3", "4", "5"]), "date_precision",
+            "date_prec must be 1 to 5", value=dp)
+    out["date_precision"] = pd.Series(precision, dtype="str").where(precision != "", None)
+    # date_prec 4 and 5 cover a month or year: make the range match it.
+    month = (precision == "month")
+    year = (precision == "year")
+    if month.any() or year.any():
+        s = start.values
+        m0 = s.astype("datetime64[M]")
+        y0 = s.astype("datetime64[Y]")
+        m_end = (m0 + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        y_end = (y0 + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        fixed_end = np.where(month, m_end, np.where(year, y_end, s.astype("datetime64[D]")))
+        fixed = pd.Series(fixed_end.astype("datetime64[ns]"))
+        out["date_end"] = out["date_end"].where(~(month | year),
+                                                fixed.dt.strftime("%Y-%m-%d").astype("str"))
+    dyad = as_text(col("dyad_name")).fillna("")
+    low = dyad.str.lower()
+    tal_isk = (low.isin(["is - taleban", "taleban - is"])
+               | low.str.contains("high council of afghanistan islamic emirate", regex=False))
+    for name in ("conflict_new_id", "conflict_dset_id"):
+        if name in raw.columns:
+            tal_isk |= (as_text(raw[name]).reset_index(drop=True)
+                        .str.replace(r"\.0$", "", regex=True) == "13651").fillna(False)
+    gov = low == "government of afghanistan - is"
+    if ctx.state.government_from is not None:
+        gov_tal = gov & (start >= ctx.state.government_from).fillna(False)
+    else:
+        gov_tal = gov & False
+    out["kind"] = pd.Series(np.where((tal_isk | gov_tal).to_numpy(), "clash", OTHER_KIND),
+                            dtype="str")
+    side_a = as_text(col("side_a"))
+    out["actor1"] = side_a.where(~gov_tal, side_a + " (Taliban)")
+    out["actor2"] = as_text(col("side_b"))
+    wp = as_text(col("where_prec")).str.replace(r"\.0$", "", regex=True).fillna("")
+    province = _strip_suffix(col("adm_1"), "province")
+    out["province"] = province
+    out["district"] = _strip_suffix(col("adm_2"), "district")
+    precision = wp.map({"1": "exact", "2": "near", "3": "district", "4": "province",
+                        "5": "province"})
+    out["location_precision"] = precision.astype("str")
+    vague = wp.isin(["6", "7"]) | ((wp == "5") & province.isna())
+    ctx.add(vague.to_numpy(), "location_precision",
+            lambda: "where_prec " + wp + " is too vague to place the event in a province"
+            + np.where(wp == "5", " (no adm_1 given)", ""), value=wp)
+    ctx.add(~wp.isin(["1", "2", "3", "4", "5", "6", "7"]).to_numpy(), "location_precision",
+            "where_prec must be 1 to 7", value=wp)
+    point = wp.isin(["1", "2", "3"]).to_numpy()
+    out["latitude"] = col("latitude").astype(object).where(point, None)
+    out["longitude"] = col("longitude").astype(object).where(point, None)
+    out["fatalities"] = col("best")
+    out["fatalities_low"] = col("low")
+    out["fatalities_high"] = col("high")
+    where = as_text(col("where_description")).fillna("")
+    out["description"] = ("UCDP GED event: " + dyad + np.where(where != "", ", " + where, ""))
+    out["source_name"] = as_text(col("source_office"))
+    headline = as_text(col("source_headline"))
+    out["source_title"] = headline.fillna(as_text(col("source_article")))
+    out["source_date"] = as_text(col("source_date"))
+    clarity = as_text(col("event_clarity")).str.replace(r"\.0$", "", regex=True)
+    out["confidence"] = clarity.map({"1": "high", "2": "low"}).astype("str")
+    out["dataset"] = "ucdp"
+    return out

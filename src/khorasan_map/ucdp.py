@@ -13,15 +13,16 @@ import pandas as pd
 from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
 from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
 
-__all__ = ["MESSAGE_NAMES", "REQUIRED", "SIGNATURE", "keep_mask", "to_schema"]
+__all__ = ["MESSAGE_NAMES", "REQUIRED", "SIGNATURE", "dyad_masks", "keep_mask", "to_schema"]
 
 #: Columns that tell a UCDP GED file from other files.
 SIGNATURE = {"dyad_name", "where_prec", "date_prec", "best"}
 
 #: Columns a UCDP GED file must have.
 REQUIRED = ("id", "dyad_name", "date_start", "date_end", "date_prec", "where_prec",
-                  "adm_1", "latitude", "longitude", "best")
+            "adm_1", "latitude", "longitude", "best")
 
+#: UCDP columns named in messages instead of the schema columns they fill.
 MESSAGE_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date_prec",
                "province": "adm_1", "district": "adm_2", "location_precision": "where_prec",
                "fatalities": "best", "fatalities_low": "low", "fatalities_high": "high",
@@ -29,25 +30,45 @@ MESSAGE_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date
                "source_title": "source_headline"}
 
 
+def dyad_masks(raw, government_from):
+    """Return which rows are Taliban-vs-ISK by dyad or conflict, and which by the later rule.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        UCDP rows (``dyad_name``, ``date_start`` and any conflict id columns).
+    government_from : pandas.Timestamp or None
+        From this day, "Government of Afghanistan - IS" is the Taliban state against ISK.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``taliban_isk`` (the dyad "IS - Taleban", the Islamic Emirate's High Council, conflict
+        13651) and ``government_taliban`` (the government dyad from ``government_from``).
+    """
+    dyad = as_text(raw["dyad_name"]).fillna("").str.lower().str.replace(r"\s+", " ", regex=True)
+    taliban_isk = np.array(dyad.isin(["is - taleban", "taleban - is"]), dtype=bool)
+    taliban_isk |= dyad.str.contains("high council of afghanistan islamic emirate",
+                                     regex=False).to_numpy()
+    for name in ("conflict_new_id", "conflict_dset_id"):
+        if name in raw.columns:
+            taliban_isk |= (as_text(raw[name]).str.replace(r"\.0$", "", regex=True)
+                            == "13651").fillna(False).to_numpy()
+    government = np.zeros(len(raw), dtype=bool)
+    if government_from is not None:
+        start, _ = parse_dates(raw["date_start"])
+        government = (dyad.isin(["government of afghanistan - is"]).to_numpy()
+                      & (start >= government_from).fillna(False).to_numpy())
+    return taliban_isk, government
+
+
 def keep_mask(raw, keep_all, government_from):
     """Return which rows to keep: Taliban-ISK dyads (all with ``keep_all``), in Afghanistan."""
-    n = len(raw)
     if keep_all:
-        keep = np.ones(n, dtype=bool)
+        keep = np.ones(len(raw), dtype=bool)
     else:
-        dyad = as_text(raw["dyad_name"]).fillna("").str.lower().str.replace(r"\s+", " ",
-                                                                             regex=True)
-        keep = np.array(dyad.isin(["is - taleban", "taleban - is"]), dtype=bool)
-        keep |= dyad.str.contains("high council of afghanistan islamic emirate",
-                                  regex=False).to_numpy()
-        for name in ("conflict_new_id", "conflict_dset_id"):
-            if name in raw.columns:
-                keep |= (as_text(raw[name]).str.replace(r"\.0$", "", regex=True)
-                         == "13651").fillna(False).to_numpy()
-        if government_from is not None:
-            start, _ = parse_dates(raw["date_start"])
-            gov = dyad.isin(["government of afghanistan - is"]).to_numpy()
-            keep |= gov & (start >= government_from).fillna(False).to_numpy()
+        taliban_isk, government = dyad_masks(raw, government_from)
+        keep = taliban_isk | government
     return keep & in_afghanistan(raw, "country_id", "700", "country")
 
 
@@ -55,15 +76,8 @@ def _strip_suffix(series, word):
     return as_text(series).str.replace(rf"(?i)\s+{word}$", "", regex=True)
 
 
-def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
-    """Map UCDP GED columns to the schema; record row problems in ``ctx``."""
-    n = len(raw)
-    col = functools.partial(column_or_empty, raw, n=n)
-    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
-    out["_row"] = raw["_row"].to_numpy()
-    ident = as_text(col("id")).str.replace(r"\.0$", "", regex=True)
-    out["event_id"] = ("UCDP-" + ident).where(ident.notna(), None)
-    ctx.rows, ctx.ids, ctx.raw_values = out["_row"], out["event_id"], {}
+def _dates(out, col, ctx) -> None:
+    """Fill the dates and their precision from date_start, date_end and date_prec."""
     start, _ = parse_dates(col("date_start"))
     end, _ = parse_dates(col("date_end"))
     out["date"] = iso_or_text(start, as_text(col("date_start")))
@@ -86,32 +100,16 @@ def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     year = (precision == "year")
     if month.any() or year.any():
         s = start.values
-        m0 = s.astype("datetime64[M]")
-        y0 = s.astype("datetime64[Y]")
-        m_end = (m0 + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
-        y_end = (y0 + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        m_end = (s.astype("datetime64[M]") + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        y_end = (s.astype("datetime64[Y]") + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
         fixed_end = np.where(month, m_end, np.where(year, y_end, s.astype("datetime64[D]")))
         fixed = pd.Series(fixed_end.astype("datetime64[ns]"))
         out["date_end"] = out["date_end"].where(~(month | year),
                                                 fixed.dt.strftime("%Y-%m-%d").astype("str"))
-    dyad = as_text(col("dyad_name")).fillna("")
-    low = dyad.str.lower()
-    tal_isk = (low.isin(["is - taleban", "taleban - is"])
-               | low.str.contains("high council of afghanistan islamic emirate", regex=False))
-    for name in ("conflict_new_id", "conflict_dset_id"):
-        if name in raw.columns:
-            tal_isk |= (as_text(raw[name]).reset_index(drop=True)
-                        .str.replace(r"\.0$", "", regex=True) == "13651").fillna(False)
-    gov = low == "government of afghanistan - is"
-    if ctx.state.government_from is not None:
-        gov_tal = gov & (start >= ctx.state.government_from).fillna(False)
-    else:
-        gov_tal = gov & False
-    out["kind"] = pd.Series(np.where((tal_isk | gov_tal).to_numpy(), "clash", OTHER_KIND),
-                            dtype="str")
-    side_a = as_text(col("side_a"))
-    out["actor1"] = side_a.where(~gov_tal, side_a + " (Taliban)")
-    out["actor2"] = as_text(col("side_b"))
+
+
+def _location(out, col, ctx) -> None:
+    """Fill province, district, precision and coordinates from adm_1, adm_2 and where_prec."""
     wp = as_text(col("where_prec")).str.replace(r"\.0$", "", regex=True).fillna("")
     province = _strip_suffix(col("adm_1"), "province")
     out["province"] = province
@@ -128,9 +126,28 @@ def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     point = wp.isin(["1", "2", "3"]).to_numpy()
     out["latitude"] = col("latitude").astype(object).where(point, None)
     out["longitude"] = col("longitude").astype(object).where(point, None)
+
+
+def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
+    """Map UCDP GED columns to the schema; record row problems in ``ctx``."""
+    n = len(raw)
+    col = functools.partial(column_or_empty, raw, n=n)
+    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
+    out["_row"] = raw["_row"].to_numpy()
+    ident = as_text(col("id")).str.replace(r"\.0$", "", regex=True)
+    out["event_id"] = ("UCDP-" + ident).where(ident.notna(), None)
+    ctx.rows, ctx.ids, ctx.raw_values = out["_row"], out["event_id"], {}
+    _dates(out, col, ctx)
+    taliban_isk, government = dyad_masks(raw, ctx.state.government_from)
+    out["kind"] = pd.Series(np.where(taliban_isk | government, "clash", OTHER_KIND), dtype="str")
+    side_a = as_text(col("side_a"))
+    out["actor1"] = side_a.where(~government, side_a + " (Taliban)")
+    out["actor2"] = as_text(col("side_b"))
+    _location(out, col, ctx)
     out["fatalities"] = col("best")
     out["fatalities_low"] = col("low")
     out["fatalities_high"] = col("high")
+    dyad = as_text(col("dyad_name")).fillna("")
     where = as_text(col("where_description")).fillna("")
     out["description"] = ("UCDP GED event: " + dyad + np.where(where != "", ", " + where, ""))
     out["source_name"] = as_text(col("source_office"))

@@ -14,7 +14,17 @@ from khorasan_map import settings
 from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
 from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
 
-__all__ = ["MESSAGE_NAMES", "REQUIRED", "SIGNATURE", "actor_sides", "keep_mask", "to_schema"]
+__all__ = [
+    "DATE_FORMS",
+    "FILTER_COLUMNS",
+    "MESSAGE_NAMES",
+    "REQUIRED",
+    "SIDE_COLUMNS",
+    "SIGNATURE",
+    "actor_sides",
+    "keep_mask",
+    "to_schema",
+]
 
 #: Columns that tell an ACLED export from other files.
 SIGNATURE = {"event_id_cnty", "event_date", "actor1", "geo_precision"}
@@ -50,12 +60,26 @@ def _has_actor(series, pattern):
     return found
 
 
+#: Actor columns of each side: ``assoc_actor_N`` in current exports, ``ally_actor_N`` in old ones.
+SIDE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "1": ("actor1", "assoc_actor_1", "ally_actor_1"),
+    "2": ("actor2", "assoc_actor_2", "ally_actor_2"),
+}
+
+#: Columns the Taliban-ISK filter reads (before the other columns are converted).
+FILTER_COLUMNS: frozenset = frozenset({*SIDE_COLUMNS["1"], *SIDE_COLUMNS["2"], "iso", "country"})
+
+#: Date forms of ACLED exports besides ISO and "15 March 2019": "9-May-20" and the day-first
+#: "15/03/2019" (ACLED writes day before month).
+DATE_FORMS: tuple[str, ...] = ("%d-%b-%y", "%d-%B-%y", "%d-%b-%Y", "%d-%B-%Y", "%d/%m/%Y")
+
+
 def actor_sides(raw, government=True):
     """Return Boolean masks: Taliban and ISK on side 1 and side 2 of each ACLED row."""
     n = len(raw)
     side = {}
     for i in ("1", "2"):
-        cols = [f"actor{i}", f"assoc_actor_{i}"]
+        cols = SIDE_COLUMNS[i]
         tal = np.zeros(n, dtype=bool)
         isk = np.zeros(n, dtype=bool)
         for col in cols:
@@ -84,7 +108,7 @@ def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
     out["_row"] = raw["_row"].to_numpy()
     out["event_id"] = col("event_id_cnty")
-    dates, _ = parse_dates(col("event_date"))
+    dates, _ = parse_dates(col("event_date"), forms=DATE_FORMS)
     raw_date = as_text(col("event_date"))
     tp = as_text(col("time_precision")).fillna("1").str.replace(r"\.0$", "", regex=True)
     week = (tp == "2").to_numpy()

@@ -22,8 +22,10 @@ from khorasan_map.errors import EventValidationError, InputFileError
 from khorasan_map.parsing import as_text, column_or_empty, quoted
 from khorasan_map.schema import (
     EVENT_COLUMNS,
+    GEOMETRY_COLUMN,
     MAX_LISTED,
     OTHER_KIND,
+    POLYGON_RULES,
     REPORT_COLUMNS,
     REQUIRED_COLUMNS,
     empty_events,
@@ -185,6 +187,7 @@ def read_events(
     progress: bool | None = None,
     chunksize: int = 250_000,
     layer: str | None = None,
+    polygons: str = "refuse",
 ):
     """Read events, map them to the schema and validate every row.
 
@@ -222,6 +225,11 @@ def read_events(
     layer : str, optional
         The layer of a GeoPackage that holds several (the message lists them when it is
         missing); the only layer is read without it.
+    polygons : {"refuse", "representative_point"}
+        A polygon, line or other shape where an event's point should be: "refuse" rejects the
+        row, naming it; "representative_point" places the event at a point inside the shape
+        (:func:`shapely.point_on_surface`) with ``location_precision`` lowered to "district"
+        (or kept at "district"/"province"), and warns.
 
     Returns
     -------
@@ -328,9 +336,12 @@ def read_events(
         raise ValueError(f"format must be one of {', '.join(_FORMATS)}, not {format!r}")
     if on_invalid not in ("raise", "report"):
         raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
+    if polygons not in POLYGON_RULES:
+        raise ValueError(f"polygons must be one of {', '.join(POLYGON_RULES)}, not {polygons!r}")
     if int(chunksize) < 1:
         raise ValueError(f"chunksize must be a positive number of rows, not {chunksize!r}")
     state = _State(
+        polygons=polygons,
         keep_all=keep_all,
         government_from=None if ucdp_government_from is None
         else pd.Timestamp(ucdp_government_from),
@@ -361,7 +372,8 @@ def read_events(
 class _State:
     """Collects valid events, problems and warnings across chunks and files."""
 
-    def __init__(self, keep_all, government_from, today):
+    def __init__(self, keep_all, government_from, today, polygons="refuse"):
+        self.polygons = polygons
         self.keep_all = keep_all
         self.government_from = government_from
         self.today = today
@@ -392,6 +404,7 @@ class _State:
 
     def set_format(self, columns, fmt):
         """Detect (or take) the format from the column names and check the required ones."""
+        _check_distinct(list(columns), self.label)
         columns = list(_normalise_columns(pd.DataFrame(columns=list(columns))).columns)
         self.fmt = detect_format(columns) if fmt == "auto" else fmt
         _check_columns(columns, self.fmt, self.label)
@@ -400,10 +413,7 @@ class _State:
         """Columns the ACLED/UCDP filter needs (empty when every row is kept)."""
         if self.keep_all or self.fmt not in ("acled", "ucdp"):
             return []
-        wanted = ({"actor1", "assoc_actor_1", "actor2", "assoc_actor_2", "iso", "country"}
-                  if self.fmt == "acled"
-                  else {"dyad_name", "conflict_new_id", "conflict_dset_id", "date_start",
-                        "country_id", "country"})
+        wanted = acled.FILTER_COLUMNS if self.fmt == "acled" else ucdp.FILTER_COLUMNS
         return [n for n in names if str(n).strip().lower() in wanted]
 
     def keep_mask(self, small):
@@ -417,9 +427,9 @@ class _State:
         return mask
 
     def add(self, raw, fmt):
-        raw = _normalise_columns(raw)
         if self.fmt is None:
-            self.set_format(raw.columns, fmt)
+            self.set_format([c for c in raw.columns if c != "_row"], fmt)
+        raw = _normalise_columns(raw)
         self.n_read += len(raw)
         ctx = ProblemLog(self)
         if self.fmt == "acled":
@@ -430,6 +440,8 @@ class _State:
             frame = ucdp.to_schema(raw, ctx)
         else:
             frame = _from_khorasan(raw, self.dataset)
+        if GEOMETRY_COLUMN in raw.columns:  # shapes that are not points, named by the reader
+            frame[GEOMETRY_COLUMN] = raw[GEOMETRY_COLUMN].to_numpy()
         self.n_input += len(raw)
         if not len(frame):
             return
@@ -547,6 +559,19 @@ def _normalise_columns(raw: pd.DataFrame) -> pd.DataFrame:
         if name != col:
             renamed[col] = name
     return raw.rename(columns=renamed) if renamed else raw
+
+
+def _check_distinct(columns, label):
+    """Refuse a header whose names differ only in case or spacing ("Province,province")."""
+    seen: dict[str, list] = {}
+    for col in columns:
+        name = str(col).strip().lower().replace(" ", "_").lstrip("\ufeff")
+        seen.setdefault(name, []).append(str(col))
+    clashes = [names for names in seen.values() if len(names) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(repr(n) for n in names) for names in clashes)
+        raise InputFileError(f"{label} has columns that differ only in case or spacing: {shown} "
+                             "(names are read case-insensitively); rename or drop one of each")
 
 
 def _check_columns(columns, fmt, label):

@@ -16,6 +16,10 @@ __all__ = [
     "in_afghanistan",
     "iso_or_text",
     "norm_token",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "WORDED_FORMS",
+    "out_of_range",
     "parse_dates",
     "parse_numbers",
     "quoted",
@@ -81,30 +85,95 @@ def quoted(values: pd.Series) -> pd.Series:
     return "'" + values.astype(str) + "'"
 
 
-def parse_dates(values: pd.Series):
+#: The first and last days a date may fall on (the span of pandas' nanosecond timestamps).
+EARLIEST_DATE: pd.Timestamp = pd.Timestamp.min.ceil("D")
+LATEST_DATE: pd.Timestamp = pd.Timestamp.max.floor("D")
+
+#: Day-first forms tried after ISO dates, "15 March 2019" and "15 Mar 2019".
+WORDED_FORMS: tuple[str, ...] = ("%d %B %Y", "%d %b %Y")
+
+
+def _in_range(dates: pd.Series) -> pd.Series:
+    """Return the dates with those outside :data:`EARLIEST_DATE`-:data:`LATEST_DATE` as NaT."""
+    dates = dates.reset_index(drop=True)
+    if dates.dtype.kind == "M":
+        unit = np.datetime_data(dates.dtype)[0]
+        low = np.datetime64(EARLIEST_DATE.date(), unit)
+        high = np.datetime64(LATEST_DATE.date(), unit)
+        values = dates.to_numpy()
+        dates = dates.where((values >= low) & (values <= high))
+    return dates.astype("datetime64[ns]")
+
+
+def parse_dates(values: pd.Series, forms=()):
     """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
 
     A time after the date ("2017-07-31 00:00:00.000", "2021-08-26T12:00:00+04:30") is
-    ignored: events are dated by calendar day, as the source wrote it.
+    ignored: events are dated by calendar day, as the source wrote it. A date outside
+    :data:`EARLIEST_DATE`-:data:`LATEST_DATE` (9999-12-31, 0001-01-01) is bad, never an error.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text, or datetimes already.
+    forms : tuple of str
+        More ``strptime`` forms to try, after ISO and :data:`WORDED_FORMS` (ACLED's
+        "9-May-20" is ``"%d-%b-%y"``).
+
+    Returns
+    -------
+    dates : pandas.Series
+        datetime64[ns], normalised to the day; NaT where not parsed.
+    bad : numpy.ndarray
+        Boolean: text (or a datetime) that gave no usable date.
     """
     if values.dtype.kind == "M":
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)  # keep the local calendar date
-        out = values.astype("datetime64[ns]").dt.normalize()
-        return out.reset_index(drop=True), np.zeros(len(values), dtype=bool)
-    text = as_text(values)
+        out = _in_range(values).dt.normalize()
+        return out, (out.isna() & values.reset_index(drop=True).notna()).to_numpy()
+    text = as_text(values).reset_index(drop=True)
     timed = ((text.str.len() > 10) & text.str.slice(10, 11).isin(["T", " "])
              & text.str.match(r"^\d{4}-\d{2}-\d{2}")).fillna(False)
     day = text.where(~timed, text.str.slice(0, 10))
-    out = pd.to_datetime(day, format="ISO8601", errors="coerce")
-    failed = out.isna() & text.notna()
-    if failed.any():
-        for form in ("%d %B %Y", "%d %b %Y"):
-            second = pd.to_datetime(text[failed], format=form, errors="coerce")
-            out = out.where(~failed, second)
-            failed = out.isna() & text.notna()
+    out = _in_range(pd.to_datetime(day, format="ISO8601", errors="coerce"))
+    for form in (*WORDED_FORMS, *forms):
+        failed = out.isna() & text.notna()
+        if not failed.any():
+            break
+        second = _in_range(pd.to_datetime(text[failed], format=form, errors="coerce"))
+        out = out.where(~failed, second.set_axis(text.index[failed]).reindex(text.index))
     out = out.astype("datetime64[ns]")
     return out, (out.isna() & text.notna()).to_numpy()
+
+
+def out_of_range(values: pd.Series) -> np.ndarray:
+    """Return which texts are real calendar dates outside the supported span.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Date texts (or datetimes) that :func:`parse_dates` found bad.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, per value.
+    """
+    if values.dtype.kind == "M":
+        return values.notna().to_numpy()
+    text = as_text(values).str.slice(0, 10)
+    shaped = text.str.fullmatch(r"-?\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
+    result = np.zeros(len(text), dtype=bool)
+    for i in np.flatnonzero(shaped):  # few: only rows already found bad
+        year, month, day = (int(p) for p in text.iloc[i].lstrip("-").split("-"))
+        try:
+            pd.Timestamp(2000, month, min(day, 28))
+            real = 1 <= day <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        except ValueError:
+            real = False
+        result[i] = real and not (EARLIEST_DATE.year < year < LATEST_DATE.year)
+    return result
 
 
 def iso_or_text(dates: pd.Series, fallback: pd.Series) -> pd.Series:

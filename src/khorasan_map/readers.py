@@ -26,6 +26,7 @@ import pandas as pd
 
 from khorasan_map import settings
 from khorasan_map.errors import InputFileError
+from khorasan_map.schema import GEOMETRY_COLUMN
 from khorasan_map.sources import inspect_file
 
 __all__ = [
@@ -39,6 +40,10 @@ __all__ = [
     "read_chunks",
     "read_parquet_piece",
 ]
+
+_TYPE_NAMES = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+
 
 def read_chunks(item, label, chunksize, progress, state, layer=None):
     """Yield raw chunks (DataFrames with a ``_row`` column) from one input.
@@ -119,11 +124,21 @@ def fill_from_points(out, geoms, shapely) -> None:
         The shapely module (imported lazily by the caller).
     """
     # An empty point (how a province-only event is often saved) has no x/y: it stays empty.
-    is_point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
+    # Any other shape (a polygon, a line) is placed at a representative point inside it and
+    # named in ``_geometry``, for validation to refuse or to accept at a lower precision.
+    geoms = np.asarray(geoms, dtype=object)
+    empty = shapely.is_empty(geoms) | pd.isna(geoms)
+    is_point = (shapely.get_type_id(geoms) == 0) & ~empty
+    shaped = ~is_point & ~empty
     x = np.full(len(geoms), np.nan)
     y = np.full(len(geoms), np.nan)
     x[is_point] = shapely.get_x(geoms[is_point])
     y[is_point] = shapely.get_y(geoms[is_point])
+    if shaped.any():
+        inner = shapely.point_on_surface(geoms[shaped])
+        x[shaped], y[shaped] = shapely.get_x(inner), shapely.get_y(inner)
+        out[GEOMETRY_COLUMN] = pd.Series(
+            np.where(shaped, shapely.get_type_id(geoms), -1)).map(_TYPE_NAMES).to_numpy()
     cols = {str(c).lower(): c for c in out.columns}
     for name, values in (("longitude", x), ("latitude", y)):
         if name in cols:

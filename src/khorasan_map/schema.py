@@ -10,6 +10,8 @@ import pandas as pd
 
 __all__ = [
     "EVENT_COLUMNS",
+    "GEOMETRY_COLUMN",
+    "POLYGON_RULES",
     "MAX_LISTED",
     "NUMBER_COLUMNS",
     "OTHER_KIND",
@@ -72,6 +74,13 @@ OTHER_KIND: str = "other"
 #: How many problems an error message lists before "and N more".
 MAX_LISTED: int = 20
 
+
+#: Column a reader adds naming each row's geometry type when it is not a point (else empty).
+GEOMETRY_COLUMN: str = "_geometry"
+
+#: What ``read_events(polygons=...)`` may do with a polygon (or a line) in an event file:
+#: refuse the row, or place it at a point inside the shape at a lower precision.
+POLYGON_RULES: tuple[str, ...] = ("refuse", "representative_point")
 
 #: Schema columns held as text.
 TEXT_COLUMNS: tuple[str, ...] = (

@@ -13,7 +13,15 @@ import pandas as pd
 from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
 from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
 
-__all__ = ["MESSAGE_NAMES", "REQUIRED", "SIGNATURE", "dyad_masks", "keep_mask", "to_schema"]
+__all__ = [
+    "FILTER_COLUMNS",
+    "MESSAGE_NAMES",
+    "REQUIRED",
+    "SIGNATURE",
+    "dyad_masks",
+    "keep_mask",
+    "to_schema",
+]
 
 #: Columns that tell a UCDP GED file from other files.
 SIGNATURE = {"dyad_name", "where_prec", "date_prec", "best"}
@@ -28,6 +36,11 @@ MESSAGE_NAMES = {"event_id": "id", "date": "date_start", "date_precision": "date
                "fatalities": "best", "fatalities_low": "low", "fatalities_high": "high",
                "actor1": "side_a", "actor2": "side_b", "source_name": "source_office",
                "source_title": "source_headline"}
+
+
+#: Columns the Taliban-ISK filter reads (before the other columns are converted).
+FILTER_COLUMNS: frozenset = frozenset({"dyad_name", "conflict_new_id", "conflict_dset_id",
+                                       "date_start", "country_id", "country"})
 
 
 def dyad_masks(raw, government_from):

@@ -16,9 +16,19 @@ import numpy as np
 import pandas as pd
 
 from khorasan_map import acled, settings, ucdp
-from khorasan_map.parsing import as_text, norm_token, parse_dates, parse_numbers, quoted
+from khorasan_map.parsing import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    as_text,
+    norm_token,
+    out_of_range,
+    parse_dates,
+    parse_numbers,
+    quoted,
+)
 from khorasan_map.schema import (
     EVENT_COLUMNS,
+    GEOMETRY_COLUMN,
     MAX_LISTED,
     REPORT_COLUMNS,
     TEXT_COLUMNS,
@@ -132,6 +142,7 @@ def validate_rows(ev: pd.DataFrame, ctx: ProblemLog) -> pd.DataFrame:
     _validate_dates(ev, out, ctx)
     _validate_fatalities(ev, out, ctx)
     codes_ok = _validate_provinces(ev, out, ctx)
+    _validate_shapes(ev, out, ctx)
     _validate_coordinates(ev, out, ctx, codes_ok)
     _validate_urls(out, ctx)
     if n:
@@ -140,10 +151,15 @@ def validate_rows(ev: pd.DataFrame, ctx: ProblemLog) -> pd.DataFrame:
 
 
 def _clean_dates(series):
+    """Return datetimes as datetime64[ns] days, or as ISO text when some do not fit it."""
     if series.dtype.kind == "M":
         if getattr(series.dt, "tz", None) is not None:
             series = series.dt.tz_localize(None)  # keep the local calendar date
-        return series.reset_index(drop=True).astype("datetime64[ns]").dt.normalize()
+        series = series.reset_index(drop=True)
+        dates, bad = parse_dates(series)
+        if not bad.any():
+            return dates
+        series = series.dt.strftime("%Y-%m-%d")
     return as_text(series)
 
 
@@ -160,6 +176,32 @@ def _first_of(primary: pd.Series, fallback: pd.Series) -> pd.Series:
     return primary.where(use, fallback)
 
 
+def _report_bad_dates(ctx, sources, bad, given_start):
+    """Reject dates that are not dates, not real days, or outside the supported span."""
+    raw_end, start_src, date_src = sources
+    bad_start, bad_date, bad_end = bad
+    text = as_text(start_src)
+    same_as_start = (as_text(date_src) == text).fillna(True).to_numpy()
+    end_same = (as_text(raw_end) == text).fillna(False).to_numpy()
+    span = f"{EARLIEST_DATE:%Y-%m-%d} to {LATEST_DATE:%Y-%m-%d}"
+    for mask, values, column in ((bad_start & given_start, start_src, "date_start"),
+                                 (bad_start & ~given_start, start_src, "date"),
+                                 (bad_date & ~same_as_start, date_src, "date"),
+                                 (bad_end & ~(end_same & bad_start), raw_end, "date_end")):
+        if not mask.any():
+            continue
+        shown = as_text(values)
+        shaped = shown.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
+        beyond = np.zeros(len(mask), dtype=bool)
+        beyond[mask] = out_of_range(values[mask])
+        ctx.add(mask & beyond, column, quoted(shown) + f" is outside the dates this toolkit "
+                f"can hold ({span}): a placeholder or a typo?", value=values)
+        ctx.add(mask & shaped & ~beyond, column, quoted(shown) + " is not a real calendar date",
+                value=values)
+        ctx.add(mask & ~shaped & ~beyond, column, quoted(shown)
+                + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
+
+
 def _validate_dates(ev, out, ctx):
     raw_date, raw_start, raw_end = (_clean_dates(ev[c]) for c in ("date", "date_start",
                                                                    "date_end"))
@@ -170,21 +212,8 @@ def _validate_dates(ev, out, ctx):
     date, bad_date = parse_dates(date_src)
     end, bad_end = parse_dates(raw_end)
     if bad_start.any() or bad_date.any() or bad_end.any():
-        text = as_text(start_src)
-        same_as_start = (as_text(date_src) == text).fillna(True).to_numpy()
-        end_same = (as_text(raw_end) == text).fillna(False).to_numpy()
-        for mask, values, column in ((bad_start & given_start, start_src, "date_start"),
-                                     (bad_start & ~given_start, start_src, "date"),
-                                     (bad_date & ~same_as_start, date_src, "date"),
-                                     (bad_end & ~(end_same & bad_start), raw_end, "date_end")):
-            if not mask.any():
-                continue
-            shown = as_text(values)
-            shaped = shown.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).to_numpy()
-            ctx.add(mask & shaped, column, quoted(shown) + " is not a real calendar date",
-                    value=values)
-            ctx.add(mask & ~shaped, column, quoted(shown)
-                    + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
+        _report_bad_dates(ctx, (raw_end, start_src, date_src), (bad_start, bad_date, bad_end),
+                          given_start)
     col_start = np.where(given_start, "date_start", "date")
     precision = out["date_precision"]
     need = precision.isna().to_numpy() & start_src.notna().to_numpy()
@@ -307,6 +336,28 @@ def _validate_provinces(ev, out, ctx):
     out["province_code"] = code.astype("str")
     out["province"] = code.map(names).astype("str").where(code.notna(), name_text)
     return code
+
+
+def _validate_shapes(ev, out, ctx):
+    """Refuse polygons and lines where a point should be, or accept them at a lower precision."""
+    if GEOMETRY_COLUMN not in ev.columns:
+        return
+    kind = ev[GEOMETRY_COLUMN].reset_index(drop=True)
+    shaped = kind.notna().to_numpy()
+    if not shaped.any():
+        return
+    if ctx.state.polygons == "refuse":
+        ctx.add(shaped, "geometry", lambda: "the geometry is a " + kind.fillna("")
+                + ", not a point: give each event a point, or read with "
+                "polygons='representative_point' to place it inside the shape at district "
+                "precision", value=kind)
+        return
+    precision = out["location_precision"]
+    lowered = shaped & ~precision.isin(["district", "province"]).to_numpy()
+    out["location_precision"] = precision.where(~lowered, "district")
+    ctx.add(shaped, "geometry", lambda: "the geometry is a " + kind.fillna("")
+            + "; placed at a point inside it, location_precision "
+            + out["location_precision"].fillna(""), value=kind, warn=True)
 
 
 def _locator():

@@ -182,7 +182,7 @@ def read_events(
     format: str = "auto",
     on_invalid: str = "raise",
     keep_all: bool = False,
-    ucdp_government_from: str | None = settings.SHIFT_DATE,
+    ucdp_government_from: str | None = "shift_date",
     today=None,
     progress: bool | None = None,
     chunksize: int = 250_000,
@@ -213,8 +213,9 @@ def read_events(
     ucdp_government_from : str or None
         UCDP codes the Taliban as the "Government of Afghanistan" once they held Kabul. Rows of
         the dyad "Government of Afghanistan - IS" starting on or after this date are read as
-        Taliban-vs-ISK clashes (default :data:`settings.SHIFT_DATE`, 2021-08-15); earlier rows
-        of that dyad involve the former republic and are left out. None switches the rule off.
+        Taliban-vs-ISK clashes; earlier rows of that dyad involve the former republic and are
+        left out. The default "shift_date" reads :data:`settings.SHIFT_DATE` (2021-08-15) when
+        called; None switches the rule off.
     today : str, datetime.date or pandas.Timestamp, optional
         Dates after this day are rejected as in the future (default: today).
     progress : bool or None
@@ -344,7 +345,8 @@ def read_events(
         polygons=polygons,
         keep_all=keep_all,
         government_from=None if ucdp_government_from is None
-        else pd.Timestamp(ucdp_government_from),
+        else pd.Timestamp(settings.SHIFT_DATE if ucdp_government_from == "shift_date"
+                          else ucdp_government_from),
         today=pd.Timestamp.today().normalize() if today is None
         else pd.Timestamp(today).normalize(),
     )

@@ -345,18 +345,20 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     _check_window(since, until)
     events = _expand_events(events)
     split = settings.SHIFT_DATE if split_date is None else split_date
+    window = {"since": since, "until": until, "kinds": kinds, "min_confidence": min_confidence,
+              "split_date": split}
     if _uses_dask(events, engine):
-        from khorasan_map.scale import coverage_dask
-
-        cov = coverage_dask(events, since=since, until=until, kinds=kinds,
-                            min_confidence=min_confidence, split_date=split,
-                            format=source_format, on_invalid="report", scheduler=scheduler)
+        cov = coverage(events, engine="dask", format=source_format, on_invalid="report",
+                       scheduler=scheduler, **window)
         _report_scale(cov.scale)
     else:
         frame, _ = _read_events_argument(events, source_format,
-                                                **_reader_settings(layer, polygons))
-        cov = coverage(frame, since=since, until=until, kinds=kinds,
-                       min_confidence=min_confidence, split_date=split)
+                                         **_reader_settings(layer, polygons))
+        cov = coverage(frame, engine="memory", **window)
+        if not events:
+            from khorasan_map.dataset import shipped_dataset
+
+            cov.dataset = shipped_dataset().to_dict()
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -364,16 +366,25 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     named = [f"{name} ({code})"
              for code, name in zip(cov.province_codes, cov.provinces, strict=True)]
     click.echo(f"Provinces: {', '.join(named) if named else 'none'}")
-    for label, side in ((f"Before {cov.split_date}", cov.before),
-                        (f"From {cov.split_date}", cov.after)):
+    for label, key in ((f"Before {cov.split_date}", "before"),
+                       (f"From {cov.split_date}", "after")):
+        side = getattr(cov, key)
         codes = ", ".join(side["province_codes"]) or "none"
         click.echo(f"{label}: {side['sentence']} [{codes}]")
+        for answer in cov.by_confidence.values():
+            graded = answer[key]
+            codes = ", ".join(graded["province_codes"]) or "none"
+            click.echo(f"  at {answer['label']}: {graded['provinces_with_events']} of "
+                       f"{cov.total_provinces} [{codes}]")
     if cov.by_year:
         click.echo("Provinces by year: "
                    + ", ".join(f"{year}: {n}" for year, n in cov.by_year.items()))
     reasons = "; ".join(f"{reason}: {n:,}" for reason, n in cov.left_out_reasons.items())
     click.echo(f"Counted {cov.n_events:,} events; left out {cov.n_left_out:,}"
                + (f" ({reasons})" if reasons else ""))
+    if cov.dataset:
+        click.echo(f"Records: {cov.dataset['name']} {cov.dataset['version']} "
+                   f"({cov.dataset['date']})")
 
 
 @main.command("export")

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from khorasan_map.errors import KhorasanMapError
+from khorasan_map.errors import OfflineAssetError
 
 __all__ = [
     "OFFLINE_BACKGROUND",
@@ -85,23 +85,6 @@ _JSON_BLOCK = re.compile(
     r"""<script\b[^>]*\btype\s*=\s*["']application/(?:ld\+)?json["'][^>]*>.*?</script>""",
     re.IGNORECASE | re.DOTALL,
 )
-
-
-class OfflineAssetError(KhorasanMapError, ValueError):
-    """A map needs a script or stylesheet that has no offline copy.
-
-    Parameters
-    ----------
-    url : str
-        The address of the asset as the page refers to it.
-    reason : str
-        Why it cannot be inlined and what to do instead.
-    """
-
-    def __init__(self, url, reason):
-        self.url = url
-        self.reason = reason
-        super().__init__(f"cannot make the map offline: {url}: {reason}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -208,34 +208,38 @@ def build(
 
 
 def _build_dask(sources, out, offline, keep_going, source_format, scheduler, step):
-    """:func:`build` with the Dask engine: summaries and coverage, partition by partition."""
+    """:func:`build` with the Dask engine: one pass over the data, then every output.
+
+    One compute reads, validates, places and tallies every partition
+    (:func:`khorasan_map.scale.tally_dask`); the summary, the summary by year, the coverage,
+    the rejected rows and the join counts are all finished from that one tally.
+    """
     from khorasan_map import render
+    from khorasan_map.aggregate import scale_info
     from khorasan_map.errors import EventValidationError
     from khorasan_map.events import rejected_reasons
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import join_sentence
-    from khorasan_map.scale import _compute, coverage_dask, read_events_dask, summarize_dask
+    from khorasan_map.scale import tally_dask
 
-    read = {"format": source_format, "on_invalid": "report", "scheduler": scheduler}
-    step("Summarising events partition by partition (Dask)")
-    summary = summarize_dask(sources, **read)
-    info = summary.attrs["scale"]
-    if info["n_rejected"] and not keep_going:
+    step("Reading, placing and counting events partition by partition (Dask)")
+    tally = tally_dask(sources, format=source_format, scheduler=scheduler)
+    if tally.n_rejected and not keep_going:
         raise EventValidationError(
-            f"{info['n_rejected']:,} of {info['n_input']:,} rows were rejected; nothing was "
-            "written (use --keep-going):\n" + "\n".join(f"  {x}" for x in info["problems"])
+            f"{tally.n_rejected:,} of {tally.n_input:,} rows were rejected; nothing was "
+            "written (use --keep-going):\n" + "\n".join(f"  {x}" for x in tally.problems),
+            rejected=tally.rejected,
         )
-    step("Summarising events by year (Dask)")
-    by_year = summarize_dask(sources, by=("province", "year"), **read)
-    step("Counting provinces (Dask)")
-    cover = coverage_dask(sources, **read)
+    summary = tally.summary()
+    summary.attrs["scale"] = scale_info(tally)
+    by_year = tally.summary(by=("province", "year"))
+    cover = tally.coverage()
 
     out.mkdir(parents=True, exist_ok=True)
-    n_input = info["n_input"]
-    result = BuildResult(out, n_input=n_input, n_valid=n_input - info["n_rejected"],
-                         n_rejected=info["n_rejected"], engine="dask")
+    result = BuildResult(out, n_input=tally.n_input, n_valid=tally.n_input - tally.n_rejected,
+                         n_rejected=tally.n_rejected, engine="dask")
     result.coverage_sentence = cover.sentence
-    join = info["join"]
+    join = tally.join
     result.join_summary = join_sentence(
         join["n_input"], join["n_assigned"], join["n_unassigned"], join["by"],
         sum(join["cases"].values()), settings.BORDER_TOLERANCE_M, where="counts only",
@@ -263,16 +267,7 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     write("provinces.geojson", save_table, summary)
     write("coverage.json", save_json, cover.to_dict())
     if result.n_rejected:
-        step("Listing rejected rows")
-        rejected = read_events_dask(sources, format=source_format, on_invalid="report")
-        (table,) = _compute(rejected.rejected, scheduler=scheduler)
-        write("rejected.csv", save_table, table)
-        if len(table) < result.n_rejected:
-            result.skipped.append(
-                f"rejected.csv: {result.n_rejected - len(table):,} rows repeat event ids "
-                "first used in another file; they are counted as rejected but listed only "
-                "in the problems above"
-            )
+        write("rejected.csv", save_table, tally.rejected)
     return result
 
 

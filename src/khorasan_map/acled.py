@@ -1,18 +1,19 @@
 """ACLED exports: which rows are Taliban-vs-ISK, and how their columns map to the schema.
 
-See :func:`khorasan_map.events.read_events` (Notes) for the rules in words.
+A row is kept when a Taliban actor is on one side and an IS/ISKP actor on the other, in the
+actor columns of current layouts (``actor1``, ``assoc_actor_1``, ...) or of old ones
+(``ally_actor_1``, ...); dates are ISO, "15 March 2019", "9-May-20" or day-first "15/03/2019".
+See :func:`khorasan_map.events.read_events` (Notes) for every rule in words.
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 import pandas as pd
 
 from khorasan_map import settings
-from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
-from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
+from khorasan_map.parsing import as_text, in_afghanistan, iso_or_text, parse_dates
+from khorasan_map.schema import OTHER_KIND, blank_events
 
 __all__ = [
     "DATE_FORMS",
@@ -103,10 +104,7 @@ def keep_mask(raw, keep_all, government=True):
 
 def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     """Map ACLED columns to the schema; record row problems in ``ctx``."""
-    n = len(raw)
-    col = functools.partial(column_or_empty, raw, n=n)
-    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
-    out["_row"] = raw["_row"].to_numpy()
+    out, col = blank_events(raw)
     out["event_id"] = col("event_id_cnty")
     dates, _ = parse_dates(col("event_date"), forms=DATE_FORMS)
     raw_date = as_text(col("event_date"))

@@ -6,7 +6,11 @@ ACLED and UCDP mappers and the validation rules can share them without importing
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
+
+from khorasan_map.parsing import column_or_empty
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -18,6 +22,7 @@ __all__ = [
     "REPORT_COLUMNS",
     "REQUIRED_COLUMNS",
     "TEXT_COLUMNS",
+    "blank_events",
     "empty_events",
     "empty_report",
     "final_types",
@@ -117,3 +122,26 @@ def final_types(events: pd.DataFrame) -> pd.DataFrame:
     for c in TEXT_COLUMNS:
         events[c] = events[c].astype("str")
     return events.reset_index(drop=True)
+
+
+def blank_events(raw: pd.DataFrame):
+    """Return an all-empty schema frame for the rows of ``raw``, and a getter of its columns.
+
+    The start of every format's mapping (ACLED, UCDP): ``out`` has :data:`EVENT_COLUMNS` as
+    empty text plus ``_row`` from ``raw``; ``col(name)`` returns ``raw[name]`` with a fresh
+    index, or missing values when ``raw`` has no such column.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Rows as read, with ``_row``.
+
+    Returns
+    -------
+    tuple
+        ``(out, col)``.
+    """
+    n = len(raw)
+    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
+    out["_row"] = raw["_row"].to_numpy()
+    return out, functools.partial(column_or_empty, raw, n=n)

@@ -1,27 +1,20 @@
 """UCDP GED files: which rows are Taliban-vs-ISK, and how their columns map to the schema.
 
-See :func:`khorasan_map.events.read_events` (Notes) for the rules in words.
+UCDP codes the Taliban state as the "Government of Afghanistan" from August 2021, so one dyad
+changes meaning on a date (:func:`dyad_masks`); :func:`khorasan_map.events.read_events` (Notes)
+gives every rule in words.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 
-from khorasan_map.parsing import as_text, column_or_empty, in_afghanistan, iso_or_text, parse_dates
-from khorasan_map.schema import EVENT_COLUMNS, OTHER_KIND
+from khorasan_map.parsing import as_text, in_afghanistan, iso_or_text, parse_dates
+from khorasan_map.schema import OTHER_KIND, blank_events
 
-__all__ = [
-    "FILTER_COLUMNS",
-    "MESSAGE_NAMES",
-    "REQUIRED",
-    "SIGNATURE",
-    "dyad_masks",
-    "keep_mask",
-    "to_schema",
-]
+__all__ = ["FILTER_COLUMNS", "MESSAGE_NAMES", "REQUIRED", "SIGNATURE",
+           "dyad_masks", "keep_mask", "to_schema"]
 
 #: Columns that tell a UCDP GED file from other files.
 SIGNATURE = {"dyad_name", "where_prec", "date_prec", "best"}
@@ -143,10 +136,7 @@ def _location(out, col, ctx) -> None:
 
 def to_schema(raw: pd.DataFrame, ctx) -> pd.DataFrame:
     """Map UCDP GED columns to the schema; record row problems in ``ctx``."""
-    n = len(raw)
-    col = functools.partial(column_or_empty, raw, n=n)
-    out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in EVENT_COLUMNS})
-    out["_row"] = raw["_row"].to_numpy()
+    out, col = blank_events(raw)
     ident = as_text(col("id")).str.replace(r"\.0$", "", regex=True)
     out["event_id"] = ("UCDP-" + ident).where(ident.notna(), None)
     ctx.rows, ctx.ids, ctx.raw_values = out["_row"], out["event_id"], {}

@@ -198,3 +198,12 @@ def test_both_engines_word_a_rejection_the_same(tmp_path):
     assert messages[1][0].startswith("1 of 1 rows failed validation")
     assert messages[0][1:] == messages[1][1:]
     assert np.all(["'2021-02-30' is not a real calendar date" in m[1] for m in messages])
+
+
+@pytest.mark.parametrize("engine", ["memory", "dask"])
+def test_geoparquet_in_utm_summarised_in_kabul_by_the_front_door(tmp_path, engine):
+    from khorasan_map.aggregate import summarize
+
+    summary = summarize(utm_geoparquet(tmp_path), engine=engine, today=TODAY)
+    counted = summary.set_index("province_code")["events"]
+    assert counted["AF-KAB"] == 1 and counted.sum() == 1

@@ -19,7 +19,7 @@ import pandas as pd
 
 from khorasan_map import acled, readers, settings, ucdp
 from khorasan_map.errors import EventValidationError, InputFileError
-from khorasan_map.parsing import as_text, column_or_empty, quoted
+from khorasan_map.parsing import arrow_text, as_text, column_or_empty, quoted
 from khorasan_map.schema import (
     EVENT_COLUMNS,
     GEOMETRY_COLUMN,
@@ -474,7 +474,7 @@ class _State:
             import pyarrow.compute as pc
 
             known = pa.chunked_array([c[1] for c in self.seen_chunks]).combine_chunks()
-            found = pc.is_in(_arrow_text(ids), value_set=known)
+            found = pc.is_in(arrow_text(ids), value_set=known)
             earlier &= np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False),
                                   dtype=bool)
         else:
@@ -491,7 +491,7 @@ class _State:
                     + " (first used in " + first + ")")
         new = has & ~within & ~earlier
         kept = ids[new]
-        self.seen_chunks.append((self.label, _arrow_text(kept), frame["_row"][new].to_numpy()))
+        self.seen_chunks.append((self.label, arrow_text(kept), frame["_row"][new].to_numpy()))
 
     def _seen_label(self, event_id):
         for label, ids, rows in self.seen_chunks:
@@ -529,19 +529,6 @@ def _release_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-
-
-def _arrow_text(series: pd.Series):
-    """Return the text of a Series as a pyarrow string array (zero-copy when Arrow-backed)."""
-    import pyarrow as pa
-
-    try:
-        array = pa.Array.from_pandas(series)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array.cast(pa.large_string())
 
 
 def _plural(n, word):

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "TEXT_DTYPE",
+    "arrow_text",
     "as_text",
     "by_unique",
     "column_or_empty",
@@ -25,8 +27,48 @@ __all__ = [
     "quoted",
 ]
 
+#: The text dtype every schema text column ends with (Arrow-backed, NaN for missing).
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def arrow_text(series: pd.Series):
+    """Return the text of a Series as one pyarrow large_string array (zero-copy when it can).
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Text (Arrow-backed or Python strings, missing values as None or NaN).
+
+    Returns
+    -------
+    pyarrow.LargeStringArray
+
+    Raises
+    ------
+    pyarrow.ArrowInvalid, pyarrow.ArrowTypeError
+        When a value is not text.
+    """
+    import pyarrow as pa
+
+    try:
+        array = pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+def _from_arrow(array, index=None) -> pd.Series:
+    """Wrap a pyarrow string array as a Series of :data:`TEXT_DTYPE`."""
+    import pyarrow as pa
+
+    values = pd.arrays.ArrowStringArray(pa.chunked_array([array.cast(pa.large_string())]))
+    return pd.Series(values.astype(TEXT_DTYPE), index=index)
+
+
 def as_text(series) -> pd.Series:
-    """Trimmed text with empty strings as missing."""
+    """Return trimmed text with empty strings as missing (numbers and days as text)."""
     if series.dtype.kind in "iu":
         out = series.astype("str")
     elif series.dtype.kind == "f":
@@ -34,9 +76,19 @@ def as_text(series) -> pd.Series:
     elif series.dtype.kind == "M":
         out = series.dt.strftime("%Y-%m-%d").astype("str")
     else:
-        out = series.astype("str")
-    out = out.str.strip()
-    return out.where(out != "", None).astype("str")
+        out = series
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = arrow_text(out)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: text them first
+        array = arrow_text(out.astype("str"))
+    trimmed = pc.utf8_trim_whitespace(array)
+    blank = pc.equal(trimmed, "")
+    if pc.any(blank).as_py():
+        trimmed = pc.if_else(blank, pa.scalar(None, pa.large_string()), trimmed)
+    return _from_arrow(trimmed, index=series.index)
 
 
 def column_or_empty(raw, name, n):
@@ -48,12 +100,15 @@ def column_or_empty(raw, name, n):
 
 def by_unique(series: pd.Series, func) -> pd.Series:
     """Apply a text function to the distinct values only (fast on repetitive columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if len(uniques) == 0:
         return series
     mapped = np.asarray(func(pd.Series(uniques, dtype="str")).astype(object), dtype=object)
-    out = np.where(codes >= 0, mapped[np.maximum(codes, 0)], None)
-    return pd.Series(out, dtype="str")
+    table = pa.array([None if pd.isna(v) else str(v) for v in mapped], type=pa.large_string())
+    return _from_arrow(pc.take(table, pa.array(codes, mask=codes < 0)))
 
 
 def norm_token(series):
@@ -105,6 +160,19 @@ def _in_range(dates: pd.Series) -> pd.Series:
     return dates.astype("datetime64[ns]")
 
 
+def _iso_days(day: pd.Series) -> pd.Series:
+    """Parse YYYY-MM-DD days in Arrow (fast); anything else, or no real day, is NaT."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = arrow_text(day)
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2019-02-30 over into March: keep only days that read back as written
+    real = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text), False)
+    parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
+    return _in_range(pd.Series(parsed.to_numpy(zero_copy_only=False)))
+
+
 def parse_dates(values: pd.Series, forms=()):
     """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
 
@@ -133,10 +201,17 @@ def parse_dates(values: pd.Series, forms=()):
         out = _in_range(values).dt.normalize()
         return out, (out.isna() & values.reset_index(drop=True).notna()).to_numpy()
     text = as_text(values).reset_index(drop=True)
-    timed = ((text.str.len() > 10) & text.str.slice(10, 11).isin(["T", " "])
-             & text.str.match(r"^\d{4}-\d{2}-\d{2}")).fillna(False)
-    day = text.where(~timed, text.str.slice(0, 10))
-    out = _in_range(pd.to_datetime(day, format="ISO8601", errors="coerce"))
+    day = text
+    long = (text.str.len() > 10).fillna(False)
+    if long.any():
+        timed = (long & text.str.slice(10, 11).isin(["T", " "])
+                 & text.str.match(r"^\d{4}-\d{2}-\d{2}")).fillna(False)
+        day = text.where(~timed, text.str.slice(0, 10))
+    out = _iso_days(day)
+    rest = out.isna() & day.notna()
+    if rest.any():  # months, years and other ISO forms
+        iso = _in_range(pd.to_datetime(day[rest], format="ISO8601", errors="coerce"))
+        out = out.where(~rest, iso.set_axis(day.index[rest]).reindex(day.index))
     for form in (*WORDED_FORMS, *forms):
         failed = out.isna() & text.notna()
         if not failed.any():

@@ -19,6 +19,7 @@ from khorasan_map import acled, settings, ucdp
 from khorasan_map.parsing import (
     EARLIEST_DATE,
     LATEST_DATE,
+    arrow_text,
     as_text,
     norm_token,
     out_of_range,
@@ -202,6 +203,15 @@ def _report_bad_dates(ctx, sources, bad, given_start):
                 + " is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", value=values)
 
 
+def _parse_again(values, parsed_values, parsed):
+    """Parse dates, reusing ``parsed`` when the column repeats ``parsed_values`` exactly."""
+    if values is parsed_values or (values.dtype == parsed_values.dtype
+                                   and values.reset_index(drop=True).equals(
+                                       parsed_values.reset_index(drop=True))):
+        return parsed[0].copy(), parsed[1].copy()
+    return parse_dates(values)
+
+
 def _validate_dates(ev, out, ctx):
     raw_date, raw_start, raw_end = (_clean_dates(ev[c]) for c in ("date", "date_start",
                                                                    "date_end"))
@@ -209,8 +219,8 @@ def _validate_dates(ev, out, ctx):
     start_src = _first_of(raw_start, raw_date)
     date_src = _first_of(raw_date, start_src)
     start, bad_start = parse_dates(start_src)
-    date, bad_date = parse_dates(date_src)
-    end, bad_end = parse_dates(raw_end)
+    date, bad_date = _parse_again(date_src, start_src, (start, bad_start))
+    end, bad_end = _parse_again(raw_end, start_src, (start, bad_start))
     if bad_start.any() or bad_date.any() or bad_end.any():
         _report_bad_dates(ctx, (raw_end, start_src, date_src), (bad_start, bad_date, bad_end),
                           given_start)
@@ -360,6 +370,7 @@ def _validate_shapes(ev, out, ctx):
             + out["location_precision"].fillna(""), value=kind, warn=True)
 
 
+@functools.lru_cache(maxsize=1)
 def _locator():
     """Return the join's locator for the shipped provinces (None when they cannot load)."""
     from khorasan_map.join import get_locator
@@ -519,11 +530,9 @@ def _validate_coordinates(ev, out, ctx, codes):
 
 def _matches(series: pd.Series, pattern: str) -> np.ndarray:
     """Whether each text matches ``pattern`` (RE2 through pyarrow; missing counts as a match)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
-    found = pc.match_substring_regex(array, pattern)
+    found = pc.match_substring_regex(arrow_text(series), pattern)
     return np.asarray(found.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
 
 

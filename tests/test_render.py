@@ -1,5 +1,8 @@
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -441,3 +444,97 @@ def test_every_map_has_a_title_and_subtitle_by_default(events, name):
     block = DATA_RE.findall(html)[0][1]
     assert f'"title":"{settings.MAP_TITLE}"' in block.replace(": ", ":")
     assert '"subtitle":null' not in block.replace(": ", ":")
+
+
+# --------------------------------------------------------------------------------------------
+# The page code lives in files (khorasan_map/web), not in Python strings
+# --------------------------------------------------------------------------------------------
+
+WEB_DIR = Path(render.__file__).parent / "web"
+
+
+def test_every_web_file_is_shipped_and_listed():
+    from khorasan_map.web import WEB_FILES, web_file
+
+    on_disk = {p.name for p in WEB_DIR.iterdir() if p.suffix in (".js", ".css")}
+    assert on_disk == set(WEB_FILES)
+    for name in WEB_FILES:
+        assert web_file(name).strip()
+    with pytest.raises(ValueError, match="unknown page file"):
+        web_file("nope.js")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEB_DIR.glob("*.js")))
+def test_javascript_files_parse(name):
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed: no JavaScript syntax check")
+    done = subprocess.run([node, "--check", str(WEB_DIR / name)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEB_DIR.glob("*.css")))
+def test_css_files_parse(name):
+    tinycss2 = pytest.importorskip("tinycss2")
+    rules = tinycss2.parse_stylesheet(
+        (WEB_DIR / name).read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True
+    )
+    errors = [r for r in rules if r.type == "error"]
+    assert not errors, errors
+    assert rules
+    for rule in rules:
+        assert rule.type == "qualified-rule", rule
+        for decl in tinycss2.parse_declaration_list(
+            rule.content, skip_comments=True, skip_whitespace=True
+        ):
+            assert decl.type == "declaration", (name, decl)
+
+
+def test_offline_background_is_the_css_files_colour():
+    from khorasan_map import export
+    from khorasan_map.web import web_file
+
+    assert export.OFFLINE_BACKGROUND in web_file("offline.css")
+
+
+#: What script or style code looks like inside a string.
+CODE_RE = re.compile(
+    r"\bfunction\s*\(|\bvar\s+\w+\s*=|\bdocument\.\w|\bwindow\.\w|\bL\.[\w.]+\s*[(=]|kmLib\.\w+\("
+    r"|[\w\-.#]+\s*\{\s*[\w-]+\s*:[^}]*;|=>\s*\{"
+)
+
+
+def test_no_python_string_holds_script_or_style_code():
+    import ast
+
+    found = []
+    for path in sorted((Path(render.__file__).parent).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):  # an f-string: its literal parts together
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = "" if id(node) in docstrings else node.value
+            else:
+                continue
+            if CODE_RE.search(text):
+                found.append(f"{path.name}:{node.lineno}: {text[:60]!r}")
+    assert not found, found
+
+
+def test_the_page_starts_from_a_data_element(events):
+    html = html_of(render.choropleth_map(events, tiles=None))
+    boot = re.findall(r'<script type="application/json" class="km-boot">(.*?)</script>', html)
+    assert len(boot) == 1
+    info = json.loads(boot[0])
+    assert info["data"] == DATA_RE.findall(html)[0][0]
+    assert info["map"].startswith("map_") and "provinces" in info["groups"]
+    assert "kmLib.render(" not in html and "kmLib.boot();" in html

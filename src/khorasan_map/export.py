@@ -41,7 +41,8 @@ __all__ = [
     "save_table",
 ]
 
-#: Background of offline maps, which have no tile layer: the province outlines are the basemap.
+#: Background of offline maps, which have no tile layer: the province outlines are the basemap
+#: (the colour ``web/offline.css`` gives them).
 OFFLINE_BACKGROUND: str = "#eef1f4"
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
@@ -231,7 +232,12 @@ def _read_asset(name: str) -> str:
 
 
 def _icon_script() -> str:
-    """Point Leaflet's default marker icon at inlined images (no image folder offline)."""
+    """Point Leaflet's default marker icon at inlined images (no image folder offline).
+
+    The images travel as JSON; ``web/offline-icons.js`` reads them.
+    """
+    from khorasan_map.web import web_file
+
     images = Path(_xstatic("leaflet").BASE_DIR) / "images"
     options = {
         "iconUrl": _png_data_uri(images / "marker-icon.png"),
@@ -239,8 +245,8 @@ def _icon_script() -> str:
         "shadowUrl": _png_data_uri(images / "marker-shadow.png"),
     }
     return (
-        "<script>L.Icon.Default.imagePath = '';"
-        f"L.Icon.Default.mergeOptions({json.dumps(options)});</script>"
+        f'<script type="application/json" id="km-leaflet-icons">{json.dumps(options)}</script>'
+        f"<script>/* inlined: offline-icons.js */\n{web_file('offline-icons.js')}</script>"
     )
 
 
@@ -354,6 +360,8 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
 
 def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     """Swap every external script and stylesheet for its inlined text; drop what is unused."""
+    from khorasan_map.web import web_file
+
     code = _JSON_BLOCK.sub("", html)
     needs = [name for name, pattern in _NEEDS_OPTIONAL.items() if pattern.search(code)]
     done: set[str] = set()
@@ -392,7 +400,7 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
             return out
         out = f"<style>/* inlined: {key} */\n{text}</style>"
         if key == "leaflet.css":
-            out += f"\n<style>.leaflet-container {{ background: {OFFLINE_BACKGROUND}; }}</style>"
+            out += f"\n<style>/* inlined: offline.css */\n{web_file('offline.css')}</style>"
         return out
 
     html = _SCRIPT_SRC.sub(lambda m: inline(m.group(1), "js"), html)

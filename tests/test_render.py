@@ -214,7 +214,12 @@ def test_choropleth_has_34_provinces_with_dari_tooltips(rendered, provinces):
         assert "Taliban-ISK clash" in keys
     html = rendered["choropleth_map"]
     assert dari["AF-KAB"] in html  # UTF-8, not \u escapes
-    assert data["headline"].startswith("Events recorded in 12 of 34 provinces")
+    # The lead is the figure `khorasan-map coverage` gives by default (clashes), then its
+    # breakdown by confidence, then every kind, named.
+    lead, by_confidence, every = data["headline"]
+    assert lead.startswith("Clashes recorded in 3 of 34 provinces")
+    assert by_confidence.startswith("Clashes before 15 August 2021, by confidence: ")
+    assert every.startswith("Every kind (clashes, defections, ") and "12 of 34" in every
 
 
 def test_tooltip_rows_have_counts_fatalities_dates(events):
@@ -538,3 +543,70 @@ def test_the_page_starts_from_a_data_element(events):
     assert info["data"] == DATA_RE.findall(html)[0][0]
     assert info["map"].startswith("map_") and "provinces" in info["groups"]
     assert "kmLib.render(" not in html and "kmLib.boot();" in html
+
+
+# --------------------------------------------------------------------------------------------
+# One build computes each result once; every map and the report read it
+# --------------------------------------------------------------------------------------------
+
+
+def test_one_build_prepares_points_summarises_and_counts_once(tmp_path, monkeypatch):
+    from khorasan_map import aggregate, join, pipeline
+
+    calls = {"prepare_points": 0, "summarize": [], "coverage": [], "assign_provinces": 0}
+
+    def counting(module, name, record):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            record(kwargs)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    def bump(key):
+        def record(kwargs):
+            calls[key] += 1
+
+        return record
+
+    counting(render, "prepare_points", bump("prepare_points"))
+    counting(join, "assign_provinces", bump("assign_provinces"))
+    counting(aggregate, "summarize", lambda kw: calls["summarize"].append(kw.get("by")))
+    counting(aggregate, "coverage", lambda kw: calls["coverage"].append(kw.get("min_confidence")))
+    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)  # count the report too
+    result = pipeline.build(out_dir=tmp_path / "maps")
+    assert calls["prepare_points"] == 1
+    assert calls["assign_provinces"] == 1
+    assert calls["summarize"] == [None, ("province", "year")]  # by province, by year: once each
+    # The lead coverage (coverage.json's) once; the confidence breakdown once per grade.
+    assert sorted(calls["coverage"], key=str) == sorted([None, "high", "medium"], key=str)
+    written = {p.name for p in result.written}
+    assert {"index.html", "choropleth.html", "points.html", "timeline.html"} <= written
+    cover = json.loads((tmp_path / "maps" / "coverage.json").read_text())
+    data = data_of((tmp_path / "maps" / "index.html").read_text())
+    assert data["headline"][0] == cover["sentence"]
+
+
+def test_maps_read_precomputed_results(events, monkeypatch):
+    from khorasan_map import aggregate, maptext
+
+    joined = events.assign(assigned_code=events["province_code"])
+    summary = aggregate.summarize(joined)
+    head = maptext.headline(joined, summary)
+    prepared = render.prepare_points(joined)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(aggregate, "summarize", refuse)
+    monkeypatch.setattr(aggregate, "coverage", refuse)
+    monkeypatch.setattr(render, "prepare_points", refuse)
+    combined = data_of(html_of(render.combined_map(
+        joined, summary=summary, coverage=head, prepared=prepared)))
+    assert combined["headline"] == list(head.lines)
+    assert combined["points"]["n"] == prepared.points["n"]
+    choropleth = data_of(html_of(render.choropleth_map(joined, summary=summary, coverage=head)))
+    assert choropleth["headline"] == list(head.lines)
+    points = data_of(html_of(render.points_map(None, prepared=prepared)))
+    assert points["points"]["e"] == prepared.points["e"]

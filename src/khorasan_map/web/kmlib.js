@@ -304,6 +304,15 @@ var kmLib = window.kmLib || (function () {
     return {draw: draw};
   }
 
+  // The headline: the lead figure first, then one figure a line (a plain string is one line).
+  function headline(lines) {
+    var box = auto(el("div", "km-headline"));
+    (typeof lines === "string" ? [lines] : lines).forEach(function (line, i) {
+      box.appendChild(auto(el("div", i === 0 ? "km-headline-lead" : "km-headline-line", line)));
+    });
+    return box;
+  }
+
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
     var parts = {};
@@ -315,7 +324,7 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
     if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
-    if (spec.headline) { control(map, "topright", auto(el("div", "km-headline", spec.headline))); }
+    if (spec.headline) { control(map, "topright", headline(spec.headline)); }
     if (spec.legend) {
       parts.legend = legend(spec.legend);
       control(map, "bottomright", parts.legend.node);

@@ -445,10 +445,18 @@ def test_tiles_that_need_a_key_are_refused_with_a_hint(events):
 def test_every_map_has_a_title_and_subtitle_by_default(events, name):
     from khorasan_map import settings
 
-    html = html_of(getattr(render, name)(events))
+    html = html_of(getattr(render, name)(events, kinds="clash"))
     block = DATA_RE.findall(html)[0][1]
     assert f'"title":"{settings.MAP_TITLE}"' in block.replace(": ", ":")
     assert '"subtitle":null' not in block.replace(": ", ":")
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_no_title_claims_fighting_for_kinds_that_are_not_fighting(events, name):
+    title = data_of(html_of(getattr(render, name)(events)))["furniture"]["title"]
+    assert "fought" not in title and "every recorded kind" in title
+    title = data_of(html_of(getattr(render, name)(events, kinds="defection")))["furniture"]
+    assert title["title"] == "Taliban and ISK: defections, by province"
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from khorasan_map import settings
 
 __all__ = [
     "DATASET_LABELS",
+    "EVIDENCE_COLUMNS",
+    "FIGHTING_KINDS",
     "METRIC_LABELS",
     "NO_DATA",
     "PRECISION_MARKS",
@@ -27,6 +29,8 @@ __all__ = [
     "class_labels",
     "confidence_line",
     "dataset_line",
+    "date_text",
+    "evidence_rows",
     "fatalities_text",
     "fatality_rows",
     "format_number",
@@ -34,6 +38,7 @@ __all__ = [
     "headline",
     "kinds_line",
     "left_out_line",
+    "map_title",
     "map_text",
     "merge_reasons",
     "metric_label",
@@ -644,6 +649,140 @@ def _summary_lead(summary, lead_kinds) -> tuple[str, ...]:
     return tuple(lines)
 
 
+#: Kinds a title may call fighting; every other kind is named, not called fighting.
+FIGHTING_KINDS: tuple[str, ...] = ("clash",)
+
+
+def map_title(kinds=None) -> str:
+    """Return the default title of a map of the chosen kinds; only clashes are called fighting.
+
+    Parameters
+    ----------
+    kinds : None, str or sequence of str
+        The kinds the map shows (None or ``"all"`` for every kind).
+
+    Returns
+    -------
+    str
+        :data:`khorasan_map.settings.MAP_TITLE` for clashes; otherwise a title naming the
+        kinds, for example "Taliban and ISK: every recorded kind of event, by province".
+
+    Examples
+    --------
+    >>> map_title(["defection"])
+    'Taliban and ISK: defections, by province'
+    """
+    from khorasan_map.aggregate import kinds_noun
+
+    if isinstance(kinds, str):
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    if kinds and "all" not in kinds and set(kinds) <= set(FIGHTING_KINDS):
+        return settings.MAP_TITLE
+    noun = kinds_noun(kinds)
+    if noun == "Events":
+        return "Taliban and ISK: every recorded kind of event, by province"
+    return f"Taliban and ISK: {noun[0].lower() + noun[1:]}, by province"
+
+
+def date_text(date, start=None, end=None, precision=None) -> str:
+    """Write an event's date at the precision its source gives, never finer.
+
+    Parameters
+    ----------
+    date, start, end : date-like or None
+        The event's ``date``, ``date_start`` and ``date_end``.
+    precision : str, optional
+        ``day``, ``month``, ``year``, ``range`` or ``unknown``.
+
+    Returns
+    -------
+    str
+        ``"2015-06-27"``, ``"June 2015"``, ``"2015"``, ``"2014-2015"`` (a range of whole years),
+        ``"March 2015 to August 2015"`` (of whole months), ``"2017-04-25 to 2017-04-26"``, or
+        ``"date unknown"``.
+
+    Examples
+    --------
+    >>> date_text("2014-01-01", "2014-01-01", "2015-12-31", "range")
+    '2014-2015'
+    >>> date_text("2015-06-01", precision="month")
+    'June 2015'
+    """
+    date, start, end = (pd.to_datetime(x, errors="coerce") if x is not None else pd.NaT
+                        for x in (date, start, end))
+    kind = (text_or_none(precision) or "day").lower()
+    first = start if not pd.isna(start) else date
+    if pd.isna(first) or kind == "unknown":
+        return "date unknown"
+    if kind == "year":
+        return str(first.year)
+    if kind == "month":
+        return first.strftime("%B %Y")
+    if kind != "range":
+        return first.strftime("%Y-%m-%d")
+    last = end if not pd.isna(end) else first
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+        return str(first.year) if first.year == last.year else f"{first.year}-{last.year}"
+    if first.day == 1 and last == last + pd.offsets.MonthEnd(0):
+        a, b = first.strftime("%B %Y"), last.strftime("%B %Y")
+        return a if a == b else f"{a} to {b}"
+    return f"{first.strftime('%Y-%m-%d')} to {last.strftime('%Y-%m-%d')}"
+
+
+#: Columns of the report's province-by-province evidence table.
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "Province", "Records", "Sources", "Best confidence", "First record", "Last record",
+)
+
+
+def evidence_rows(events, summary) -> list[list[str]]:
+    """Return the report's evidence table: per province, what the map's figures rest on.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The mapped events, joined (``assigned_code``).
+    summary : pandas.DataFrame
+        Their summary (:func:`khorasan_map.aggregate.summarize`), for names and sources.
+
+    Returns
+    -------
+    list of list of str
+        One row per province with records, most records first: the columns of
+        :data:`EVIDENCE_COLUMNS`; dates at their precision (:func:`date_text`).
+    """
+    code = events["assigned_code" if "assigned_code" in events else "province_code"].astype(str)
+    grade = events["confidence"].map({g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)})
+    starts = pd.to_datetime(events["date_start"], errors="coerce").fillna(
+        pd.to_datetime(events["date"], errors="coerce"))
+    ends = pd.to_datetime(events["date_end"], errors="coerce").fillna(starts)
+    facts = summary.drop(columns="geometry", errors="ignore").set_index(
+        summary["province_code"].astype(str))
+    rows = []
+    for pcode, group in events.groupby(code, sort=False):
+        if pcode not in facts.index:
+            continue
+        best = grade[group.index].max()
+        first, last = starts[group.index].idxmin(), ends[group.index].idxmax()
+        rows.append([
+            str(facts.at[pcode, "province"]), len(group),
+            format_number(facts.at[pcode, "n_sources"]) if "n_sources" in facts else "",
+            settings.CONFIDENCE_LEVELS[int(best)] if not pd.isna(best) else "not graded",
+            _event_date(events, first), _event_date(events, last),
+        ])
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return [[r[0], f"{r[1]:,}", *r[2:]] for r in rows]
+
+
+def _event_date(events, label) -> str:
+    """Return one event's date (by index label) at its precision; unknown when undated."""
+    if pd.isna(label):
+        return "date unknown"
+    row = events.loc[label]
+    return date_text(row.get("date"), row.get("date_start"), row.get("date_end"),
+                     row.get("date_precision"))
+
+
 # --------------------------------------------------------------------------------------------
 # The words around a static map
 # --------------------------------------------------------------------------------------------
@@ -707,7 +846,7 @@ def map_text(
     source = sources_line(datasets, None)
     named = dataset_line(datasets)
     return MapText(
-        title=title or settings.MAP_TITLE,
+        title=title or map_title(attrs.get("kinds")),
         subtitle=subtitle or f"{metric_label(column)} by province",
         date_range=date_range,
         source=f"{source}. {named}" if named else source,

@@ -70,6 +70,7 @@ from khorasan_map.maptext import (
     fatality_rows,
     headline,
     left_out_line,
+    map_title,
     merge_reasons,
     metric_label,
     metric_values,
@@ -487,6 +488,7 @@ def _furniture(
     boundary_source=None,
     left_out=None,
     datasets=(),
+    kinds=None,
 ):
     reasons = merge_reasons(reasons, reason_counts(left_out))
     lines = []
@@ -502,7 +504,7 @@ def _furniture(
     lines.append(f"Records: {n_records:,} {noun} mapped")
     lines.append(left_out_line(reasons))
     lines.extend(extra)
-    title = title or settings.MAP_TITLE  # every map has a title, as the static ones do
+    title = title or map_title(kinds)  # every map has a title, as the static ones do
     return {"title": text_or_none(title), "subtitle": text_or_none(subtitle), "lines": lines}
 
 
@@ -1032,6 +1034,7 @@ def _summary_furniture(summary, events, layer, filters, words, extra=()) -> dict
         boundary_source=text_or_none(layer.attrs.get("source")),
         left_out=left_out,
         datasets=_datasets(events, summary),
+        kinds=filters["kinds"],
     )
 
 
@@ -1199,6 +1202,7 @@ def points_map(
             boundary_source=text_or_none(layer.attrs.get("source")),
             left_out=left_out,
             datasets=stats["datasets"],
+            kinds=kinds,
         ),
     }
     m = _base_map(tiles)

@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from khorasan_map import settings
-from khorasan_map.maptext import MapText, headline, map_text, metric_label, metric_values
+from khorasan_map.maptext import (
+    EVIDENCE_COLUMNS,
+    MapText,
+    evidence_rows,
+    headline,
+    map_text,
+    metric_label,
+    metric_values,
+)
 
 #: Page sizes in inches, portrait (width, height).
 PAGE_SIZES: dict[str, tuple[float, float]] = {
@@ -447,8 +455,8 @@ def draw_map(
     return fig
 
 
-def _table_page(summary, page):
-    """Draw a page listing every province with its counts and number of sources.
+def _table_page(title, headers, rows, note, page, first_width=0.16):
+    """Draw a page holding one table: a left-aligned first column, the others right-aligned.
 
     Each column is one multi-line text, which draws far faster than a cell-by-cell table.
     """
@@ -458,37 +466,46 @@ def _table_page(summary, page):
 
     width, height = page_size(page)
     fig = Figure(figsize=(min(width, height), max(width, height)))
-    fig.text(
-        0.06,
-        0.975,
-        "Provinces: records by kind and number of sources",
-        fontsize=12,
-        fontweight="bold",
-        va="top",
-    )
+    fig.text(0.06, 0.975, title, fontsize=12, fontweight="bold", va="top")
+    left, right = 0.06, 0.94
+    step = (right - left - first_width) / (len(headers) - 1)
+    for i, header in enumerate(headers):
+        x = left if i == 0 else left + first_width + step * i
+        align = "left" if i == 0 else "right"
+        head = "\n".join(textwrap.wrap(header, 12))
+        fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
+        body = "\n".join(str(row[i]) for row in rows)
+        fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
+    fig.text(left, 0.03, note, fontsize=6.5, color="#444444", wrap=True)
+    return fig
+
+
+def _counts_page(summary, page):
+    """Draw the page listing every province with its counts by kind and number of sources."""
     kinds = [f"n_{kind}" for kind in settings.EVENT_KINDS if f"n_{kind}" in summary]
     columns = ["province", "events", *kinds, "fatalities", "n_sources"]
     headers = ["Province", "Events"] + [settings.KIND_STYLES[k[2:]]["label"] for k in kinds]
     headers += ["Fatalities (best)", "Sources"]
     table = summary.sort_values(["events", "province"], ascending=[False, True])[columns]
-    left, right = 0.06, 0.94
-    step = (right - left - 0.16) / (len(columns) - 1)
-    for i, (column, header) in enumerate(zip(columns, headers, strict=True)):
-        x = left if i == 0 else left + 0.16 + step * i
-        align = "left" if i == 0 else "right"
-        head = "\n".join(textwrap.wrap(header, 12))
-        fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
-        body = "\n".join(_cell(value) for value in table[column])
-        fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
-    fig.text(
-        left,
-        0.03,
+    rows = [[_cell(value) for value in row] for row in table.itertuples(index=False)]
+    note = (
         "Fatalities: sum of best estimates where a source gives one; blank "
-        "where no record of the province gives a figure.",
-        fontsize=6.5,
-        color="#444444",
+        "where no record of the province gives a figure."
     )
-    return fig
+    return _table_page("Provinces: records by kind and number of sources", headers, rows,
+                       note, page)
+
+
+def _evidence_page(events, summary, page):
+    """Draw the evidence table: records, sources, best confidence, first and last record."""
+    rows = evidence_rows(events, summary)
+    note = (
+        "Records: events of the province on the map. Sources: distinct sources cited. Best "
+        "confidence: the highest grade among them (low, medium, high). Dates at the precision "
+        "the sources give."
+    )
+    return _table_page("Provinces: the evidence behind each figure", EVIDENCE_COLUMNS, rows,
+                       note, page, first_width=0.12)
 
 
 def _cell(value):
@@ -555,11 +572,13 @@ def report_figures(
         left_out=left_out,
     )
     options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
-    shown = None
-    if points and events is not None:
+    kept = None
+    if events is not None:
         from khorasan_map.aggregate import filter_events
 
-        shown = filter_events(events, **filters).events  # the points of the mapped events
+        kept = filter_events(events, **filters).events  # the mapped events
+    shown = kept if points else None
+    if shown is not None:
         n_area = int((~shown["location_precision"].isin(settings.POINT_PRECISIONS)).sum())
         if n_area:
             note = f"{n_area:,} known only to their province: counted there, not drawn as points"
@@ -568,7 +587,9 @@ def report_figures(
     if multipage:
         figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by,
                                 by_year)
-        figures.append(_table_page(summary, page))
+        figures.append(_counts_page(summary, page))
+        if kept is not None:
+            figures.append(_evidence_page(kept, summary, page))
     return figures
 
 

@@ -455,10 +455,11 @@ def draw_map(
     return fig
 
 
-def _table_page(title, headers, rows, note, page, first_width=0.16):
+def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
     """Draw a page holding one table: a left-aligned first column, the others right-aligned.
 
     Each column is one multi-line text, which draws far faster than a cell-by-cell table.
+    ``positions`` gives each column's x (page fraction); else they are spaced evenly.
     """
     import textwrap
 
@@ -471,6 +472,7 @@ def _table_page(title, headers, rows, note, page, first_width=0.16):
     step = (right - left - first_width) / (len(headers) - 1)
     for i, header in enumerate(headers):
         x = left if i == 0 else left + first_width + step * i
+        x = positions[i] if positions else x
         align = "left" if i == 0 else "right"
         head = "\n".join(textwrap.wrap(header, 12))
         fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
@@ -505,7 +507,7 @@ def _evidence_page(events, summary, page):
         "the sources give."
     )
     return _table_page("Provinces: the evidence behind each figure", EVIDENCE_COLUMNS, rows,
-                       note, page, first_width=0.12)
+                       note, page, positions=(0.06, 0.28, 0.37, 0.50, 0.72, 0.94))
 
 
 def _cell(value):

@@ -27,15 +27,32 @@ var kmLib = window.kmLib || (function () {
     return JSON.parse(document.getElementById(id).textContent);
   }
 
+  // Rows of a tooltip or popup: a compact two-column table, the label left, the value right.
   function lines(parent, pairs) {
+    var table = el("table", "km-rows");
     pairs.forEach(function (pair) {
       if (pair[1] === null || pair[1] === undefined || pair[1] === "") { return; }
-      var row = el("div", "km-row");
-      row.appendChild(el("span", "km-key", pair[0] + ":"));
-      row.appendChild(document.createTextNode(" "));
-      row.appendChild(auto(el("span", "km-value", pair[1])));
-      parent.appendChild(row);
+      var row = el("tr", "km-row");
+      var key = auto(el("th", "km-key", pair[0]));
+      key.setAttribute("scope", "row");
+      row.appendChild(key);
+      row.appendChild(auto(el("td", "km-value", pair[1])));
+      table.appendChild(row);
     });
+    parent.appendChild(table);
+  }
+
+  // Keep an open tooltip inside the map: shift it back by what spills over an edge.
+  function keepInside(map, tooltip) {
+    var node = tooltip && tooltip.getElement && tooltip.getElement();
+    if (!node || !node.offsetParent) { return; }
+    var box = node.getBoundingClientRect(), frame = map.getContainer().getBoundingClientRect();
+    var pad = 6, dx = 0, dy = 0;
+    if (box.right > frame.right - pad) { dx = frame.right - pad - box.right; }
+    if (box.left + dx < frame.left + pad) { dx = frame.left + pad - box.left; }
+    if (box.bottom > frame.bottom - pad) { dy = frame.bottom - pad - box.bottom; }
+    if (box.top + dy < frame.top + pad) { dy = frame.top + pad - box.top; }
+    if (dx || dy) { L.DomUtil.setPosition(node, L.DomUtil.getPosition(node).add([dx, dy])); }
   }
 
   function control(map, position, node) {
@@ -136,6 +153,7 @@ var kmLib = window.kmLib || (function () {
         var row = spec.rows[feature.properties.i];
         path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
                          {sticky: true, className: "km-tooltip-box", direction: "auto"});
+        path.on("tooltipopen mousemove", function () { keepInside(map, path.getTooltip()); });
         path.on("add", function () {
           var node = path.getElement && path.getElement();
           if (node) { node.setAttribute("data-province", row.code); }
@@ -201,7 +219,7 @@ var kmLib = window.kmLib || (function () {
     if (text) { box.appendChild(auto(el("p", "km-description", text))); }
     if (src) {
       var line = el("div", "km-source");
-      line.appendChild(el("span", "km-key", "Source: "));
+      line.appendChild(el("span", "km-source-key", "Source: "));
       var label = src[0] || src[1] || "link";
       var url = safeUrl(src[2]);
       if (url) {
@@ -296,6 +314,7 @@ var kmLib = window.kmLib || (function () {
           box.appendChild(auto(el("div", "km-note", count + " " + spec.text)));
           return box;
         }, {className: "km-tooltip-box"});
+        marker.on("tooltipopen", function () { keepInside(map, marker.getTooltip()); });
         group.addLayer(marker);
       });
     }

@@ -821,7 +821,11 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
                 "byYear": {str(k): int(v) for k, v in by_year.items()},
             }
         )
-    return {"items": items, "text": "events known only to this province (not drawn as points)"}
+    return {
+        "items": items,
+        "text": "events known only to this province (not drawn as points)",
+        "textOne": "event known only to this province (not drawn as a point)",
+    }
 
 
 def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:

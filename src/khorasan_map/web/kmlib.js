@@ -311,7 +311,8 @@ var kmLib = window.kmLib || (function () {
         marker.bindTooltip(function () {
           var box = el("div", "km-tooltip");
           box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
-          box.appendChild(auto(el("div", "km-note", count + " " + spec.text)));
+          var words = count === 1 ? spec.textOne || spec.text : spec.text;
+          box.appendChild(auto(el("div", "km-note", count + " " + words)));
           return box;
         }, {className: "km-tooltip-box"});
         marker.on("tooltipopen", function () { keepInside(map, marker.getTooltip()); });

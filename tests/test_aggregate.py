@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from khorasan_map import aggregate, settings
+from khorasan_map import settings
 from khorasan_map.aggregate import (
     Coverage,
     coverage,
@@ -267,6 +267,7 @@ def test_summarize_every_province_with_zeros(layer):
         "fatalities_low",
         "fatalities_high",
         "fatalities_known",
+        "fatalities_open",
         "first_date",
         "last_date",
         "n_sources",
@@ -314,7 +315,8 @@ def test_summarize_columns_by_kind_fatalities_dates_sources_actors(layer):
     table = summarize(ev, layer).set_index("province_code")
     nan = table.loc["AF-NAN"]
     assert (nan["events"], nan["n_clash"], nan["n_defection"], nan["n_other"]) == (3, 1, 1, 1)
-    assert nan["fatalities"] == 13 and nan["fatalities_known"] == 2
+    # the event giving only a high figure (4) adds 0 to low and best, 4 to high
+    assert nan["fatalities"] == 13 and nan["fatalities_known"] == 3
     # low and high fall back to the best figure (the "battle" row's 3 counts in both)
     assert nan["fatalities_low"] == 8 + 3 and nan["fatalities_high"] == 15 + 4 + 3
     assert (nan["first_date"], nan["last_date"]) == ("2017-05-09", "2019-07-04")
@@ -377,15 +379,21 @@ def test_summarize_accepts_join_result_and_joins_raw_events(layer, monkeypatch):
 
     calls = []
 
-    def fake_join(events, boundaries):
+    def fake_join(events, boundaries, tolerance_m=None):
         calls.append(len(events))
-        return events.assign(assigned_code="AF-ZAB", assigned_province="Zabul", assigned_by="point")
+        placed = events.assign(assigned_code="AF-ZAB", assigned_province="Zabul",
+                               assigned_by="point")
+        return SimpleNamespace(events=placed, n_input=len(events), n_assigned=len(events),
+                               n_unassigned=0, report=pd.DataFrame({"case": []}))
 
-    monkeypatch.setattr(aggregate, "_join_events", fake_join)
+    import khorasan_map.join
+
+    monkeypatch.setattr(khorasan_map.join, "assign_provinces", fake_join)
     raw = make_events([{}, {"kind": "defection"}]).drop(columns="assigned_code")
     table = summarize(raw, layer, kinds="clash")
-    assert calls == [1]  # filtered before the join
+    assert calls == [2]  # every event in the window is placed once; kinds are chosen after
     assert table["events"].tolist() == [0, 0, 0, 1]
+    assert table.attrs["left_out_reasons"] == {"kind not selected": 1}
 
 
 def test_summarize_empty_input(layer):
@@ -659,7 +667,8 @@ def test_at_least_reports_never_make_low_exceed_high(layer):
         ]
     )
     row = summarize(ev, layer).set_index("province_code").loc["AF-NAN"]
-    assert row["fatalities"] == 5 + 2  # only figures sources gave as best
+    assert row["fatalities"] == 11 + 5 + 2  # "at least 11" counts 11 as its best
     assert row["fatalities_low"] == 11 + 3 + 2
     assert row["fatalities_high"] == 11 + 8 + 2
-    assert row["fatalities_low"] <= row["fatalities_high"]
+    assert row["fatalities_open"] == 1  # the upper end of "at least 11" is open
+    assert row["fatalities_low"] <= row["fatalities"] <= row["fatalities_high"]

@@ -587,8 +587,8 @@ def test_one_build_prepares_points_summarises_and_counts_once(tmp_path, monkeypa
     assert calls["prepare_points"] == 1
     assert calls["assign_provinces"] == 1
     assert calls["summarize"] == [None, ("province", "year")]  # by province, by year: once each
-    # The lead coverage (coverage.json's) once; the confidence breakdown once per grade.
-    assert sorted(calls["coverage"], key=str) == sorted([None, "high", "medium"], key=str)
+    # The lead coverage (coverage.json's) once: it carries the answer at every grade.
+    assert calls["coverage"] == [None]
     written = {p.name for p in result.written}
     assert {"index.html", "choropleth.html", "points.html", "timeline.html"} <= written
     cover = json.loads((tmp_path / "maps" / "coverage.json").read_text())

@@ -194,7 +194,7 @@ def test_dask_and_pandas_frames_as_input(in_memory, layer):
     # The dispatcher picks the engine; both give the same table.
     assert scale.summarize(ddf, layer, kinds="clash").attrs["engine"] == "dask"
     table = scale.summarize(events, layer, kinds="clash")
-    assert table.attrs["engine"] == "pandas"
+    assert table.attrs["engine"] == "memory"
     pd.testing.assert_frame_equal(_plain(table), _plain(want))
 
 
@@ -245,14 +245,14 @@ def test_auto_engine_threshold(files, events_frame):
     import dask.dataframe as dd
 
     small = files["parquet"]
-    assert scale.choose_engine(small) == "pandas"
+    assert scale.choose_engine(small) == "memory"
     assert scale.choose_engine(small, max_bytes=1) == "dask"
     assert scale.choose_engine(small, max_rows=100) == "dask"
-    assert scale.choose_engine(files["csv"], max_rows=100) == "pandas"  # CSV: bytes only
-    assert scale.choose_engine(events_frame) == "pandas"
+    assert scale.choose_engine(files["csv"], max_rows=100) == "memory"  # CSV: bytes only
+    assert scale.choose_engine(events_frame) == "memory"
     assert scale.choose_engine(dd.from_pandas(events_frame, npartitions=2)) == "dask"
     assert scale.choose_engine(small, "dask") == "dask"
-    assert scale.choose_engine(small, "pandas") == "pandas"
+    assert scale.choose_engine(small, "pandas") == "memory"
     with pytest.raises(ValueError, match="engine must be one of"):
         scale.choose_engine(small, "spark")
 
@@ -292,7 +292,7 @@ def test_dispatchers_on_files_count_rejected_rows(files, in_memory, layer):
     }
     pd.testing.assert_frame_equal(_plain(tables["pandas"]), _plain(tables["dask"]))
     for engine, table in tables.items():
-        assert table.attrs["engine"] == engine
+        assert table.attrs["engine"] == {"pandas": "memory"}.get(engine, engine)
         assert table.attrs["scale"]["n_input"] == in_memory.n_input
         assert table.attrs["scale"]["n_rejected"] == 2
     cov = scale.coverage(
@@ -385,7 +385,7 @@ def test_cli_engine_and_globs(files, tmp_path):
     out = {}
     for engine in ("pandas", "dask"):
         result = runner.invoke(cli.main, ["coverage", glob, "--engine", engine, "--json"])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == 1, result.output  # 1: rows rejected, the rest counted
         out[engine] = json.loads(result.stdout)
         assert "2 of" in result.stderr and "rejected" in result.stderr
     assert out["pandas"] == out["dask"]
@@ -393,7 +393,7 @@ def test_cli_engine_and_globs(files, tmp_path):
     assert result.exit_code == 2 and "no files match" in result.output
     html = tmp_path / "map.html"
     result = runner.invoke(cli.main, ["map", glob, "--engine", "dask", "-o", str(html)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert html.stat().st_size > 0
     result = runner.invoke(
         cli.main, ["map", glob, "--engine", "dask", "--type", "points", "-o", str(html)]
@@ -411,7 +411,7 @@ def test_cli_build_with_the_dask_engine(files, tmp_path):
     folder = str(files["root"] / "pq")
     stopped = tmp_path / "stopped"
     result = runner.invoke(cli.main, ["build", folder, "--engine", "dask", "--out", str(stopped)])
-    assert result.exit_code == 2 and "2 of" in result.output and "rejected" in result.output
+    assert result.exit_code == 1 and "2 of" in result.output and "rejected" in result.output
     assert not stopped.exists() or not any(stopped.iterdir())
 
     out = {}

@@ -46,6 +46,7 @@ from khorasan_map import settings
 __all__ = [
     "Coverage",
     "FilterResult",
+    "Tally",
     "coverage",
     "coverage_sentence",
     "filter_events",
@@ -54,6 +55,8 @@ __all__ = [
     "parse_kinds",
     "percent",
     "summarize",
+    "tally",
+    "tally_events",
 ]
 
 #: The kind name that selects every kind outside :data:`settings.EVENT_KINDS`.
@@ -213,7 +216,14 @@ def _valid_kinds(present=()):
     return known + extra + ["all"]
 
 
-def _parse_confidence(min_confidence):
+def parse_confidence(min_confidence):
+    """Check a confidence grade; return it lower-cased, or None for None.
+
+    Raises
+    ------
+    ValueError
+        For a grade outside :data:`khorasan_map.settings.CONFIDENCE_LEVELS` (they are listed).
+    """
     if min_confidence is None:
         return None
     level = str(min_confidence).strip().lower()
@@ -225,7 +235,8 @@ def _parse_confidence(min_confidence):
     return level
 
 
-def _parse_by(by):
+def parse_by(by):
+    """Return True for ``("province", "year")``, False for ``"province"``; else raise ValueError."""
     parts = by.split(",") if isinstance(by, str) else list(by)
     parts = tuple(str(p).strip().lower() for p in parts)
     if parts == ("province",):
@@ -235,8 +246,19 @@ def _parse_by(by):
     raise ValueError(f"by must be 'province' or ('province', 'year'), not {by!r}")
 
 
-def _iso(ts):
+def iso_date(ts):
+    """Return a timestamp as an ISO date string, None for None or NaT.
+
+    Examples
+    --------
+    >>> iso_date(pd.Timestamp("2021-08-15 10:00"))
+    '2021-08-15'
+    """
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+#: The old private name of :func:`iso_date` (render.py still imports it).
+_iso = iso_date
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,8 +298,8 @@ def _reason_counts(left_out):
     return {str(k): int(v) for k, v in counts.items()}
 
 
-def _date_bounds(events):
-    """Start and end of each event's date range, falling back to ``date``."""
+def date_bounds(events):
+    """Return the start and end of each event's date range, falling back to ``date``."""
     date = pd.to_datetime(events["date"]) if "date" in events else None
     start = pd.to_datetime(events["date_start"]) if "date_start" in events else date
     if start is None:
@@ -289,19 +311,20 @@ def _date_bounds(events):
     return start, end
 
 
-def _best_date(events):
+def best_date(events):
+    """Return each event's best single date (``date``, else the start of its range)."""
     if "date" in events:
         return pd.to_datetime(events["date"])
-    return _date_bounds(events)[0]
+    return date_bounds(events)[0]
 
 
-def _event_year(events, since=None, until=None):
+def event_year(events, since=None, until=None):
     """Calendar year of each event's ``date``, clipped to the window ``[since, until]``.
 
     An event whose range began before ``since`` but overlaps the window counts in ``since``'s
     year (the part of it inside the window), so no counted event falls outside the window's years.
     """
-    date = _best_date(events)
+    date = best_date(events)
     if since is not None:
         date = date.where(date.isna() | (date >= since), since)
     if until is not None:
@@ -315,6 +338,45 @@ def _kind_mask(kind, selected):
     if OTHER_KIND in selected:
         mask = mask | (~kind.isin(list(settings.EVENT_KINDS))).fillna(True).to_numpy(bool)
     return mask
+
+
+def window_reasons(events, since=None, until=None):
+    """Return why each event falls outside the window ``[since, until]``, or None when inside.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with ``date`` (or ``date_start``/``date_end``).
+    since, until : pandas.Timestamp or None
+        The window, already parsed (:func:`parse_date`; ``until`` as its last day).
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Per event: None, "date unknown (cannot place in a window)", "before since" or
+        "after until", the first that applies.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"date": pd.to_datetime(["2019-05-01", None])})
+    >>> window_reasons(ev, since=pd.Timestamp("2020-01-01")).tolist()
+    ['before since', 'date unknown (cannot place in a window)']
+    """
+    reason = np.full(len(events), None, dtype=object)
+    if since is None and until is None:
+        return reason
+    start, end = date_bounds(events)
+    marks = [(start.isna().to_numpy(bool), REASON_DATE_UNKNOWN)]
+    if since is not None:
+        marks.append(((end < since).fillna(False).to_numpy(bool), REASON_BEFORE))
+    if until is not None:
+        # Dates are days; a time of day on the last day is still inside.
+        after = (start >= until + pd.Timedelta(days=1)).fillna(False).to_numpy(bool)
+        marks.append((after, REASON_AFTER))
+    for mask, text in marks:
+        reason[mask & pd.isna(reason)] = text
+    return reason
 
 
 def filter_events(events, since=None, until=None, kinds=None, min_confidence=None):
@@ -363,10 +425,10 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:
-        raise ValueError(f"since {_iso(since_ts)} is after until {_iso(until_ts)}")
+        raise ValueError(f"since {iso_date(since_ts)} is after until {iso_date(until_ts)}")
     present = events["kind"].dropna().unique() if "kind" in events else ()
     selected = parse_kinds(kinds, present)
-    level = _parse_confidence(min_confidence)
+    level = parse_confidence(min_confidence)
 
     n = len(events)
     reason = np.full(n, None, dtype=object)
@@ -382,17 +444,8 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
         conf = events["confidence"].astype("string").str.strip().str.lower()
         got = conf.map(rank).astype("Float64").fillna(-1).to_numpy(float)
         mark(got < rank[level], f"confidence below {level}")
-    if since_ts is not None or until_ts is not None:
-        start, end = _date_bounds(events)
-        mark(start.isna().to_numpy(), REASON_DATE_UNKNOWN)
-        if since_ts is not None:
-            mark((end < since_ts).fillna(False).to_numpy(bool), REASON_BEFORE)
-        if until_ts is not None:
-            # Dates are days; a time of day on the last day is still inside.
-            mark(
-                (start >= until_ts + pd.Timedelta(days=1)).fillna(False).to_numpy(bool),
-                REASON_AFTER,
-            )
+    window = window_reasons(events, since_ts, until_ts)
+    reason = np.where(pd.isna(reason), window, reason)
 
     out = pd.isna(reason)
     ids = (
@@ -406,18 +459,28 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
 
 
 # --------------------------------------------------------------------------------------------
-# Preparing events for counting: filter, join, drop the unplaceable
+# The layer and the input
 # --------------------------------------------------------------------------------------------
 
 
-def _join_events(events, layer):
-    """Assign provinces with :func:`khorasan_map.join.assign_provinces` (imported lazily)."""
-    from khorasan_map.join import assign_provinces
+def load_layer(boundaries=None):
+    """Return the province layer with ``province_code``, ``province`` and ``province_dari``.
 
-    return assign_provinces(events, layer).events
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame, optional
+        A province layer; the shipped 34 provinces when None.
 
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer, with ``province`` (the code) and ``province_dari`` (None) added when absent.
 
-def _load_layer(boundaries):
+    Raises
+    ------
+    BoundaryError
+        When the layer has no ``province_code`` column.
+    """
     if boundaries is None:
         from khorasan_map.boundaries import load_provinces
 
@@ -446,69 +509,27 @@ def _unwrap(events):
     )
 
 
-@dataclasses.dataclass
-class _Prepared:
-    layer: gpd.GeoDataFrame
-    counted: pd.DataFrame
-    left_out: pd.DataFrame
-    since: pd.Timestamp | None
-    until: pd.Timestamp | None
-    kinds: tuple[str, ...] | None
-    min_confidence: str | None
-
-
-def _prepare(events, boundaries, since, until, kinds, min_confidence, need_year=False):
-    events = _unwrap(events)
-    layer = _load_layer(boundaries)
-    present = events["kind"].dropna().unique() if "kind" in events else ()
-    selected = parse_kinds(kinds, present)
-    since_ts = parse_date(since, name="since")
-    until_ts = parse_date(until, end=True, name="until")
-    filtered = filter_events(events, since_ts, until_ts, selected, min_confidence)
-    kept = filtered.events
-    if "assigned_code" not in kept:
-        kept = _join_events(kept, layer)
-    parts = [filtered.left_out]
-
-    code = kept["assigned_code"].astype("object").where(kept["assigned_code"].notna(), None)
-    codes = set(layer["province_code"].astype(str))
-    unassigned = code.isna().to_numpy(bool)
-    outside = ~unassigned & ~code.isin(codes).to_numpy(bool)
-    for mask, text in ((unassigned, REASON_UNASSIGNED), (outside, REASON_NOT_IN_LAYER)):
-        if mask.any():
-            parts.append(_left(kept[mask], text))
-    kept = kept[~(unassigned | outside)]
-    if need_year:
-        no_date = _best_date(kept).isna().to_numpy(bool)
-        if no_date.any():
-            parts.append(_left(kept[no_date], REASON_YEAR_UNKNOWN))
-            kept = kept[~no_date]
-    parts = [p for p in parts if len(p)]
-    left_out = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame({"event_id": pd.Series(dtype=object), "reason": pd.Series(dtype=str)})
-    )
-    return _Prepared(
-        layer, kept, left_out, since_ts, until_ts, selected, _parse_confidence(min_confidence)
-    )
-
-
-def _left(frame, reason):
-    ids = frame["event_id"] if "event_id" in frame else pd.Series(frame.index)
-    return pd.DataFrame({"event_id": ids.to_numpy(), "reason": reason})
-
-
 # --------------------------------------------------------------------------------------------
-# summarize
+# Per-event figures
 # --------------------------------------------------------------------------------------------
 
 _COUNT_COLUMNS = ["n_" + k for k in settings.EVENT_KINDS] + ["n_other"]
 _FATALITY_COLUMNS = ["fatalities", "fatalities_low", "fatalities_high"]
 
 
-def _source_key(events):
-    """One string per event naming its source: URL, else title, else source name."""
+def source_key(events):
+    """Return one string per event naming its source: URL, else title, else source name.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with any of ``source_url``, ``source_title`` and ``source_name``.
+
+    Returns
+    -------
+    pandas.Series of object
+        The key, None when an event names no source.
+    """
     key = pd.Series(None, index=events.index, dtype="object")
     for col in ("source_name", "source_title", "source_url"):
         if col in events:
@@ -525,12 +546,22 @@ def _numeric(events, col):
 
 
 def fatality_figures(events):
-    """Return each event's best, low and high fatality figures, with the documented fallbacks.
+    """Return each event's best, low and high fatality figures under the one fill rule.
 
-    Sources give a best figure, a range, "at least N", or nothing. So that a province's low sum
-    never exceeds its high sum, each event's low falls back to its best figure, and its high to
-    its best, then to its low (an "at least N" report adds N to both). The best figure never
-    falls back: ``fatalities`` sums only the figures sources gave as such.
+    Sources give a best figure, a range, "at least N" or nothing. The rule, per event that gives
+    any figure:
+
+    - **low** is the low figure if given, else the best, else 0;
+    - **best** is the best figure if given, else the low (so "at least 28" counts 28);
+    - **high** is the high figure if given, else the best (for "at least N" that is N, and the
+      event is *open-ended*: its true upper end is unknown);
+    - then low is lowered to best and high raised to best where a source's best lies outside
+      its own range, so ``low <= best <= high`` holds for every event and therefore for every
+      sum of events.
+
+    An event that gives no figure adds nothing and is not *reported*. A province's sums are the
+    sums over its reported events; they are missing ("not reported") only when none of its
+    events gives any figure.
 
     Parameters
     ----------
@@ -540,165 +571,821 @@ def fatality_figures(events):
     Returns
     -------
     dict of str to pandas.Series
-        ``{"fatalities": best, "fatalities_low": low, "fatalities_high": high}``, NaN where an
-        event gives no figure at all.
+        ``fatalities`` (best), ``fatalities_low``, ``fatalities_high`` (NaN where the event
+        gives no figure), ``reported`` (bool: any figure given) and ``open_ended`` (bool: only a
+        lower bound given).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> at_least_11 = pd.DataFrame({"fatalities": [None], "fatalities_low": [11]})
-    >>> {k: v.tolist() for k, v in fatality_figures(at_least_11).items()}
-    {'fatalities': [nan], 'fatalities_low': [11.0], 'fatalities_high': [11.0]}
+    >>> at_least_28 = pd.DataFrame({"fatalities": [None], "fatalities_low": [28]})
+    >>> {k: v.tolist() for k, v in fatality_figures(at_least_28).items()}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'fatalities': [28.0], 'fatalities_low': [28.0], 'fatalities_high': [28.0],
+     'reported': [True], 'open_ended': [True]}
     """
-    best = _numeric(events, "fatalities")
-    low = _numeric(events, "fatalities_low").fillna(best)
-    high = _numeric(events, "fatalities_high").fillna(best).fillna(low)
-    return {"fatalities": best, "fatalities_low": low, "fatalities_high": high}
+    best_in = _numeric(events, "fatalities")
+    low_in = _numeric(events, "fatalities_low")
+    high_in = _numeric(events, "fatalities_high")
+    reported = best_in.notna() | low_in.notna() | high_in.notna()
+    low = low_in.fillna(best_in).fillna(0.0)
+    best = best_in.fillna(low)
+    high = high_in.fillna(best)
+    low, high = np.minimum(low, best), np.maximum(high, best)
+    keep = reported.to_numpy(bool)
+    return {
+        "fatalities": best.where(keep),
+        "fatalities_low": low.where(keep),
+        "fatalities_high": high.where(keep),
+        "reported": reported,
+        "open_ended": (low_in.notna() & best_in.isna() & high_in.isna()),
+    }
 
 
-def _per_group(counted, keys):
-    """Aggregate counted events by ``keys`` (column names already in ``counted``)."""
-    g = counted.groupby(keys, sort=False, dropna=False)
-    out = pd.DataFrame({"events": g.size()})
-    kind = counted["kind"].astype("string").str.lower() if "kind" in counted else None
-    for k in settings.EVENT_KINDS:
-        flag = (kind == k).fillna(False) if kind is not None else False
-        out["n_" + k] = counted.assign(_f=flag).groupby(keys, sort=False)["_f"].sum()
-    other = (~kind.isin(list(settings.EVENT_KINDS))).fillna(True) if kind is not None else True
-    out["n_other"] = counted.assign(_f=other).groupby(keys, sort=False)["_f"].sum()
-    figures = fatality_figures(counted)
-    for col in _FATALITY_COLUMNS:
-        vals = counted.assign(_v=figures[col]).groupby(keys, sort=False)["_v"]
-        out[col] = vals.sum(min_count=1)
-        if col == "fatalities":
-            out["fatalities_known"] = vals.count()
-    date = _best_date(counted)
-    dg = counted.assign(_d=date).groupby(keys, sort=False)["_d"]
-    out["first_date"] = dg.min()
-    out["last_date"] = dg.max()
-    out["n_sources"] = (
-        counted.assign(_s=_source_key(counted)).groupby(keys, sort=False)["_s"].nunique()
-    )
-    actor_cols = [c for c in ("actor1", "actor2") if c in counted]
-    if actor_cols:
-        long = pd.concat(
-            [counted[keys].assign(_a=counted[c].astype("string").str.strip()) for c in actor_cols],
-            ignore_index=True,
+def kind_key(events):
+    """Return each event's kind, lower-cased, "" when missing (the tally's ``kind`` key)."""
+    if "kind" not in events:
+        return pd.Series("", index=events.index, dtype=object)
+    kind = events["kind"].astype("string").str.strip().str.lower()
+    return kind.fillna("").astype(object)
+
+
+def confidence_key(events):
+    """Return each event's confidence grade, lower-cased, "" when missing (a tally key)."""
+    if "confidence" not in events:
+        return pd.Series("", index=events.index, dtype=object)
+    conf = events["confidence"].astype("string").str.strip().str.lower()
+    return conf.fillna("").astype(object)
+
+
+def distinct_hashes(group, keys, values):
+    """Return ``{group key: sorted unique 64-bit hashes}`` of the non-missing values per group.
+
+    Distinct sources and actors are counted from these hashes, so partial results can be
+    merged (:func:`merge_distinct`) without keeping the strings. Two different values would
+    have to share a 64-bit hash within a province for a count to be off by one.
+
+    Parameters
+    ----------
+    group : numpy.ndarray of int
+        Group number of each row.
+    keys : sequence
+        The group key of each group number.
+    values : pandas.Series
+        One value per row; missing values are skipped.
+
+    Returns
+    -------
+    dict
+        One entry per group with at least one value.
+    """
+    ok = values.notna().to_numpy(bool)
+    if not ok.any():
+        return {}
+    grp = np.asarray(group, dtype=np.int64)[ok]
+    hashes = pd.util.hash_array(values.to_numpy(dtype=object)[ok], categorize=True)
+    order = np.lexsort((hashes, grp))
+    grp, hashes = grp[order], hashes[order]
+    cuts = np.flatnonzero(np.diff(grp)) + 1
+    starts = np.concatenate([[0], cuts])
+    return {
+        keys[grp[s]]: np.unique(chunk)
+        for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)
+    }
+
+
+def merge_distinct(parts):
+    """Return the union of several ``{group key: unique hashes}`` mappings.
+
+    Parameters
+    ----------
+    parts : iterable of dict
+        Mappings from :func:`distinct_hashes`.
+
+    Returns
+    -------
+    dict
+        Every key, with the sorted union of its hashes.
+    """
+    out: dict = {}
+    for part in parts:
+        for key, hashes in part.items():
+            out.setdefault(key, []).append(hashes)
+    return {
+        key: arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays))
+        for key, arrays in out.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The tally: partial -> combine -> finalize
+# --------------------------------------------------------------------------------------------
+
+#: The keys a tally groups events by. Kinds and grades are keys (not filters) so one tally
+#: answers :meth:`Tally.summary` (every kind) and :meth:`Tally.coverage` (clashes, by grade).
+TALLY_KEYS: tuple[str, ...] = ("province_code", "year", "kind", "confidence")
+
+#: The ``year`` key of events whose date is unknown (counted per province, never per year).
+NO_YEAR: int = -1
+
+#: Record ids kept per province, kind, grade and side of the split (the smallest, so the same
+#: ids are kept however the events are partitioned); coverage.json lists at most this many.
+MAX_RECORD_IDS: int = 25
+
+#: Additive columns of :attr:`Tally.groups`.
+SUM_COLUMNS: tuple[str, ...] = (
+    "events",
+    "fatalities",
+    "fatalities_low",
+    "fatalities_high",
+    "fatalities_known",
+    "fatalities_open",
+    "precise_sum",
+    "precise_count",
+    "n_before",
+    "n_after",
+)
+_MIN_COLUMNS = ("first_date", "start")
+_MAX_COLUMNS = ("last_date", "end")
+_SIDES = ("before", "after")
+
+
+def _empty_groups():
+    index = pd.MultiIndex.from_arrays([[] for _ in TALLY_KEYS], names=list(TALLY_KEYS))
+    frame = pd.DataFrame({c: pd.Series(dtype=float) for c in SUM_COLUMNS}, index=index)
+    for col in (*_MIN_COLUMNS, *_MAX_COLUMNS):
+        frame[col] = pd.Series(dtype="datetime64[ns]")
+    return frame
+
+
+def _empty_rejected():
+    from khorasan_map.events import REPORT_COLUMNS
+
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object)
+                         for c in REPORT_COLUMNS})
+
+
+@dataclasses.dataclass
+class Tally:
+    """Everything :func:`summarize` and :func:`coverage` report, for some partitions of events.
+
+    A tally is made from one partition by :func:`tally_events`, merged with others by
+    :meth:`combine` and finished by :meth:`summary` and :meth:`coverage`. The in-memory engine
+    makes one tally of all its events; the Dask engine one per partition, then combines them.
+    Every figure is defined here once.
+
+    Attributes
+    ----------
+    groups : pandas.DataFrame
+        Indexed by :data:`TALLY_KEYS` (the year clipped to the window, :data:`NO_YEAR` when the
+        date is unknown): the :data:`SUM_COLUMNS`, ``first_date``/``last_date`` (of ``date``)
+        and ``start``/``end`` (of the date range) of the counted events.
+    sources, actors : dict
+        ``{group key: unique 64-bit hashes}`` of the source keys and actor names.
+    record_ids : dict
+        ``{(province_code, kind, confidence, side): sorted ids}`` of the events before and
+        after the split, at most :data:`MAX_RECORD_IDS` each.
+    left : dict
+        ``{(kind, confidence, reason): events}`` not counted: outside the window, unassigned by
+        the join or outside the layer.
+    since, until, split : pandas.Timestamp or None
+        The window and the split date the tally was made with.
+    n_input : int
+        Rows read (valid and rejected).
+    rejected : pandas.DataFrame
+        Rows rejected by validation (:data:`khorasan_map.events.REPORT_COLUMNS`), in (file,
+        row) order.
+    problems : list of str
+        The first rejection messages, for error texts.
+    join : dict
+        ``n_input``, ``n_assigned``, ``n_unassigned``, ``cases`` and ``by`` of the join run
+        while tallying (zeros when the events were already placed).
+    n_partitions : int
+        Partitions tallied.
+    engine : str
+        "memory" or "dask".
+    dataset : dict or None
+        The shipped dataset's identity when the shipped records were tallied.
+    """
+
+    groups: pd.DataFrame
+    sources: dict
+    actors: dict
+    record_ids: dict
+    left: dict
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    split: pd.Timestamp | None = None
+    n_input: int = 0
+    rejected: pd.DataFrame = dataclasses.field(default_factory=_empty_rejected)
+    problems: list = dataclasses.field(default_factory=list)
+    join: dict = dataclasses.field(default_factory=lambda: empty_join_counts())
+    n_partitions: int = 1
+    engine: str = "memory"
+    dataset: dict | None = None
+
+    @property
+    def n_rejected(self):
+        """Rows rejected by validation."""
+        return int(len(self.rejected))
+
+    @classmethod
+    def combine(cls, *tallies):
+        """Merge tallies of different partitions into one (in the partitions' order).
+
+        Parameters
+        ----------
+        *tallies : Tally
+            Made with the same window and split date.
+
+        Returns
+        -------
+        Tally
+            Sums added, first dates the earliest, last dates the latest, distinct sets united,
+            rejected rows concatenated in the order given.
+        """
+        if not tallies:
+            raise ValueError("combine needs at least one tally")
+        first = tallies[0]
+        if len(tallies) == 1:
+            return first
+        return cls(
+            groups=_combine_groups([t.groups for t in tallies]),
+            sources=merge_distinct(t.sources for t in tallies),
+            actors=merge_distinct(t.actors for t in tallies),
+            record_ids=_merge_ids(t.record_ids for t in tallies),
+            left=_add_dicts(t.left for t in tallies),
+            since=first.since,
+            until=first.until,
+            split=first.split,
+            n_input=sum(t.n_input for t in tallies),
+            rejected=_concat_rejected([t.rejected for t in tallies]),
+            problems=[p for t in tallies for p in t.problems][: _max_listed()],
+            join=_add_join([t.join for t in tallies]),
+            n_partitions=sum(t.n_partitions for t in tallies),
         )
-        long = long[long["_a"].str.len().fillna(0) > 0]
-        out["n_actors"] = long.groupby(keys, sort=False)["_a"].nunique()
-    else:
-        out["n_actors"] = 0
-    if "location_precision" in counted:
-        flag = counted["location_precision"].astype("string").str.lower() == "province"
-        flag = flag.fillna(False).astype(float)
-    else:
-        flag = pd.Series(np.nan, index=counted.index)
-    out["share_province_precise"] = counted.assign(_p=flag).groupby(keys, sort=False)["_p"].mean()
+
+    def present_kinds(self):
+        """Return the kinds found among the tallied events (counted or left out)."""
+        kinds = set(self.groups.index.get_level_values("kind")) | {k for k, _, _ in self.left}
+        return sorted(k for k in kinds if k)
+
+    def summary(self, boundaries=None, *, kinds=None, min_confidence=None, by="province"):
+        """Finish the per-province table of :func:`summarize` from this tally.
+
+        Parameters
+        ----------
+        boundaries : geopandas.GeoDataFrame, optional
+            Province layer; the shipped 34 provinces when None.
+        kinds, min_confidence, by
+            As for :func:`summarize`.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            As :func:`summarize` describes.
+        """
+        layer = load_layer(boundaries)
+        with_year = parse_by(by)
+        pick = self._pick(kinds, min_confidence)
+        sel = pick.rows
+        if with_year:
+            undated = sel["year"] == NO_YEAR
+            pick.add_reason(REASON_YEAR_UNKNOWN, int(sel.loc[undated, "events"].sum()))
+            sel = sel[~undated]
+        keys = ["province_code", "year"] if with_year else ["province_code"]
+        base = _base_rows(layer, self._years(sel) if with_year else None)
+        stats = _group_stats(sel, keys, self.sources, self.actors)
+        table = base.merge(stats, how="left", on=keys) if len(stats) else base
+        table = _fill(table).sort_values(keys, kind="stable").reset_index(drop=True)
+        geometry = layer.set_index(layer["province_code"].astype(str)).geometry
+        geo = gpd.GeoDataFrame(
+            table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs
+        )
+        geo.attrs.update(pick.attrs(self, int(sel["events"].sum())))
+        geo.attrs["span"] = [iso_date(x) for x in _span(sel)]
+        return geo
+
+    def coverage(self, boundaries=None, *, kinds=("clash",), min_confidence=None):
+        """Finish the :class:`Coverage` of :func:`coverage` from this tally.
+
+        Parameters
+        ----------
+        boundaries : geopandas.GeoDataFrame, optional
+            Province layer; the shipped 34 provinces when None.
+        kinds, min_confidence
+            As for :func:`coverage`.
+
+        Returns
+        -------
+        Coverage
+            As :func:`coverage` describes.
+        """
+        if self.split is None:
+            raise ValueError("split_date is required")
+        layer = load_layer(boundaries)
+        pick = self._pick(kinds, min_confidence)
+        sel = pick.rows
+        total = int(len(layer))
+        noun = kinds_noun(pick.kinds)
+        codes = sorted(set(sel["province_code"]))
+        names = dict(zip(layer["province_code"].astype(str), layer["province"], strict=False))
+        start, end = _span(sel)
+        first = self.since if self.since is not None else (None if pd.isna(start) else start)
+        last = self.until if self.until is not None else (None if pd.isna(end) else end)
+        since_iso, until_iso = iso_date(first), iso_date(last)
+        window = _side_windows(first, last, self.split)
+        grades = _grades_from(pick.min_confidence)
+        by_confidence = {
+            grade: {
+                "label": _grade_label(grade),
+                **{side: self._side_ids(sel, side, grade, total, noun, window[side])
+                   for side in _SIDES},
+            }
+            for grade in grades
+        }
+        return Coverage(
+            provinces_with_events=len(codes),
+            total_provinces=total,
+            share=len(codes) / total if total else 0.0,
+            province_codes=codes,
+            provinces=[str(names.get(c, c)) for c in codes],
+            since=since_iso,
+            until=until_iso,
+            kinds=list(pick.kinds) if pick.kinds is not None else ["all"],
+            sentence=coverage_sentence(noun, len(codes), total, since_iso, until_iso),
+            by_year=_by_year(sel, first, last),
+            split_date=iso_date(self.split),
+            before=_side(sel, "before", total, noun, window["before"]),
+            after=_side(sel, "after", total, noun, window["after"]),
+            n_events=int(sel["events"].sum()),
+            n_left_out=int(sum(pick.reasons.values())),
+            left_out_reasons=counts_dict(pick.reasons),
+            min_confidence=pick.min_confidence,
+            by_confidence=by_confidence,
+        )
+
+    def _pick(self, kinds, min_confidence):
+        return _Pick(self, kinds, min_confidence)
+
+    def _years(self, sel):
+        lo = self.since.year if self.since is not None else (
+            int(sel["year"].min()) if len(sel) else None)
+        hi = self.until.year if self.until is not None else (
+            int(sel["year"].max()) if len(sel) else None)
+        return list(range(lo, hi + 1)) if lo is not None and hi is not None else []
+
+    def _side_ids(self, sel, side, grade, total, noun, window):
+        rank = _RANK[grade]
+        sub = sel[sel["confidence"].map(_RANK).fillna(-1) >= rank]
+        out = _side(sub, side, total, noun, window)
+        wanted = set(zip(sub["province_code"], sub["kind"], sub["confidence"], strict=True))
+        ids: dict[str, list] = {}
+        for (code, kind, conf, s), values in self.record_ids.items():
+            if s == side and (code, kind, conf) in wanted:
+                ids.setdefault(code, []).extend(values)
+        out["record_ids"] = {c: sorted(set(v))[:MAX_RECORD_IDS] for c, v in sorted(ids.items())
+                             if c in out["province_codes"]}
+        return out
+
+
+_RANK = {name: i for i, name in enumerate(settings.CONFIDENCE_LEVELS)}
+
+
+class _Pick:
+    """The groups of a tally that a choice of kinds and grade selects, and the reasons left."""
+
+    def __init__(self, tally, kinds, min_confidence):
+        self.kinds = parse_kinds(kinds, tally.present_kinds())
+        self.min_confidence = parse_confidence(min_confidence)
+        rows = tally.groups.reset_index()
+        reason = _pick_reasons(rows["kind"], rows["confidence"], self.kinds, self.min_confidence)
+        self.rows = rows[pd.isna(reason)]
+        self.reasons: dict[str, int] = {}
+        for text, n in zip(reason, rows["events"], strict=True):
+            if text is not None:
+                self.add_reason(text, int(n))
+        for (kind, conf, text), n in tally.left.items():
+            chosen = _pick_reasons(pd.Series([kind]), pd.Series([conf]), self.kinds,
+                                   self.min_confidence)[0]
+            self.add_reason(chosen or text, int(n))
+
+    def add_reason(self, text, n):
+        if n:
+            self.reasons[text] = self.reasons.get(text, 0) + n
+
+    def attrs(self, tally, n_events):
+        return {
+            "n_events": n_events,
+            "n_left_out": int(sum(self.reasons.values())),
+            "left_out_reasons": counts_dict(self.reasons),
+            "since": iso_date(tally.since),
+            "until": iso_date(tally.until),
+            "kinds": list(self.kinds) if self.kinds is not None else ["all"],
+            "min_confidence": self.min_confidence,
+        }
+
+
+def _pick_reasons(kind, conf, selected, level):
+    """Reason each group is not selected (kind first, then grade), None when it is."""
+    reason = np.full(len(kind), None, dtype=object)
+    if selected is not None:
+        known = kind.isin(list(settings.EVENT_KINDS)).to_numpy(bool)
+        ok = kind.isin(list(selected)).to_numpy(bool)
+        if OTHER_KIND in selected:
+            ok |= ~known
+        reason[~ok] = REASON_KIND
+    if level is not None:
+        low = (conf.map(_RANK).fillna(-1).to_numpy(float) < _RANK[level]) & pd.isna(reason)
+        reason[low] = f"confidence below {level}"
+    return reason
+
+
+def counts_dict(counts):
+    """Return ``{reason: count}`` as plain types, most frequent first, then by name.
+
+    Parameters
+    ----------
+    counts : dict or pandas.Series
+        Counts by name.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    items = counts.items() if hasattr(counts, "items") else counts
+    pairs = [(str(k), int(v)) for k, v in items]
+    return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+
+
+def empty_join_counts():
+    """Return the join counts of no events: zeros, empty ``cases`` and ``by``."""
+    return {"n_input": 0, "n_assigned": 0, "n_unassigned": 0, "cases": {}, "by": {}}
+
+
+def join_counts_of(result):
+    """Return the counts of one :func:`khorasan_map.join.assign_provinces` result.
+
+    Parameters
+    ----------
+    result : khorasan_map.join.JoinResult
+        A join's result.
+
+    Returns
+    -------
+    dict
+        ``n_input``, ``n_assigned``, ``n_unassigned``, ``cases`` ({case: report rows}) and
+        ``by`` ({assigned_by: events}).
+    """
+    return {
+        "n_input": int(result.n_input),
+        "n_assigned": int(result.n_assigned),
+        "n_unassigned": int(result.n_unassigned),
+        "cases": counts_dict(result.report["case"].value_counts()),
+        "by": counts_dict(result.events["assigned_by"].value_counts()),
+    }
+
+
+def _add_join(joins):
+    out = empty_join_counts()
+    for j in joins:
+        for key in ("n_input", "n_assigned", "n_unassigned"):
+            out[key] += int(j[key])
+        for key in ("cases", "by"):
+            out[key] = _add_dicts([out[key], j[key]])
+    out["cases"], out["by"] = counts_dict(out["cases"]), counts_dict(out["by"])
     return out
 
 
-def summarize(
+def _add_dicts(dicts):
+    out: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + int(v)
+    return out
+
+
+def _merge_ids(parts):
+    out: dict = {}
+    for part in parts:
+        for key, ids in part.items():
+            out.setdefault(key, []).extend(ids)
+    return {k: tuple(sorted(set(v))[:MAX_RECORD_IDS]) for k, v in out.items()}
+
+
+def _concat_rejected(frames):
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_rejected()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _max_listed():
+    from khorasan_map.events import MAX_LISTED
+
+    return MAX_LISTED
+
+
+def _combine_groups(frames):
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_groups()
+    both = pd.concat(frames)
+    g = both.groupby(level=list(range(both.index.nlevels)), sort=True)
+    out = g[list(SUM_COLUMNS)].sum()
+    for col in _MIN_COLUMNS:
+        out[col] = g[col].min()
+    for col in _MAX_COLUMNS:
+        out[col] = g[col].max()
+    return out
+
+
+def tally_events(
     events,
     boundaries=None,
     *,
     since=None,
     until=None,
-    kinds=None,
-    min_confidence=None,
-    by="province",
+    split_date=None,
+    tolerance_m=None,
+    n_input=None,
+    rejected=None,
+    problems=(),
 ):
-    """Count events per province (or per province and year), every province included.
+    """Tally one partition of valid events: the partial step every summary figure starts from.
 
     Parameters
     ----------
     events : pandas.DataFrame or JoinResult
-        Events in the toolkit's schema, e.g. from :func:`khorasan_map.events.read_events`. When
-        they have no ``assigned_code`` column they are first placed with
-        :func:`khorasan_map.join.assign_provinces`; a JoinResult (or events that already carry
-        ``assigned_code``) is used as it is.
+        Valid events in the schema. Without ``assigned_code`` they are first placed with
+        :func:`khorasan_map.join.assign_provinces` (the events inside the window only).
     boundaries : geopandas.GeoDataFrame, optional
-        Province layer with ``province_code``, ``province`` (and ``province_dari``); the shipped
-        34 provinces when None.
-    since, until, kinds, min_confidence
-        Filters, as in :func:`filter_events`.
-    by : "province" or ("province", "year"), default "province"
-        One row per province, or one per province and calendar year for every year from the
-        first to the last (of the window when given, else of the counted events). The year is
-        that of ``date``, clipped to the window (an event begun before ``since`` counts in
-        ``since``'s year); events with an unknown date are then left out.
+        Province layer; the shipped 34 provinces when None.
+    since, until : str, date or pandas.Timestamp, optional
+        The window (see the module notes); kinds and grades are chosen later, when finishing.
+    split_date : str or date, optional
+        First day of the "after" side (default :data:`khorasan_map.settings.SHIFT_DATE`).
+    tolerance_m : float, optional
+        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
+    n_input : int, optional
+        Rows read for this partition (default: the events plus the rejected rows).
+    rejected : pandas.DataFrame, optional
+        Rows of this partition rejected by validation.
+    problems : sequence of str
+        Their first messages.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        Sorted by ``province_code`` (then ``year``), in the layer's CRS, columns:
-        ``province_code, province, province_dari, [year], events``, one ``n_<kind>`` per kind
-        of :data:`khorasan_map.settings.EVENT_KINDS` in that order (``n_clash, n_defection,
-        n_isk_attack_on_taliban, n_taliban_raid_on_isk, n_taliban_killing_of_suspected_isk``),
-        ``n_other`` (every other kind), ``fatalities`` (sum of best figures where sources give
-        one), ``fatalities_low``, ``fatalities_high`` (sums of each event's low and high figures,
-        falling back as :func:`fatality_figures` says, so low never exceeds high; NaN when a
-        province has events but none with a figure, 0 when it has no events),
-        ``fatalities_known`` (events with a known best figure), ``first_date, last_date`` (ISO
-        strings, None when no events), ``n_sources``
-        (distinct source URLs, else titles), ``n_actors`` (distinct names across ``actor1`` and
-        ``actor2``), ``share_province_precise`` (share of the rows located only to the province;
-        NaN when no events), ``geometry``. ``attrs``: ``n_events``, ``n_left_out``,
-        ``left_out_reasons`` (``{reason: count}``, unassigned events included), ``since``,
-        ``until``, ``kinds``, ``min_confidence``, ``span`` (first day and last day the counted
-        events may have happened, ISO strings or None: the window :func:`coverage` states).
-
-    Raises
-    ------
-    ValueError
-        For bad filters or ``by``.
+    Tally
+        Combine with :meth:`Tally.combine`; finish with :meth:`Tally.summary` and
+        :meth:`Tally.coverage`.
 
     Examples
     --------
-    >>> from khorasan_map.aggregate import summarize
-    >>> table = summarize(read_events(), kinds="clash")  # doctest: +SKIP
-    >>> table[["province", "events", "fatalities"]].head()  # doctest: +SKIP
+    >>> from khorasan_map.events import read_events
+    >>> tally = tally_events(read_events())  # doctest: +SKIP
+    >>> tally.coverage(min_confidence="high").before["provinces_with_events"]  # doctest: +SKIP
+    8
     """
-    with_year = _parse_by(by)
-    prep = _prepare(events, boundaries, since, until, kinds, min_confidence, need_year=with_year)
-    layer, counted = prep.layer, prep.counted
-    counted = counted.assign(_code=counted["assigned_code"].astype(str))
-    keys = ["_code"]
-    base = pd.DataFrame(
-        {
-            "province_code": layer["province_code"].astype(str).to_numpy(),
-            "province": layer["province"].to_numpy(),
-            "province_dari": layer["province_dari"].to_numpy(),
-        }
-    )
-    if with_year:
-        years = _event_year(counted, prep.since, prep.until)
-        counted = counted.assign(_year=years.astype("int64"))
-        keys = ["_code", "_year"]
-        lo = prep.since.year if prep.since is not None else (years.min() if len(years) else None)
-        hi = prep.until.year if prep.until is not None else (years.max() if len(years) else None)
-        span = list(range(int(lo), int(hi) + 1)) if lo is not None and hi is not None else []
-        base = base.merge(pd.DataFrame({"year": np.array(span, dtype="int64")}), how="cross")
+    events = _unwrap(events)
+    layer = load_layer(boundaries)
+    since_ts = parse_date(since, name="since")
+    until_ts = parse_date(until, end=True, name="until")
+    if since_ts is not None and until_ts is not None and since_ts > until_ts:
+        raise ValueError(f"since {iso_date(since_ts)} is after until {iso_date(until_ts)}")
+    split = parse_date(settings.SHIFT_DATE if split_date is None else split_date,
+                       name="split_date")
+    reason = window_reasons(events, since_ts, until_ts)
+    kept = events[pd.isna(reason)]
+    join = empty_join_counts()
+    if "assigned_code" not in kept:
+        from khorasan_map.join import assign_provinces
 
-    stats = _per_group(counted, keys) if len(counted) else pd.DataFrame()
-    stats = stats.reset_index() if len(stats) else stats
-    if len(stats):
-        stats = stats.rename(columns={"_code": "province_code", "_year": "year"})
-    join_keys = ["province_code", "year"] if with_year else ["province_code"]
-    table = base.merge(stats, how="left", on=join_keys) if len(stats) else base
-    table = _fill(table)
-    table = table.sort_values(join_keys, kind="stable").reset_index(drop=True)
-
-    geometry = layer.set_index(layer["province_code"].astype(str)).geometry
-    geo = gpd.GeoDataFrame(
-        table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs
+        tol = settings.BORDER_TOLERANCE_M if tolerance_m is None else tolerance_m
+        placed = assign_provinces(kept, layer, tolerance_m=tol)
+        kept, join = placed.events, join_counts_of(placed)
+    reason = reason.copy()
+    place = _placement_reasons(kept, layer)
+    reason[np.flatnonzero(pd.isna(reason))] = place
+    left = _left_counts(events, reason)
+    counted = kept[pd.isna(place)]
+    rows = _event_rows(counted, since_ts, until_ts, split)
+    rejected = _empty_rejected() if rejected is None else rejected
+    return Tally(
+        groups=_group_rows(rows),
+        sources=_distinct_by_group(rows, rows["_source"]),
+        actors=_actor_hashes(rows, counted),
+        record_ids=_record_ids(rows),
+        left=left,
+        since=since_ts,
+        until=until_ts,
+        split=split,
+        n_input=int(len(events) + len(rejected)) if n_input is None else int(n_input),
+        rejected=rejected,
+        problems=list(problems),
+        join=join,
     )
-    geo.attrs.update(_attrs(prep))
-    return geo
+
+
+def _placement_reasons(placed, layer):
+    code = placed["assigned_code"].astype("object").where(placed["assigned_code"].notna(), None)
+    unassigned = code.isna().to_numpy(bool)
+    outside = ~unassigned & ~code.isin(set(layer["province_code"].astype(str))).to_numpy(bool)
+    reason = np.full(len(placed), None, dtype=object)
+    reason[unassigned] = REASON_UNASSIGNED
+    reason[outside] = REASON_NOT_IN_LAYER
+    return reason
+
+
+def _left_counts(events, reason):
+    out = ~pd.isna(reason)
+    if not out.any():
+        return {}
+    frame = pd.DataFrame({"k": kind_key(events).to_numpy()[out],
+                          "c": confidence_key(events).to_numpy()[out],
+                          "r": reason[out].astype(str)})
+    counts = frame.groupby(["k", "c", "r"], sort=True).size()
+    return {key: int(n) for key, n in counts.items()}
+
+
+def _event_rows(counted, since, until, split):
+    """One row per counted event with its keys and figures (the input of the grouping)."""
+    start, end = date_bounds(counted)
+    year = event_year(counted, since, until)
+    figures = fatality_figures(counted)
+    if "location_precision" in counted:
+        flag = counted["location_precision"].astype("string").str.lower() == "province"
+        precise = flag.fillna(False).astype(float)
+    else:
+        precise = pd.Series(np.nan, index=counted.index)
+    ids = counted["event_id"] if "event_id" in counted else pd.Series(counted.index)
+    return pd.DataFrame({
+        "province_code": counted["assigned_code"].astype(str).to_numpy(),
+        "year": year.fillna(NO_YEAR).astype("int64").to_numpy(),
+        "kind": kind_key(counted).to_numpy(),
+        "confidence": confidence_key(counted).to_numpy(),
+        "events": 1,
+        "fatalities": figures["fatalities"].fillna(0.0).to_numpy(),
+        "fatalities_low": figures["fatalities_low"].fillna(0.0).to_numpy(),
+        "fatalities_high": figures["fatalities_high"].fillna(0.0).to_numpy(),
+        "fatalities_known": figures["reported"].astype("int64").to_numpy(),
+        "fatalities_open": figures["open_ended"].astype("int64").to_numpy(),
+        "precise_sum": precise.fillna(0.0).to_numpy(),
+        "precise_count": precise.notna().astype("int64").to_numpy(),
+        "n_before": (start < split).fillna(False).astype("int64").to_numpy(),
+        "n_after": (end >= split).fillna(False).astype("int64").to_numpy(),
+        "first_date": best_date(counted).to_numpy(),
+        "last_date": best_date(counted).to_numpy(),
+        "start": start.to_numpy(),
+        "end": end.to_numpy(),
+        "_source": source_key(counted).to_numpy(),
+        "_id": ids.astype(str).to_numpy(),
+    })
+
+
+def _group_rows(rows):
+    if not len(rows):
+        return _empty_groups()
+    g = rows.groupby(list(TALLY_KEYS), sort=True)
+    out = g[list(SUM_COLUMNS)].sum()
+    for col in _MIN_COLUMNS:
+        out[col] = g[col].min()
+    for col in _MAX_COLUMNS:
+        out[col] = g[col].max()
+    return out
+
+
+def _distinct_by_group(rows, values):
+    if not len(rows):
+        return {}
+    group = rows.groupby(list(TALLY_KEYS), sort=True).ngroup().to_numpy()
+    keys = list(rows.groupby(list(TALLY_KEYS), sort=True).groups.keys())
+    return distinct_hashes(group, keys, pd.Series(values, index=rows.index))
+
+
+def _actor_hashes(rows, counted):
+    parts = []
+    for col in ("actor1", "actor2"):
+        if col in counted:
+            actor = counted[col].astype("string").str.strip()
+            actor = actor.where(actor.str.len().fillna(0) > 0).astype(object)
+            parts.append(_distinct_by_group(rows, actor.to_numpy()))
+    return merge_distinct(parts)
+
+
+def _record_ids(rows):
+    out: dict = {}
+    keys = ["province_code", "kind", "confidence"]
+    for side, col in (("before", "n_before"), ("after", "n_after")):
+        part = rows.loc[rows[col] > 0, [*keys, "_id"]].sort_values("_id", kind="stable")
+        part = part.groupby(keys, sort=False).head(MAX_RECORD_IDS)
+        for key, ids in part.groupby(keys, sort=False)["_id"]:
+            out[(*key, side)] = tuple(ids)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Finishing: the table and the coverage figures from the selected groups
+# --------------------------------------------------------------------------------------------
+
+
+def _base_rows(layer, years):
+    base = pd.DataFrame({
+        "province_code": layer["province_code"].astype(str).to_numpy(),
+        "province": layer["province"].to_numpy(),
+        "province_dari": layer["province_dari"].to_numpy(),
+    })
+    if years is None:
+        return base
+    return base.merge(pd.DataFrame({"year": np.array(years, dtype="int64")}), how="cross")
+
+
+def _group_stats(sel, keys, sources, actors):
+    """Per output row (province, or province and year): the summary's columns."""
+    if not len(sel):
+        return pd.DataFrame()
+    g = sel.groupby(keys, sort=True)
+    out = g[list(SUM_COLUMNS)].sum()
+    out["first_date"] = g["first_date"].min()
+    out["last_date"] = g["last_date"].max()
+    for k in settings.EVENT_KINDS:
+        out["n_" + k] = sel[sel["kind"] == k].groupby(keys)["events"].sum()
+    other = ~sel["kind"].isin(list(settings.EVENT_KINDS))
+    out["n_other"] = sel[other].groupby(keys)["events"].sum()
+    for col in _FATALITY_COLUMNS:
+        out[col] = out[col].astype(float).where(out["fatalities_known"] > 0)
+    share = out["precise_sum"] / out["precise_count"]
+    out["share_province_precise"] = share.where(out["precise_count"] > 0)
+    full = list(zip(*(sel[k] for k in TALLY_KEYS), strict=True))
+    mine = list(zip(*(sel[k] for k in keys), strict=True))
+    for name, distinct in (("n_sources", sources), ("n_actors", actors)):
+        union = merge_distinct({m: distinct[f]} for f, m in zip(full, mine, strict=True)
+                               if f in distinct)
+        out[name] = [len(union.get(i if isinstance(i, tuple) else (i,), ()))
+                     for i in out.index]
+    return out.reset_index()
+
+
+def _span(sel):
+    if not len(sel):
+        return pd.NaT, pd.NaT
+    return sel["start"].min(), sel["end"].max()
+
+
+def _by_year(sel, first, last):
+    if first is None or last is None:
+        return {}
+    dated = sel[sel["year"] != NO_YEAR]
+    per_year = dated.groupby("year")["province_code"].nunique()
+    return {year: int(per_year.get(year, 0)) for year in range(first.year, last.year + 1)}
+
+
+def _side_windows(first, last, split):
+    day = pd.Timedelta(days=1)
+    return {
+        "before": (first, None if last is None else min(last, split - day)),
+        "after": (None if first is None else max(first, split), last),
+    }
+
+
+def _side(sel, side, total, noun, window):
+    rows = sel[sel["n_" + side] > 0]
+    codes = sorted(set(rows["province_code"]))
+    since, until = window
+    if since is not None and until is not None and since > until:
+        since = until = None
+    since_iso, until_iso = iso_date(since), iso_date(until)
+    return {
+        "provinces_with_events": len(codes),
+        "share": len(codes) / total if total else 0.0,
+        "province_codes": codes,
+        "since": since_iso,
+        "until": until_iso,
+        "n_events": int(rows["n_" + side].sum()),
+        "sentence": coverage_sentence(noun, len(codes), total, since_iso, until_iso),
+    }
+
+
+def _grades_from(min_confidence):
+    """Return the grades of the by-confidence answer, strictest first, to ``min_confidence``."""
+    levels = list(reversed(settings.CONFIDENCE_LEVELS))
+    if min_confidence is None:
+        return levels
+    return levels[: levels.index(min_confidence) + 1]
+
+
+def _grade_label(grade):
+    levels = list(reversed(settings.CONFIDENCE_LEVELS))
+    if grade == levels[0]:
+        return grade
+    if grade == levels[-1]:
+        return "every grade"
+    return " and ".join(levels[: levels.index(grade) + 1])
 
 
 def _fill(table):
-    ints = ["events", *_COUNT_COLUMNS, "fatalities_known", "n_sources", "n_actors"]
+    ints = ["events", *_COUNT_COLUMNS, "fatalities_known", "fatalities_open", "n_sources",
+            "n_actors"]
     for col in ints:
         if col not in table:
             table[col] = 0
@@ -711,7 +1398,7 @@ def _fill(table):
     for col in ("first_date", "last_date"):
         if col not in table:
             table[col] = pd.NaT
-        table[col] = pd.Series([_iso(v) for v in table[col]], index=table.index, dtype=object)
+        table[col] = pd.Series([iso_date(v) for v in table[col]], index=table.index, dtype=object)
     if "share_province_precise" not in table:
         table["share_province_precise"] = np.nan
     table["share_province_precise"] = table["share_province_precise"].astype(float)
@@ -721,6 +1408,7 @@ def _fill(table):
         *_COUNT_COLUMNS,
         *_FATALITY_COLUMNS,
         "fatalities_known",
+        "fatalities_open",
         "first_date",
         "last_date",
         "n_sources",
@@ -728,19 +1416,6 @@ def _fill(table):
         "share_province_precise",
     ]
     return table[order]
-
-
-def _attrs(prep):
-    return {
-        "n_events": int(len(prep.counted)),
-        "n_left_out": int(len(prep.left_out)),
-        "left_out_reasons": _reason_counts(prep.left_out),
-        "since": _iso(prep.since),
-        "until": _iso(prep.until),
-        "kinds": list(prep.kinds) if prep.kinds is not None else ["all"],
-        "min_confidence": prep.min_confidence,
-        "span": [_iso(x) for x in event_span(prep.counted)],
-    }
 
 
 def event_span(events):
@@ -751,7 +1426,7 @@ def event_span(events):
     """
     if not len(events):
         return pd.NaT, pd.NaT
-    starts, ends = _date_bounds(events)
+    starts, ends = date_bounds(events)
     return starts.min(), ends.max()
 
 
@@ -798,6 +1473,16 @@ class Coverage:
         Why, with counts.
     min_confidence : str or None
         The confidence filter applied.
+    by_confidence : dict
+        The answer at each grade, strictest first, down to ``min_confidence``: ``{"high": ...,
+        "medium": ..., "low": ...}``, each with ``label`` ("high", "high and medium", "every
+        grade") and ``before`` and ``after`` (the split's sides, as in ``before``, plus
+        ``record_ids``: ``{province code: ids}`` of the records behind each province, at most
+        :data:`MAX_RECORD_IDS` each, the smallest).
+    dataset : dict or None
+        The shipped dataset's identity
+        (:meth:`khorasan_map.dataset.DatasetInfo.to_dict`) when the shipped records were
+        counted, else None.
     """
 
     provinces_with_events: int
@@ -817,6 +1502,8 @@ class Coverage:
     n_left_out: int
     left_out_reasons: dict[str, int]
     min_confidence: str | None = None
+    by_confidence: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dataset: dict[str, Any] | None = None
 
     def to_dict(self):
         """Return the coverage as plain JSON-ready types.
@@ -921,44 +1608,271 @@ def coverage_sentence(noun, count, total, since=None, until=None):
     return text
 
 
-def _codes(counted):
-    return sorted(set(counted["assigned_code"].astype(str)))
+# --------------------------------------------------------------------------------------------
+# The front doors: one summarize, one coverage, either engine
+# --------------------------------------------------------------------------------------------
 
 
-def _side(counted, mask, since, until, noun, total):
-    codes = _codes(counted[mask])
-    if since is not None and until is not None and since > until:
-        since = until = None
-    since_iso, until_iso = _iso(since), _iso(until)
+def tally(
+    events=None,
+    boundaries=None,
+    *,
+    since=None,
+    until=None,
+    split_date=None,
+    engine="auto",
+    scheduler=None,
+    format="auto",
+    on_invalid="raise",
+    keep_all=False,
+    today=None,
+    tolerance_m=None,
+    rows_per_partition=None,
+):
+    """Read (when given files), validate, place and tally events with the engine that suits.
+
+    Parameters
+    ----------
+    events : DataFrame, JoinResult, dask DataFrame, path, glob, list of them or None
+        The events, or files to read (None: the shipped records).
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when None.
+    since, until, split_date
+        The window and the split, as for :func:`coverage`.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        "memory" holds every event in one partition; "dask" works partition by partition;
+        "auto" picks by the input's size (:func:`khorasan_map.scale.choose_engine`).
+        "pandas" is the old name of "memory".
+    scheduler : str, dask.distributed.Client or None
+        Dask only (:func:`khorasan_map.scale.summarize_dask`).
+    format, on_invalid, keep_all, today
+        How files are read (:func:`khorasan_map.events.read_events`); with
+        ``on_invalid="raise"`` rejected rows raise
+        :class:`~khorasan_map.errors.EventValidationError` after the one pass.
+    tolerance_m : float, optional
+        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
+    rows_per_partition : int, optional
+        Dask only: rows per partition (default :data:`khorasan_map.scale.ROWS_PER_PARTITION`).
+
+    Returns
+    -------
+    Tally
+        With ``engine`` and ``dataset`` attributes (the engine that ran; the shipped dataset's
+        identity or None).
+    """
+    from khorasan_map.scale import choose_engine
+
+    chosen = choose_engine(events, engine)
+    window = {"since": since, "until": until, "split_date": split_date,
+              "tolerance_m": tolerance_m}
+    if chosen == "dask":
+        from khorasan_map.scale import tally_dask
+
+        result = tally_dask(events, boundaries, format=format, keep_all=keep_all, today=today,
+                            scheduler=scheduler, rows_per_partition=rows_per_partition,
+                            **window)
+    else:
+        result = _tally_in_memory(events, boundaries, window, format, keep_all, today)
+    check_rejected(result, on_invalid)
+    result.engine = chosen
+    if events is None:
+        from khorasan_map.dataset import shipped_dataset
+
+        result.dataset = shipped_dataset().to_dict()
+    return result
+
+
+def _tally_in_memory(events, boundaries, window, fmt, keep_all, today):
+    from khorasan_map.events import read_events
+
+    if events is None:
+        return tally_events(read_events(), boundaries, **window)
+    if isinstance(events, pd.DataFrame) or hasattr(events, "events"):
+        return tally_events(events, boundaries, **window)
+    from khorasan_map.scale import expand_paths
+
+    paths = [str(p) for p in expand_paths(events)]
+    read = read_events(paths, format=fmt, on_invalid="report", keep_all=keep_all, today=today,
+                       progress=False)
+    return tally_events(read.events, boundaries, n_input=read.n_input, rejected=read.rejected,
+                        problems=read.messages("problems"), **window)
+
+
+def check_rejected(result, on_invalid="raise"):
+    """Raise one :class:`~khorasan_map.errors.EventValidationError` when rows were rejected.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally (its ``rejected``, ``n_input`` and ``problems``).
+    on_invalid : {"raise", "report"}
+        "report" never raises.
+
+    Raises
+    ------
+    ValueError
+        For another ``on_invalid``.
+    EventValidationError
+        With "raise" when any row was rejected; ``.rejected`` holds them.
+    """
+    if on_invalid not in ("raise", "report"):
+        raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
+    if not result.n_rejected or on_invalid == "report":
+        return
+    from khorasan_map.errors import EventValidationError
+    from khorasan_map.events import MAX_LISTED
+
+    shown = [x for x in result.problems[:MAX_LISTED] if not x.startswith("... and")]
+    text = [f"{result.n_rejected:,} of {result.n_input:,} rows failed validation:",
+            *("  " + x for x in shown)]
+    if result.n_rejected > len(shown):
+        text.append(f"  ... and {result.n_rejected - len(shown):,} more")
+    raise EventValidationError("\n".join(text), rejected=result.rejected)
+
+
+def scale_info(result):
+    """Return what a tally read and joined, as ``attrs["scale"]`` names it.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally made by :func:`tally`.
+
+    Returns
+    -------
+    dict
+        ``engine``, ``n_input``, ``n_rejected``, ``problems``, ``n_partitions``, ``join``.
+    """
     return {
-        "provinces_with_events": len(codes),
-        "share": len(codes) / total if total else 0.0,
-        "province_codes": codes,
-        "since": since_iso,
-        "until": until_iso,
-        "n_events": int(mask.sum()),
-        "sentence": coverage_sentence(noun, len(codes), total, since_iso, until_iso),
+        "engine": getattr(result, "engine", "memory"),
+        "n_input": int(result.n_input),
+        "n_rejected": result.n_rejected,
+        "problems": list(result.problems),
+        "n_partitions": int(result.n_partitions),
+        "join": dict(result.join),
     }
 
 
+def summarize(
+    events=None,
+    boundaries=None,
+    *,
+    since=None,
+    until=None,
+    kinds=None,
+    min_confidence=None,
+    by="province",
+    engine="auto",
+    scheduler=None,
+    format="auto",
+    on_invalid="raise",
+    keep_all=False,
+    today=None,
+    tolerance_m=None,
+    rows_per_partition=None,
+):
+    """Count events per province (or per province and year), every province included.
+
+    Parameters
+    ----------
+    events : DataFrame, JoinResult, dask DataFrame, path, glob, list of them or None
+        Events in the toolkit's schema (e.g. from :func:`khorasan_map.events.read_events`),
+        or files to read; the shipped records when None. Events without ``assigned_code``
+        are placed with :func:`khorasan_map.join.assign_provinces`; a JoinResult (or events
+        that carry ``assigned_code``) is used as it is.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer with ``province_code``, ``province`` (and ``province_dari``); the shipped
+        34 provinces when None.
+    since, until, kinds, min_confidence
+        Filters, as in :func:`filter_events`.
+    by : "province" or ("province", "year"), default "province"
+        One row per province, or one per province and calendar year for every year from the
+        first to the last (of the window when given, else of the counted events). The year is
+        that of ``date``, clipped to the window (an event begun before ``since`` counts in
+        ``since``'s year); events with an unknown date are then left out.
+    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
+        Which engine runs, how files are read and placed, as for :func:`tally`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Sorted by ``province_code`` (then ``year``), in the layer's CRS, columns:
+        ``province_code, province, province_dari, [year], events``, one ``n_<kind>`` per kind
+        of :data:`khorasan_map.settings.EVENT_KINDS` in that order (``n_clash, n_defection,
+        n_isk_attack_on_taliban, n_taliban_raid_on_isk, n_taliban_killing_of_suspected_isk``),
+        ``n_other`` (every other kind), ``fatalities``, ``fatalities_low``, ``fatalities_high``
+        (sums of each event's figures under the rule of :func:`fatality_figures`, so
+        ``fatalities_low <= fatalities <= fatalities_high`` always; NaN, "not reported", when a
+        province has events but none gives any figure; 0 when it has no events),
+        ``fatalities_known`` (events giving any figure), ``fatalities_open`` (events giving only
+        a lower bound: when above 0, ``fatalities_high`` is a floor), ``first_date,
+        last_date`` (ISO strings, None when no events), ``n_sources`` (distinct source URLs,
+        else titles), ``n_actors`` (distinct names across ``actor1`` and ``actor2``),
+        ``share_province_precise`` (share of the rows located only to the province; NaN when
+        no events), ``geometry``. ``attrs``: ``n_events``, ``n_left_out``,
+        ``left_out_reasons`` (``{reason: count}``, unassigned events included), ``since``,
+        ``until``, ``kinds``, ``min_confidence``, ``span`` (first day and last day the counted
+        events may have happened, ISO strings or None: the window :func:`coverage` states),
+        ``engine`` and ``scale`` (:func:`scale_info`).
+
+    Raises
+    ------
+    ValueError
+        For bad filters or ``by``.
+
+    Examples
+    --------
+    >>> from khorasan_map.aggregate import summarize
+    >>> table = summarize(kinds="clash")  # doctest: +SKIP
+    >>> table[["province", "events", "fatalities"]].head()  # doctest: +SKIP
+    """
+    parse_by(by)
+    _check_filters(kinds, min_confidence)
+    result = tally(events, boundaries, since=since, until=until, engine=engine,
+                   scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
+                   today=today, tolerance_m=tolerance_m, rows_per_partition=rows_per_partition)
+    table = result.summary(boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
+    table.attrs["engine"] = result.engine
+    table.attrs["scale"] = scale_info(result)
+    return table
+
+
+def _check_filters(kinds, min_confidence):
+    """Fail before reading on a bad grade, or on a kind no data could hold."""
+    parse_confidence(min_confidence)
+    try:
+        parse_kinds(kinds)
+    except ValueError as exc:
+        if "no kind given" in str(exc):
+            raise
+
+
 def coverage(
-    events,
+    events=None,
     boundaries=None,
     *,
     since=None,
     until=None,
     kinds=("clash",),
     min_confidence=None,
-    split_date=settings.SHIFT_DATE,
+    split_date=None,
+    engine="auto",
+    scheduler=None,
+    format="auto",
+    on_invalid="raise",
+    keep_all=False,
+    today=None,
+    tolerance_m=None,
+    rows_per_partition=None,
 ):
     """Count the provinces where events of the chosen kinds were recorded.
 
     Answers "in how many of the 34 provinces have the Taliban and ISK clashed?" for any window,
-    kinds and confidence grade.
+    kinds and confidence grade, and at each grade (``by_confidence``).
 
     Parameters
     ----------
-    events : pandas.DataFrame or JoinResult
+    events : DataFrame, JoinResult, dask DataFrame, path, glob, list of them or None
         As for :func:`summarize`.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when None.
@@ -968,13 +1882,18 @@ def coverage(
         Kinds to count; None or ``"all"`` for every kind.
     min_confidence : {"low", "medium", "high"}, optional
         Lowest confidence grade counted.
-    split_date : str or date, default :data:`khorasan_map.settings.SHIFT_DATE`
-        First day of the "after" side of the before/after split.
+    split_date : str or date, optional
+        First day of the "after" side of the before/after split (default
+        :data:`khorasan_map.settings.SHIFT_DATE`, read at call time).
+    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
+        Which engine runs, how files are read and placed, as for :func:`tally`.
 
     Returns
     -------
     Coverage
-        Counts, codes, names, the sentence, counts by year and the split.
+        Counts, codes, names, the sentence, counts by year, the split and the answer by
+        grade; its ``engine`` and ``scale`` attributes (not in ``to_dict()``) say which engine
+        ran and what was read.
 
     Raises
     ------
@@ -983,58 +1902,21 @@ def coverage(
 
     Examples
     --------
-    >>> cov = coverage(read_events())  # doctest: +SKIP
-    >>> cov.sentence  # doctest: +SKIP
-    'Clashes recorded in 13 of 34 provinces (38%), 2015-01-01 to 2021-08-25'
+    >>> cov = coverage()
+    >>> [cov.by_confidence[g]["before"]["provinces_with_events"] for g in cov.by_confidence]
+    [8, 12, 14]
     """
-    split = parse_date(split_date, name="split_date")
+    _check_filters(kinds, min_confidence)
+    split = parse_date(settings.SHIFT_DATE if split_date is None else split_date,
+                       name="split_date")
     if split is None:
         raise ValueError("split_date is required")
-    prep = _prepare(events, boundaries, since, until, kinds, min_confidence)
-    counted, layer = prep.counted, prep.layer
-    total = int(len(layer))
-    noun = kinds_noun(prep.kinds)
-    codes = _codes(counted)
-    names = dict(zip(layer["province_code"].astype(str), layer["province"], strict=False))
-
-    start, end = (None if pd.isna(x) else x for x in event_span(counted))
-    first = prep.since if prep.since is not None else start
-    last = prep.until if prep.until is not None else end
-    since_iso, until_iso = _iso(first), _iso(last)
-
-    by_year: dict[int, int] = {}
-    if first is not None and last is not None:
-        dated = counted.assign(_y=_event_year(counted, prep.since, prep.until))
-        dated = dated.dropna(subset=["_y"])
-        per_year = dated.groupby(dated["_y"].astype("int64"))["assigned_code"].nunique()
-        for year in range(first.year, last.year + 1):
-            by_year[year] = int(per_year.get(year, 0))
-
-    start, end = _date_bounds(counted)
-    before_mask = (start < split).fillna(False).to_numpy(bool)
-    after_mask = (end >= split).fillna(False).to_numpy(bool)
-    day = pd.Timedelta(days=1)
-    before_until = None if last is None else min(last, split - day)
-    after_since = None if first is None else max(first, split)
-    before = _side(counted, before_mask, first, before_until, noun, total)
-    after = _side(counted, after_mask, after_since, last, noun, total)
-
-    return Coverage(
-        provinces_with_events=len(codes),
-        total_provinces=total,
-        share=len(codes) / total if total else 0.0,
-        province_codes=codes,
-        provinces=[str(names.get(c, c)) for c in codes],
-        since=since_iso,
-        until=until_iso,
-        kinds=list(prep.kinds) if prep.kinds is not None else ["all"],
-        sentence=coverage_sentence(noun, len(codes), total, since_iso, until_iso),
-        by_year=by_year,
-        split_date=_iso(split),
-        before=before,
-        after=after,
-        n_events=int(len(counted)),
-        n_left_out=int(len(prep.left_out)),
-        left_out_reasons=_reason_counts(prep.left_out),
-        min_confidence=prep.min_confidence,
-    )
+    result = tally(events, boundaries, since=since, until=until, split_date=split,
+                   engine=engine, scheduler=scheduler, format=format, on_invalid=on_invalid,
+                   keep_all=keep_all, today=today, tolerance_m=tolerance_m,
+                   rows_per_partition=rows_per_partition)
+    cov = result.coverage(boundaries, kinds=kinds, min_confidence=min_confidence)
+    cov.dataset = result.dataset
+    cov.engine = result.engine
+    cov.scale = scale_info(result)
+    return cov

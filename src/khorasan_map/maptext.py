@@ -618,16 +618,31 @@ def headline(events=None, summary=None, boundaries=None, *, since=None, until=No
                                            **filters)
     lines = [cover.sentence]
     if min_confidence is None:
-        before = {"low": cover.before["provinces_with_events"]}
-        for level in ("high", "medium"):
-            graded = aggregate.coverage(events, boundaries, min_confidence=level, **filters)
-            before[level] = graded.before["provinces_with_events"]
+        before = _before_by_grade(cover, events, boundaries, filters)
         noun = aggregate.kinds_noun(cover.kinds)
         lines.append(confidence_line(before, cover.total_provinces, cover.split_date, noun))
     every = kinds_line(summary)
     if every and kinds is None:
         lines.append(every)
     return Headline(tuple(lines), cover)
+
+
+def _before_by_grade(cover, events, boundaries, filters) -> dict[str, int]:
+    """Provinces covered before the split at each grade: the coverage's own answer by grade.
+
+    A coverage without ``by_confidence`` (an older one) is completed with two more counts.
+    """
+    graded = getattr(cover, "by_confidence", None) or {}
+    if all(level in graded for level in ("high", "medium", "low")):
+        return {level: int(graded[level]["before"]["provinces_with_events"])
+                for level in ("high", "medium", "low")}
+    from khorasan_map import aggregate
+
+    before = {"low": cover.before["provinces_with_events"]}
+    for level in ("high", "medium"):
+        other = aggregate.coverage(events, boundaries, min_confidence=level, **filters)
+        before[level] = other.before["provinces_with_events"]
+    return before
 
 
 def _summary_lead(summary, lead_kinds) -> tuple[str, ...]:

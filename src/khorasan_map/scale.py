@@ -77,6 +77,9 @@ import pandas as pd
 from khorasan_map import settings
 from khorasan_map.errors import EventValidationError, InputFileError
 
+# The synthetic Parquet writer lives in khorasan_map.synthetic; these are its old names here.
+from khorasan_map.synthetic import ROW_GROUP_SIZE, write_synthetic_parquet  # noqa: F401
+
 __all__ = [
     "AUTO_DASK_BYTES",
     "AUTO_DASK_ROWS",
@@ -92,11 +95,13 @@ __all__ = [
     "read_events_dask",
     "summarize",
     "summarize_dask",
+    "tally_dask",
     "write_synthetic_parquet",
 ]
 
-#: The engine names accepted by every ``engine=`` argument.
-ENGINES: tuple[str, ...] = ("pandas", "dask", "auto")
+#: The engine names accepted by every ``engine=`` argument ("pandas" is the old name of
+#: "memory").
+ENGINES: tuple[str, ...] = ("auto", "memory", "dask", "pandas")
 
 #: ``engine="auto"`` picks Dask when the input files add up to more than this many bytes.
 AUTO_DASK_BYTES: int = 1 << 30
@@ -110,17 +115,8 @@ AUTO_DASK_ROWS: int = 2_000_000
 #: then stay well under 3 GB.
 ROWS_PER_PARTITION: int = 500_000
 
-#: Rows per row group in the Parquet files :func:`write_synthetic_parquet` writes.
-ROW_GROUP_SIZE: int = 250_000
-
-#: Partial results combined per task in the tree reduction.
-SPLIT_EVERY: int = 8
-
 #: Columns never needed by the join or the summaries; not read from Parquet in the own schema.
 UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
-
-#: Rejected rows kept for the error message when the partitioned path raises.
-MAX_REJECTED_KEPT: int = 1_000
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -222,8 +218,8 @@ def choose_engine(
     source : path, glob, list of them, pandas.DataFrame, dask.dataframe.DataFrame or None
         The events (None: the shipped dataset).
     engine : {"auto", "pandas", "dask"}, default "auto"
-        "pandas" and "dask" are returned as they are (after checking that Dask is installed);
-        "auto" applies the thresholds.
+        "memory" and "dask" are returned as they are (after checking that Dask is installed);
+        "pandas" is the old name of "memory"; "auto" applies the thresholds.
     max_bytes : int, optional
         Largest total file size for the in-memory engine (default :data:`AUTO_DASK_BYTES`).
     max_rows : int, optional
@@ -232,7 +228,7 @@ def choose_engine(
     Returns
     -------
     str
-        "pandas" or "dask".
+        "memory" or "dask".
 
     Raises
     ------
@@ -245,7 +241,7 @@ def choose_engine(
     --------
     >>> import pandas as pd
     >>> choose_engine(pd.DataFrame({"event_id": ["a"]}))
-    'pandas'
+    'memory'
     >>> choose_engine(None, "dask")  # doctest: +SKIP
     'dask'
     """
@@ -254,8 +250,10 @@ def choose_engine(
     if engine == "dask" or (engine == "auto" and _is_dask(source)):
         _require_dask()
         return "dask"
-    if engine == "pandas" or source is None or isinstance(source, pd.DataFrame):
-        return "pandas"
+    in_memory = isinstance(getattr(source, "events", None), pd.DataFrame)
+    if engine in ("memory", "pandas") or source is None or isinstance(source, pd.DataFrame) \
+            or in_memory:
+        return "memory"
     if _is_dask(source) or isinstance(source, DaskValidationResult):
         return "dask"
     max_bytes = AUTO_DASK_BYTES if max_bytes is None else max_bytes
@@ -266,7 +264,7 @@ def choose_engine(
     if size > max_bytes or rows > max_rows:
         _require_dask()
         return "dask"
-    return "pandas"
+    return "memory"
 
 
 def _require_dask():
@@ -753,80 +751,40 @@ def _compute(*objs, scheduler=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-partition work: validate, filter, join, reduce
+# Per-partition work: read and validate, then tally with khorasan_map.aggregate
 # ---------------------------------------------------------------------------------------------
 
 
 def _layer(boundaries):
-    from khorasan_map.aggregate import _load_layer
+    from khorasan_map.aggregate import load_layer
 
-    return _load_layer(boundaries)
+    return load_layer(boundaries)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Options:
-    since: pd.Timestamp | None
-    until: pd.Timestamp | None
-    kinds: tuple | None
-    min_confidence: str | None
-    with_year: bool
-    split: pd.Timestamp | None
+    since: object
+    until: object
+    split_date: object
     fmt: str
     keep_all: bool
     today: pd.Timestamp
-    tolerance_m: float
+    tolerance_m: float | None
+    several: tuple  # per partition: whether an earlier file precedes it (for repeat messages)
 
 
 @dataclasses.dataclass
-class _Read:
-    """Validation counts carried by every partial result, and the event ids seen.
+class _Part:
+    """One partition's tally, with the 64-bit hashes and file rows of its valid event ids."""
 
-    ``ids`` holds a 64-bit hash of every valid event id read from files and ``owner`` the
-    partition that holds it first; ids met in two partitions go to ``dups`` ({hash: first
-    partition}), so a second pass can reject the later copies as the in-memory reader does.
-    """
-
-    n_input: int = 0
-    n_rejected: int = 0
-    lines: list = dataclasses.field(default_factory=list)
-    rejected: list = dataclasses.field(default_factory=list)
-    ids: list = dataclasses.field(default_factory=list)
-    owner: list = dataclasses.field(default_factory=list)
-    dups: dict = dataclasses.field(default_factory=dict)
-
-    def add(self, other: _Read) -> None:
-        self.n_input += other.n_input
-        self.n_rejected += other.n_rejected
-        from khorasan_map.events import MAX_LISTED
-
-        self.lines = (self.lines + other.lines)[:MAX_LISTED]
-        kept = sum(len(r) for r in self.rejected)
-        if kept < MAX_REJECTED_KEPT:
-            self.rejected += [r.head(MAX_REJECTED_KEPT - kept) for r in other.rejected]
-        self.ids += other.ids
-        self.owner += other.owner
-        self.dups.update(other.dups)
-
-    def compact(self) -> None:
-        """Merge the id arrays into one, recording ids found in more than one partition."""
-        if len(self.ids) < 2:
-            return
-        ids, owner = np.concatenate(self.ids), np.concatenate(self.owner)
-        order = np.lexsort((owner, ids))
-        ids, owner = ids[order], owner[order]
-        first = np.ones(len(ids), dtype=bool)
-        first[1:] = ids[1:] != ids[:-1]
-        if not first.all():
-            run = np.cumsum(first) - 1
-            later = np.flatnonzero(~first)
-            heads = np.flatnonzero(first)[run[later]]
-            for h, o in zip(ids[heads].tolist(), owner[heads].tolist(), strict=True):
-                self.dups[h] = min(o, self.dups.get(h, o))
-        self.ids, self.owner = [ids[first]], [owner[first]]
+    tally: object
+    ids: np.ndarray
+    rows: np.ndarray
+    label: str
 
 
-def _hash_ids(events) -> np.ndarray:
-    return pd.util.hash_array(events["event_id"].to_numpy(dtype=object), categorize=False)
+def _hash_ids(ids) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
 
 
 def _with_coordinates(frame):
@@ -856,337 +814,129 @@ def _with_coordinates(frame):
     return out
 
 
-def _events_of(item, opts: _Options, index: int = 0, exclude: dict | None = None):
-    """Return (events DataFrame, _Read) for a piece of input or an in-memory partition.
+def _valid_rows(result, piece: _Piece, n_valid: int) -> np.ndarray:
+    """File row of each valid event: the piece's rows, less the rejected ones, in order.
 
-    With ``exclude`` ({id hash: first partition}), rows whose id was first read in an earlier
-    partition are rejected as repeats, as :func:`khorasan_map.events.read_events` rejects them.
+    Rows dropped by the ACLED/UCDP filter are not reported, so there the rows are unknown (0).
     """
+    if result.n_read != result.n_input:
+        return np.zeros(n_valid, dtype=np.int64)
+    rows = np.arange(piece.first_row, piece.first_row + result.n_input, dtype=np.int64)
+    rows = rows[~np.isin(rows, result.rejected["row"].to_numpy(dtype=np.int64))]
+    return rows if len(rows) == n_valid else np.zeros(n_valid, dtype=np.int64)
+
+
+def _repeat_rows(events, rows, label, repeat, first_seen, several):
+    """Rejected-row report of the rows whose id was first used in an earlier partition.
+
+    Worded as :func:`khorasan_map.events.read_events` words them, so both engines write the
+    same rejected.csv rows.
+    """
+    ids = events["event_id"].to_numpy(dtype=object)[repeat]
+    where = [(f"{lab} " if several else "") + f"row {row}" for lab, row in first_seen]
+    return pd.DataFrame({
+        "file": label,
+        "row": rows[repeat],
+        "event_id": ids,
+        "column": "event_id",
+        "value": ids,
+        "reason": [f"duplicate event id '{i}' (first used in {w})"
+                   for i, w in zip(ids, where, strict=True)],
+    })
+
+
+def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
+    """Read, validate, place and tally one partition (a piece of a file or a DataFrame).
+
+    With ``exclude`` ({id hash: (label, row) of its first use}), rows whose id was first used in
+    an earlier partition are rejected as repeats, as the in-memory reader rejects them.
+    """
+    from khorasan_map.aggregate import tally_events
+
+    window = {"since": opts.since, "until": opts.until, "split_date": opts.split_date,
+              "tolerance_m": opts.tolerance_m}
     if not isinstance(item, _Piece):
-        return _with_coordinates(item), _Read(len(item), 0)
+        tally = tally_events(_with_coordinates(item), layer, **window)
+        return _Part(tally, np.zeros(0, np.uint64), np.zeros(0, np.int64), "")
     result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
     events = result.events
-    lines = [
-        f"{item.label} {line}"
-        for line in (result.messages("problems") if len(result.rejected) else [])
-        if not line.startswith("... and")
-    ]
-    rejected = [result.rejected.head(MAX_REJECTED_KEPT)] if len(result.rejected) else []
-    n_rejected = len(result.rejected)
-    hashes = _hash_ids(events)
+    hashes = _hash_ids(events["event_id"])
+    rows = _valid_rows(result, item, len(events))
+    rejected = [result.rejected]
+    lines = [f"{item.label} {line}" for line in result.messages("problems")
+             if not line.startswith("... and")] if len(result.rejected) else []
     if exclude:
-        first = pd.Series(hashes).map(exclude)
-        repeat = (first.notna() & (first != index)).to_numpy(bool)
+        first = [exclude.get(h) for h in hashes.tolist()]
+        repeat = np.array([f is not None and f[2] != index for f in first], dtype=bool)
         if repeat.any():
-            ids = events["event_id"][repeat]
-            lines.append(
-                f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used in "
-                f"another file or earlier rows (e.g. {ids.iloc[0]!r}); not counted"
-            )
-            rejected.append(
-                pd.DataFrame(
-                    {
-                        "file": item.label,
-                        "row": 0,
-                        "event_id": ids.to_numpy(dtype=object),
-                        "column": "event_id",
-                        "value": ids.to_numpy(dtype=object),
-                        "reason": "duplicate event id (first used in an earlier partition)",
-                    }
-                ).head(MAX_REJECTED_KEPT)
-            )
-            n_rejected += int(repeat.sum())
-            events = events[~repeat]
-            hashes = hashes[~repeat]
-    read = _Read(result.n_input, n_rejected, lines, rejected)
-    if exclude is None:
-        read.ids, read.owner = [np.sort(hashes)], [np.full(len(hashes), index, dtype=np.int32)]
-    return events, read
+            seen = [f[:2] for f, r in zip(first, repeat, strict=True) if r]
+            rejected.append(_repeat_rows(events, rows, item.label, repeat, seen,
+                                         opts.several[index]))
+            lines.append(f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used "
+                         f"in another file or earlier rows (e.g. "
+                         f"{events['event_id'].iloc[np.flatnonzero(repeat)[0]]!r}); not counted")
+            events, hashes, rows = events[~repeat], hashes[~repeat], rows[~repeat]
+    report = pd.concat([r for r in rejected if len(r)] or [result.rejected], ignore_index=True)
+    report = report.sort_values("row", kind="stable").reset_index(drop=True)
+    tally = tally_events(events, layer, n_input=result.n_input, rejected=report,
+                         problems=lines, **window)
+    return _Part(tally, hashes, rows, item.label)
 
 
-def _prepared(frame, layer, opts: _Options):
-    """Filter and join one partition as the in-memory path does; return counted rows and more.
+def _first_uses(parts: list) -> dict:
+    """Return ``{id hash: (file label, row, partition)}`` of ids met in more than one partition.
 
-    Returns (counted events, left-out reason counts, join counts).
+    The first use is the earliest partition (partitions are in file and row order).
     """
-    from khorasan_map import aggregate
-    from khorasan_map.join import assign_provinces
-
-    kinds = opts.kinds
-    if kinds is not None:
-        present = set(frame["kind"].dropna().astype(str).str.lower()) if "kind" in frame else set()
-        known = set(settings.EVENT_KINDS) | {aggregate.OTHER_KIND}
-        kinds = tuple(k for k in kinds if k in known or k in present)
-        if not kinds:  # none of the chosen kinds occurs here: everything is left out by kind
-            counted = frame.iloc[:0].assign(assigned_code=pd.Series(dtype=object))
-            return counted, {aggregate.REASON_KIND: len(frame)}, _JoinCounts()
-    filtered = aggregate.filter_events(frame, opts.since, opts.until, kinds, opts.min_confidence)
-    reasons = filtered.left_out["reason"].value_counts().to_dict()
-    kept = filtered.events
-    join = _JoinCounts()
-    if "assigned_code" not in kept:
-        result = assign_provinces(kept, layer, tolerance_m=opts.tolerance_m)
-        kept = result.events
-        join = _JoinCounts(
-            result.n_input,
-            result.n_assigned,
-            result.n_unassigned,
-            result.report["case"].value_counts().to_dict(),
-            kept["assigned_by"].value_counts().to_dict(),
-        )
-    prep = aggregate._prepare(
-        kept, layer, opts.since, opts.until, kinds, opts.min_confidence, need_year=opts.with_year
-    )
-    for reason, n in prep.left_out["reason"].value_counts().items():
-        reasons[reason] = reasons.get(reason, 0) + int(n)
-    return prep.counted, {str(k): int(v) for k, v in reasons.items()}, join
-
-
-@dataclasses.dataclass
-class _JoinCounts:
-    n_input: int = 0
-    n_assigned: int = 0
-    n_unassigned: int = 0
-    cases: dict = dataclasses.field(default_factory=dict)
-    by: dict = dataclasses.field(default_factory=dict)
-
-    def add(self, other: _JoinCounts) -> None:
-        self.n_input += other.n_input
-        self.n_assigned += other.n_assigned
-        self.n_unassigned += other.n_unassigned
-        for mine, theirs in ((self.cases, other.cases), (self.by, other.by)):
-            for k, v in theirs.items():
-                mine[str(k)] = mine.get(str(k), 0) + int(v)
-
-    def to_dict(self) -> dict:
-        return {
-            "n_input": self.n_input,
-            "n_assigned": self.n_assigned,
-            "n_unassigned": self.n_unassigned,
-            "cases": _counts_dict(pd.Series(self.cases, dtype="int64")),
-            "by": _counts_dict(pd.Series(self.by, dtype="int64")),
-        }
-
-
-def _add_counts(mine: dict, theirs: dict) -> None:
-    for k, v in theirs.items():
-        mine[k] = mine.get(k, 0) + v
-
-
-# -- summarize partials -------------------------------------------------------------------------
-
-_SUM_COLUMNS = (
-    "events",
-    *("n_" + k for k in settings.EVENT_KINDS),
-    "n_other",
-    "fatalities",
-    "fatalities_low",
-    "fatalities_high",
-    "fatalities_known",
-    "fatalities_low_known",
-    "fatalities_high_known",
-    "precise_sum",
-    "precise_count",
-)
-
-
-@dataclasses.dataclass
-class _SummaryPart:
-    stats: pd.DataFrame  # indexed by group keys, additive columns plus first/last dates
-    sources: dict  # {group key: unique 64-bit hashes of the source keys}
-    actors: dict
-    reasons: dict
-    join: _JoinCounts
-    read: _Read
-    n_counted: int
-    years: tuple  # (min year, max year) of counted events or (None, None)
-    span: tuple  # (first start, last end) of counted events, NaT when none
-
-
-def _group_keys(counted, with_year):
-    """Return an integer group id per row and the group key (code, or (code, year)) per id."""
-    code_ids, code_names = pd.factorize(counted["_code"].to_numpy(dtype=object))
-    if not with_year:
-        return code_ids.astype(np.int64), [str(c) for c in code_names]
-    year = counted["_year"].to_numpy(dtype=np.int64)
-    ids, uniq = pd.factorize(code_ids.astype(np.int64) * 1_000_000 + year)
-    keys = [(str(code_names[u // 1_000_000]), int(u % 1_000_000)) for u in uniq]
-    return ids.astype(np.int64), keys
-
-
-def _distinct(ids: np.ndarray, keys: list, values: pd.Series) -> dict:
-    """Return {group key: sorted unique 64-bit hashes of the group's non-missing values}."""
-    if values.dtype == object:  # hashing Python strings directly is the fastest route
-        ok = values.notna().to_numpy(bool)
-        group = ids[ok].astype(np.int64)
-        hashes = pd.util.hash_array(values.to_numpy(dtype=object)[ok], categorize=False)
-        order = np.argsort(group, kind="stable")
-        group, hashes = group[order], hashes[order]
-    else:  # Arrow strings factorise fast: hash each distinct (group, value) pair once
-        codes, uniques = pd.factorize(values)
-        ok = codes >= 0
-        width = np.int64(max(len(uniques), 1))
-        pairs = np.unique(ids[ok].astype(np.int64) * width + codes[ok])
-        group = pairs // width
-        hashes = pd.util.hash_array(
-            np.asarray(uniques, dtype=object)[pairs % width], categorize=False
-        )
-    if not len(group):
+    sizes = [len(p.ids) for p in parts]
+    if sum(sizes) < 2:
         return {}
-    cuts = np.flatnonzero(np.diff(group)) + 1
-    starts = np.concatenate([[0], cuts])
-    return {
-        keys[group[s]]: np.unique(chunk)
-        for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)
-    }
+    ids = np.concatenate([p.ids for p in parts])
+    owner = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
+    order = np.lexsort((owner, ids))
+    ids, owner = ids[order], owner[order]
+    same = ids[1:] == ids[:-1]
+    if not same.any():
+        return {}
+    rows = np.concatenate([p.rows for p in parts])[order]
+    heads = np.flatnonzero(np.concatenate([[True], ~same]))
+    counts = np.diff(np.concatenate([heads, [len(ids)]]))
+    out = {}
+    for h in heads[counts > 1].tolist():
+        o = int(owner[h])
+        out[int(ids[h])] = (parts[o].label, int(rows[h]), o)
+    return out
 
 
-def _merge_distinct(parts) -> dict:
-    """Union of several {group key: unique hashes} mappings."""
-    out: dict = {}
-    for part in parts:
-        for key, hashes in part.items():
-            out.setdefault(key, []).append(hashes)
-    return {
-        key: (arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays)))
-        for key, arrays in out.items()
-    }
+def _run(items, layer, opts: _Options, scheduler):
+    """Tally every partition in one compute; re-read only partitions holding repeated ids.
 
-
-def _summary_partial(item, layer, opts: _Options, index=0, exclude=None) -> _SummaryPart:
-    from khorasan_map import aggregate
-
-    frame, read = _events_of(item, opts, index, exclude)
-    counted, reasons, join = _prepared(frame, layer, opts)
-    del frame
-    keys = ["_code"]
-    counted = counted.assign(_code=counted["assigned_code"].astype(str))
-    years = (None, None)
-    if opts.with_year:
-        year = aggregate._event_year(counted, opts.since, opts.until)
-        counted = counted.assign(_year=year.astype("int64"))
-        keys = ["_code", "_year"]
-        if len(counted):
-            years = (int(year.min()), int(year.max()))
-    g = counted.groupby(keys, sort=False)
-    stats = pd.DataFrame({"events": g.size()})
-    kind = counted["kind"].astype("string").str.lower() if "kind" in counted else None
-    for k in settings.EVENT_KINDS:
-        flag = (kind == k).fillna(False) if kind is not None else False
-        stats["n_" + k] = counted.assign(_f=flag).groupby(keys, sort=False)["_f"].sum()
-    other = (~kind.isin(list(settings.EVENT_KINDS))).fillna(True) if kind is not None else True
-    stats["n_other"] = counted.assign(_f=other).groupby(keys, sort=False)["_f"].sum()
-    figures = aggregate.fatality_figures(counted)
-    for col in ("fatalities", "fatalities_low", "fatalities_high"):
-        vals = counted.assign(_v=figures[col]).groupby(keys, sort=False)["_v"]
-        stats[col] = vals.sum()
-        stats[col + "_known"] = vals.count()
-    date = aggregate._best_date(counted)
-    dg = counted.assign(_d=date).groupby(keys, sort=False)["_d"]
-    stats["first_date"] = dg.min()
-    stats["last_date"] = dg.max()
-    if "location_precision" in counted:
-        flag = counted["location_precision"].astype("string").str.lower() == "province"
-        flag = flag.fillna(False).astype(float)
-    else:
-        flag = pd.Series(np.nan, index=counted.index)
-    pg = counted.assign(_p=flag).groupby(keys, sort=False)["_p"]
-    stats["precise_sum"] = pg.sum()
-    stats["precise_count"] = pg.count()
-
-    ids, group_keys = _group_keys(counted, opts.with_year)
-    sources = _distinct(ids, group_keys, aggregate._source_key(counted))
-    actor_parts = []
-    for col in ("actor1", "actor2"):
-        if col in counted:
-            actor = counted[col].astype("string").str.strip()
-            actor = actor.where(actor.str.len().fillna(0) > 0)
-            actor_parts.append(_distinct(ids, group_keys, actor))
-    actors = _merge_distinct(actor_parts)
-    span = aggregate.event_span(counted)
-    return _SummaryPart(stats, sources, actors, reasons, join, read, len(counted), years, span)
-
-
-def _combine_summary(*parts: _SummaryPart) -> _SummaryPart:
-    stats = [p.stats for p in parts if len(p.stats)]
-    if stats:
-        both = pd.concat(stats)
-        level = list(range(both.index.nlevels))
-        g = both.groupby(level=level, sort=False)
-        combined = g[list(_SUM_COLUMNS)].sum()
-        combined["first_date"] = g["first_date"].min()
-        combined["last_date"] = g["last_date"].max()
-    else:
-        combined = parts[0].stats
-    reasons: dict = {}
-    join, read = _JoinCounts(), _Read()
-    lo = [p.years[0] for p in parts if p.years[0] is not None]
-    hi = [p.years[1] for p in parts if p.years[1] is not None]
-    for p in parts:
-        _add_counts(reasons, p.reasons)
-        join.add(p.join)
-        read.add(p.read)
-    read.compact()
-    return _SummaryPart(
-        combined,
-        _merge_distinct([p.sources for p in parts]),
-        _merge_distinct([p.actors for p in parts]),
-        reasons,
-        join,
-        read,
-        sum(p.n_counted for p in parts),
-        (min(lo) if lo else None, max(hi) if hi else None),
-        (
-            pd.Series([p.span[0] for p in parts], dtype="datetime64[ns]").min(),
-            pd.Series([p.span[1] for p in parts], dtype="datetime64[ns]").max(),
-        ),
-    )
-
-
-def _run(items, partial, combine, layer, opts: _Options, scheduler):
-    """Reduce every item to one partial result; a second pass drops ids repeated across files.
-
-    The first pass records every valid event id read from files (as 64-bit hashes). Ids met in
-    more than one partition are rare (overlapping exports); when there are any, every partition
-    is read again with the later copies rejected, so the counts equal the in-memory reader's,
-    which rejects an id's second and later rows.
+    Ids met in more than one partition are rare (overlapping exports). Then the partitions
+    holding a later copy are read again with those copies rejected, so the counts and the
+    rejected rows equal the in-memory reader's, which keeps an id's first row in (file, row)
+    order. Every other partition is read once.
     """
     import dask
+
+    from khorasan_map.aggregate import Tally
 
     layer_d = dask.delayed(layer, pure=True, traverse=False)
-    parts = [dask.delayed(partial, pure=True)(it, layer_d, opts, i) for i, it in enumerate(items)]
-    (total,) = _compute(_tree(parts, combine), scheduler=scheduler)
-    if not total.read.dups:
-        return total
-    exclude = dict(total.read.dups)
-    del total
-    parts = [
-        dask.delayed(partial, pure=True)(it, layer_d, opts, i, exclude)
-        for i, it in enumerate(items)
-    ]
-    (total,) = _compute(_tree(parts, combine), scheduler=scheduler)
-    return total
+    tasks = [dask.delayed(_partial, pure=True)(it, layer_d, opts, i) for i, it in enumerate(items)]
+    parts = list(_compute(*tasks, scheduler=scheduler))
+    first = _first_uses(parts)
+    if first:
+        repeated = np.fromiter(first, dtype=np.uint64, count=len(first))
+        affected = [i for i, p in enumerate(parts)
+                    if any(first[h][2] != i for h in p.ids[np.isin(p.ids, repeated)].tolist())]
+        redo = [dask.delayed(_partial, pure=True)(items[i], layer_d, opts, i, first)
+                for i in affected]
+        for i, part in zip(affected, _compute(*redo, scheduler=scheduler), strict=True):
+            parts[i] = part
+    return Tally.combine(*[p.tally for p in parts])
 
 
-def _tree(parts, combine):
-    import dask
-
-    parts = list(parts)
-    while len(parts) > 1:
-        parts = [
-            dask.delayed(combine, pure=True)(*parts[i : i + SPLIT_EVERY])
-            for i in range(0, len(parts), SPLIT_EVERY)
-        ]
-    return parts[0]
-
-
-# ---------------------------------------------------------------------------------------------
-# Public: summarize and coverage
-# ---------------------------------------------------------------------------------------------
-
-
-def _items(source, opts: _Options, rows_per_partition: int):
-    """Return the per-partition inputs (pieces of files, or delayed partitions) and a label."""
+def _items(source, rows_per_partition: int):
+    """Return the per-partition inputs: pieces of files, or (delayed) DataFrame partitions."""
     if _is_dask(source):
         return list(source.to_delayed())
     if isinstance(source, DaskValidationResult):
@@ -1201,53 +951,73 @@ def _items(source, opts: _Options, rows_per_partition: int):
     return _pieces(expand_paths(source), int(rows_per_partition))
 
 
-def _options(
-    since, until, kinds, min_confidence, by, split_date, fmt, keep_all, today, tolerance_m, source
-):
-    from khorasan_map import aggregate
+def _several(items) -> tuple:
+    """Per partition: whether it belongs to the second or a later file."""
+    labels = [it.label if isinstance(it, _Piece) else "" for it in items]
+    order = {lab: i for i, lab in enumerate(dict.fromkeys(labels))}
+    return tuple(order[lab] > 0 for lab in labels)
 
-    selected = _parse_kinds_globally(kinds, source)
-    return _Options(
-        since=aggregate.parse_date(since, name="since"),
-        until=aggregate.parse_date(until, end=True, name="until"),
-        kinds=selected,
-        min_confidence=aggregate._parse_confidence(min_confidence),
-        with_year=aggregate._parse_by(by),
-        split=None if split_date is None else aggregate.parse_date(split_date, name="split_date"),
-        fmt=fmt,
+
+def tally_dask(
+    source,
+    boundaries=None,
+    *,
+    since=None,
+    until=None,
+    split_date=None,
+    format: str = "auto",
+    keep_all: bool = False,
+    today=None,
+    tolerance_m: float | None = None,
+    scheduler=None,
+    rows_per_partition: int | None = None,
+):
+    """Tally events partition by partition, in one pass over the data.
+
+    Each partition is read, validated, placed and tallied with
+    :func:`khorasan_map.aggregate.tally_events` in one task, and the tallies are combined with
+    :meth:`khorasan_map.aggregate.Tally.combine`: every summary column, coverage figure,
+    rejected row and join count comes out of this one compute.
+
+    Parameters
+    ----------
+    source : path, glob, list of them, dask.dataframe.DataFrame, DaskValidationResult,
+        pandas.DataFrame or None
+        As for :func:`summarize_dask`.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when omitted.
+    since, until, split_date
+        The window and the split, as for :func:`khorasan_map.aggregate.coverage`.
+    format, keep_all, today, tolerance_m, scheduler, rows_per_partition
+        As for :func:`summarize_dask`.
+
+    Returns
+    -------
+    khorasan_map.aggregate.Tally
+        Finish it with :meth:`~khorasan_map.aggregate.Tally.summary` and
+        :meth:`~khorasan_map.aggregate.Tally.coverage`.
+
+    Examples
+    --------
+    >>> t = tally_dask("events/*.parquet")  # doctest: +SKIP
+    >>> t.summary().attrs["n_events"], t.coverage().sentence  # doctest: +SKIP
+    """
+    _require_dask()
+    rows = ROWS_PER_PARTITION if rows_per_partition is None else rows_per_partition
+    items = _items(source, rows)
+    opts = _Options(
+        since=since,
+        until=until,
+        split_date=split_date,
+        fmt=format,
         keep_all=keep_all,
         today=pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today),
-        tolerance_m=float(tolerance_m),
+        tolerance_m=tolerance_m,
+        several=_several(items),
     )
-
-
-def _parse_kinds_globally(kinds, source):
-    """Check the kinds once; kinds outside the known ones must occur somewhere in the data."""
-    from khorasan_map.aggregate import parse_kinds
-
-    try:
-        return parse_kinds(kinds)
-    except ValueError:
-        if isinstance(source, pd.DataFrame):
-            present = source["kind"].dropna().unique() if "kind" in source else ()
-        elif _is_dask(source) and "kind" in source.columns:
-            present = _compute(source["kind"].dropna().unique())[0]
-        else:
-            raise
-        return parse_kinds(kinds, present)
-
-
-def _check_window(opts):
-    if opts.since is not None and opts.until is not None and opts.since > opts.until:
-        from khorasan_map.aggregate import _iso
-
-        raise ValueError(f"since {_iso(opts.since)} is after until {_iso(opts.until)}")
-
-
-def _finish_read(read: _Read, on_invalid: str):
-    if read.n_rejected and on_invalid == "raise":
-        rejected = pd.concat(read.rejected, ignore_index=True) if read.rejected else None
-        _raise_rejected(read.n_rejected, read.n_input, read.lines, rejected)
+    result = _run(items, _layer(boundaries), opts, scheduler)
+    result.engine = "dask"
+    return result
 
 
 def summarize_dask(
@@ -1263,15 +1033,11 @@ def summarize_dask(
     on_invalid: str = "raise",
     keep_all: bool = False,
     today=None,
-    tolerance_m: float = settings.BORDER_TOLERANCE_M,
+    tolerance_m: float | None = None,
     scheduler=None,
-    rows_per_partition: int = ROWS_PER_PARTITION,
+    rows_per_partition: int | None = None,
 ):
     """Count events per province with the partitioned engine; same table as the in-memory path.
-
-    Each partition is read, validated, filtered, joined and reduced to per-province partial
-    counts in one task; partial results are combined in a tree as they arrive. The result
-    equals :func:`khorasan_map.aggregate.summarize` on the same events, row for row.
 
     Parameters
     ----------
@@ -1289,24 +1055,23 @@ def summarize_dask(
         How files are read, as for :func:`khorasan_map.events.read_events`.
     on_invalid : {"raise", "report"}, default "raise"
         "raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError` when
-        any row was rejected (``.rejected`` holds the first :data:`MAX_REJECTED_KEPT`).
-        "report": count the valid rows and record the rejected ones in ``attrs["scale"]``.
-    tolerance_m : float, default settings.BORDER_TOLERANCE_M
-        Snapping tolerance of the join.
+        any row was rejected. "report": count the valid rows and record the rejected ones in
+        ``attrs["scale"]``.
+    tolerance_m : float, optional
+        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
     scheduler : str, dask.distributed.Client or None
         None: local threads, or ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous",
         "processes", a Client or a ``tcp://host:port`` address.
-    rows_per_partition : int, default :data:`ROWS_PER_PARTITION`
-        Rows per partition for Parquet files and pandas DataFrames.
+    rows_per_partition : int, optional
+        Rows per partition for Parquet files and pandas DataFrames (default
+        :data:`ROWS_PER_PARTITION`).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The table of :func:`khorasan_map.aggregate.summarize`, with the same ``attrs`` plus
+        The table of :func:`khorasan_map.aggregate.summarize`, with the same ``attrs``;
         ``attrs["scale"]``: ``n_input``, ``n_rejected``, ``problems`` (the first rejection
-        messages, "file row N, column C: reason"), ``n_partitions`` and ``join``
-        (``n_input``, ``n_assigned``, ``n_unassigned``, ``cases``, ``by`` of the join of the
-        filtered events).
+        messages, "file row N, column C: reason"), ``n_partitions`` and ``join``.
 
     Examples
     --------
@@ -1314,180 +1079,14 @@ def summarize_dask(
     >>> int(table["events"].sum()) == table.attrs["n_events"]  # doctest: +SKIP
     True
     """
-    _require_dask()
-    import geopandas as gpd
-
     from khorasan_map import aggregate
 
-    opts = _options(
-        since, until, kinds, min_confidence, by, None, format, keep_all, today, tolerance_m, source
+    return aggregate.summarize(
+        source, boundaries, since=since, until=until, kinds=kinds,
+        min_confidence=min_confidence, by=by, engine="dask", scheduler=scheduler, format=format,
+        on_invalid=on_invalid, keep_all=keep_all, today=today,
+        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
     )
-    _check_window(opts)
-    layer = _layer(boundaries)
-    items = _items(source, opts, rows_per_partition)
-    total = _run(items, _summary_partial, _combine_summary, layer, opts, scheduler)
-    _finish_read(total.read, on_invalid)
-
-    keys = ["province_code", "year"] if opts.with_year else ["province_code"]
-    base = pd.DataFrame(
-        {
-            "province_code": layer["province_code"].astype(str).to_numpy(),
-            "province": layer["province"].to_numpy(),
-            "province_dari": layer["province_dari"].to_numpy(),
-        }
-    )
-    if opts.with_year:
-        lo = opts.since.year if opts.since is not None else total.years[0]
-        hi = opts.until.year if opts.until is not None else total.years[1]
-        span = list(range(int(lo), int(hi) + 1)) if lo is not None and hi is not None else []
-        base = base.merge(pd.DataFrame({"year": np.array(span, dtype="int64")}), how="cross")
-    stats = _final_stats(total, opts.with_year)
-    table = base.merge(stats, how="left", on=keys) if len(stats) else base
-    table = aggregate._fill(table)
-    table = table.sort_values(keys, kind="stable").reset_index(drop=True)
-    geometry = layer.set_index(layer["province_code"].astype(str)).geometry
-    geo = gpd.GeoDataFrame(
-        table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs
-    )
-    n_left_out = sum(total.reasons.values())
-    geo.attrs.update(
-        {
-            "n_events": int(total.n_counted),
-            "n_left_out": int(n_left_out),
-            "left_out_reasons": _counts_dict(pd.Series(total.reasons, dtype="int64")),
-            "since": aggregate._iso(opts.since),
-            "until": aggregate._iso(opts.until),
-            "kinds": list(opts.kinds) if opts.kinds is not None else ["all"],
-            "min_confidence": opts.min_confidence,
-            "span": [aggregate._iso(x) for x in total.span],
-            "scale": _scale_info(total.read, total.join, len(items)),
-        }
-    )
-    return geo
-
-
-def _scale_info(read: _Read, join: _JoinCounts, n_partitions: int) -> dict:
-    return {
-        "engine": "dask",
-        "n_input": read.n_input,
-        "n_rejected": read.n_rejected,
-        "problems": list(read.lines),
-        "n_partitions": n_partitions,
-        "join": join.to_dict(),
-    }
-
-
-def _final_stats(total: _SummaryPart, with_year: bool) -> pd.DataFrame:
-    stats = total.stats
-    if not len(stats):
-        return pd.DataFrame()
-    out = pd.DataFrame(index=stats.index)
-    out["events"] = stats["events"].astype("int64")
-    for k in (*settings.EVENT_KINDS, "other"):
-        out["n_" + k] = stats["n_" + k].astype("int64")
-    for col in ("fatalities", "fatalities_low", "fatalities_high"):
-        out[col] = stats[col].astype(float).where(stats[col + "_known"] > 0)
-    out["fatalities_known"] = stats["fatalities_known"].astype("int64")
-    out["first_date"] = stats["first_date"]
-    out["last_date"] = stats["last_date"]
-    index = (
-        [(str(c), int(y)) for c, y in stats.index] if with_year else [str(c) for c in stats.index]
-    )
-    for name, distinct in (("n_sources", total.sources), ("n_actors", total.actors)):
-        out[name] = np.array([len(distinct.get(key, ())) for key in index], dtype="int64")
-    share = stats["precise_sum"] / stats["precise_count"]
-    out["share_province_precise"] = share.where(stats["precise_count"] > 0)
-    out = out.reset_index()
-    out = out.rename(columns={"_code": "province_code", "_year": "year"})
-    return out
-
-
-# -- coverage -----------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class _CoveragePart:
-    codes: set
-    year_codes: set
-    before: set
-    after: set
-    n_before: int
-    n_after: int
-    first: pd.Timestamp | None
-    last: pd.Timestamp | None
-    reasons: dict
-    join: _JoinCounts
-    read: _Read
-    n_counted: int
-
-
-def _coverage_partial(item, layer, opts: _Options, index=0, exclude=None) -> _CoveragePart:
-    from khorasan_map import aggregate
-
-    frame, read = _events_of(item, opts, index, exclude)
-    counted, reasons, join = _prepared(frame, layer, opts)
-    del frame
-    code = counted["assigned_code"].astype(str)
-    year = aggregate._event_year(counted, opts.since, opts.until)
-    dated = year.notna().to_numpy(bool)
-    year_codes = set(zip(year[dated].astype("int64").tolist(), code[dated].tolist(), strict=True))
-    start, end = aggregate._date_bounds(counted)
-    starts, ends = start.dropna(), end.dropna()
-    before = (start < opts.split).fillna(False).to_numpy(bool)
-    after = (end >= opts.split).fillna(False).to_numpy(bool)
-    return _CoveragePart(
-        set(code),
-        year_codes,
-        set(code[before]),
-        set(code[after]),
-        int(before.sum()),
-        int(after.sum()),
-        starts.min() if len(starts) else None,
-        ends.max() if len(ends) else None,
-        reasons,
-        join,
-        read,
-        len(counted),
-    )
-
-
-def _combine_coverage(*parts: _CoveragePart) -> _CoveragePart:
-    out = _CoveragePart(set(), set(), set(), set(), 0, 0, None, None, {}, _JoinCounts(), _Read(), 0)
-    for p in parts:
-        out.codes |= p.codes
-        out.year_codes |= p.year_codes
-        out.before |= p.before
-        out.after |= p.after
-        out.n_before += p.n_before
-        out.n_after += p.n_after
-        if p.first is not None:
-            out.first = p.first if out.first is None else min(out.first, p.first)
-        if p.last is not None:
-            out.last = p.last if out.last is None else max(out.last, p.last)
-        _add_counts(out.reasons, p.reasons)
-        out.join.add(p.join)
-        out.read.add(p.read)
-        out.n_counted += p.n_counted
-    out.read.compact()
-    return out
-
-
-def _side(codes, n_events, since, until, noun, total):
-    from khorasan_map import aggregate
-
-    codes = sorted(codes)
-    if since is not None and until is not None and since > until:
-        since = until = None
-    since_iso, until_iso = aggregate._iso(since), aggregate._iso(until)
-    return {
-        "provinces_with_events": len(codes),
-        "share": len(codes) / total if total else 0.0,
-        "province_codes": codes,
-        "since": since_iso,
-        "until": until_iso,
-        "n_events": int(n_events),
-        "sentence": aggregate.coverage_sentence(noun, len(codes), total, since_iso, until_iso),
-    }
 
 
 def coverage_dask(
@@ -1498,14 +1097,14 @@ def coverage_dask(
     until=None,
     kinds=("clash",),
     min_confidence=None,
-    split_date=settings.SHIFT_DATE,
+    split_date=None,
     format: str = "auto",
     on_invalid: str = "raise",
     keep_all: bool = False,
     today=None,
-    tolerance_m: float = settings.BORDER_TOLERANCE_M,
+    tolerance_m: float | None = None,
     scheduler=None,
-    rows_per_partition: int = ROWS_PER_PARTITION,
+    rows_per_partition: int | None = None,
 ):
     """Count the provinces with events, with the partitioned engine; same answer as in memory.
 
@@ -1533,308 +1132,63 @@ def coverage_dask(
     >>> coverage_dask("events/*.parquet").sentence  # doctest: +SKIP
     'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
     """
-    _require_dask()
-
     from khorasan_map import aggregate
 
-    opts = _options(
-        since,
-        until,
-        kinds,
-        min_confidence,
-        "province",
-        split_date,
-        format,
-        keep_all,
-        today,
-        tolerance_m,
-        source,
+    return aggregate.coverage(
+        source, boundaries, since=since, until=until, kinds=kinds,
+        min_confidence=min_confidence, split_date=split_date, engine="dask",
+        scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
+        today=today,
+        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
     )
-    if opts.split is None:
-        raise ValueError("split_date is required")
-    _check_window(opts)
-    layer = _layer(boundaries)
-    items = _items(source, opts, rows_per_partition)
-    c = _run(items, _coverage_partial, _combine_coverage, layer, opts, scheduler)
-    _finish_read(c.read, on_invalid)
-
-    total = int(len(layer))
-    noun = aggregate.kinds_noun(opts.kinds)
-    codes = sorted(c.codes)
-    names = dict(zip(layer["province_code"].astype(str), layer["province"], strict=False))
-    first = opts.since if opts.since is not None else c.first
-    last = opts.until if opts.until is not None else c.last
-    since_iso, until_iso = aggregate._iso(first), aggregate._iso(last)
-    by_year: dict[int, int] = {}
-    if first is not None and last is not None:
-        per_year: dict[int, int] = {}
-        for year, _ in c.year_codes:
-            per_year[year] = per_year.get(year, 0) + 1
-        for year in range(first.year, last.year + 1):
-            by_year[year] = int(per_year.get(year, 0))
-    day = pd.Timedelta(days=1)
-    before_until = None if last is None else min(last, opts.split - day)
-    after_since = None if first is None else max(first, opts.split)
-    cov = aggregate.Coverage(
-        provinces_with_events=len(codes),
-        total_provinces=total,
-        share=len(codes) / total if total else 0.0,
-        province_codes=codes,
-        provinces=[str(names.get(x, x)) for x in codes],
-        since=since_iso,
-        until=until_iso,
-        kinds=list(opts.kinds) if opts.kinds is not None else ["all"],
-        sentence=aggregate.coverage_sentence(noun, len(codes), total, since_iso, until_iso),
-        by_year=by_year,
-        split_date=aggregate._iso(opts.split),
-        before=_side(c.before, c.n_before, first, before_until, noun, total),
-        after=_side(c.after, c.n_after, after_since, last, noun, total),
-        n_events=int(c.n_counted),
-        n_left_out=int(sum(c.reasons.values())),
-        left_out_reasons=_counts_dict(pd.Series(c.reasons, dtype="int64")),
-        min_confidence=opts.min_confidence,
-    )
-    cov.scale = _scale_info(c.read, c.join, len(items))
-    return cov
 
 
-# -- dispatchers --------------------------------------------------------------------------------
+def _front_door(name):
+    """Return the aggregate front door that this module's function of that name serves."""
+    from khorasan_map import aggregate
+
+    return getattr(aggregate, name)
 
 
-def _read_in_memory(source, format, on_invalid, keep_all, today):
-    """Read for the pandas engine; return the events and ``attrs["scale"]``-like counts."""
-    from khorasan_map.events import read_events
+def summarize(events_or_paths=None, boundaries=None, **options):
+    """Summarise per province with either engine: :func:`khorasan_map.aggregate.summarize`.
 
-    if source is None:
-        frame = read_events()
-    elif isinstance(source, pd.DataFrame):
-        frame = source
-    else:
-        paths = [str(p) for p in expand_paths(source)]
-        result = read_events(
-            paths,
-            format=format,
-            on_invalid="report",
-            keep_all=keep_all,
-            today=today,
-            progress=False,
-        )
-        if len(result.rejected) and on_invalid == "raise":
-            _raise_rejected(
-                len(result.rejected), result.n_input, result.messages("problems"), result.rejected
-            )
-        return result.events, {
-            "engine": "pandas",
-            "n_input": result.n_input,
-            "n_rejected": len(result.rejected),
-            "problems": result.messages("problems"),
-            "n_partitions": 1,
-        }
-    return frame, {
-        "engine": "pandas",
-        "n_input": len(frame),
-        "n_rejected": 0,
-        "problems": [],
-        "n_partitions": 1,
-    }
-
-
-def summarize(
-    events_or_paths=None,
-    boundaries=None,
-    *,
-    engine: str = "auto",
-    scheduler=None,
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    **filters,
-):
-    """Summarise per province with the engine that suits the input's size.
+    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
 
     Parameters
     ----------
     events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
         The events, or files to read (None: the shipped dataset).
     boundaries : geopandas.GeoDataFrame, optional
-        Province layer; the shipped 34 provinces when omitted.
-    engine : {"auto", "pandas", "dask"}, default "auto"
-        See :func:`choose_engine`.
-    scheduler : str, dask.distributed.Client or None
-        Dask only; see :func:`summarize_dask`.
-    format, on_invalid, keep_all, today
-        How files are read (see :func:`summarize_dask`).
-    **filters
-        ``since``, ``until``, ``kinds``, ``min_confidence``, ``by`` as for
-        :func:`khorasan_map.aggregate.summarize`.
+        Province layer.
+    **options
+        As for :func:`khorasan_map.aggregate.summarize`.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The same table whichever engine ran; ``attrs["engine"]`` names it and
-        ``attrs["scale"]`` counts the rows read (``n_input``, ``n_rejected``).
-
-    Examples
-    --------
-    >>> summarize("events/*.parquet", engine="auto").attrs["engine"]  # doctest: +SKIP
-    'dask'
+        The table; ``attrs["engine"]`` names the engine that ran.
     """
-    from khorasan_map import aggregate
-
-    chosen = choose_engine(events_or_paths, engine)
-    if chosen == "dask":
-        table = summarize_dask(
-            events_or_paths,
-            boundaries,
-            format=format,
-            on_invalid=on_invalid,
-            keep_all=keep_all,
-            today=today,
-            scheduler=scheduler,
-            **filters,
-        )
-    else:
-        frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
-        table = aggregate.summarize(frame, boundaries, **filters)
-        table.attrs["scale"] = info
-    table.attrs["engine"] = chosen
-    return table
+    return _front_door("summarize")(events_or_paths, boundaries, **options)
 
 
-def coverage(
-    events_or_paths=None,
-    boundaries=None,
-    *,
-    engine: str = "auto",
-    scheduler=None,
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    **filters,
-):
-    """Answer "in how many provinces?" with the engine that suits the input's size.
+def coverage(events_or_paths=None, boundaries=None, **options):
+    """Answer "in how many provinces?" with either engine: :func:`khorasan_map.aggregate.coverage`.
+
+    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
 
     Parameters
     ----------
     events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
         The events, or files to read (None: the shipped dataset).
     boundaries : geopandas.GeoDataFrame, optional
-        Province layer; the shipped 34 provinces when omitted.
-    engine : {"auto", "pandas", "dask"}, default "auto"
-        See :func:`choose_engine`.
-    scheduler : str, dask.distributed.Client or None
-        Dask only; see :func:`summarize_dask`.
-    format, on_invalid, keep_all, today
-        How files are read (see :func:`summarize_dask`).
-    **filters
-        ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
-        :func:`khorasan_map.aggregate.coverage`.
+        Province layer.
+    **options
+        As for :func:`khorasan_map.aggregate.coverage`.
 
     Returns
     -------
     khorasan_map.aggregate.Coverage
-        The same answer whichever engine ran; its ``engine`` attribute names it and its
-        ``scale`` attribute counts the rows read (``n_input``, ``n_rejected``).
-
-    Examples
-    --------
-    >>> coverage("events/*.parquet", engine="dask").sentence  # doctest: +SKIP
-    'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
+        The answer; its ``engine`` attribute names the engine that ran.
     """
-    from khorasan_map import aggregate
-
-    chosen = choose_engine(events_or_paths, engine)
-    if chosen == "dask":
-        cov = coverage_dask(
-            events_or_paths,
-            boundaries,
-            format=format,
-            on_invalid=on_invalid,
-            keep_all=keep_all,
-            today=today,
-            scheduler=scheduler,
-            **filters,
-        )
-    else:
-        frame, info = _read_in_memory(events_or_paths, format, on_invalid, keep_all, today)
-        cov = aggregate.coverage(frame, boundaries, **filters)
-        cov.scale = info
-    cov.engine = chosen
-    return cov
-
-
-# ---------------------------------------------------------------------------------------------
-# Synthetic partitioned Parquet
-# ---------------------------------------------------------------------------------------------
-
-
-def write_synthetic_parquet(
-    path, n: int, seed: int = 0, rows_per_file: int = 1_000_000, boundaries=None
-) -> list[Path]:
-    """Write ``n`` synthetic events as a folder of Parquet files, one chunk at a time.
-
-    File ``i`` holds :func:`khorasan_map.synthetic.synthetic_events` of its rows with seed
-    ``seed + i`` (its event ids, ``SYN-<seed>-<n>``, are therefore unique across files); only
-    one file's rows are ever in memory. A ``_SUCCESS`` file records ``n``, ``seed`` and
-    ``rows_per_file`` once every file is written (readers skip names starting with ``_``).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Folder to create (existing ``part-*.parquet`` files in it are replaced).
-    n : int
-        Number of events.
-    seed : int, default 0
-        Seed of the first file.
-    rows_per_file : int, default 1_000_000
-        Rows per file, in row groups of :data:`ROW_GROUP_SIZE` rows.
-    boundaries : geopandas.GeoDataFrame, optional
-        Layer the points are drawn in (the shipped provinces when omitted).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written, in order.
-
-    Examples
-    --------
-    >>> files = write_synthetic_parquet("/tmp/ev", 3_000, rows_per_file=1_000)  # doctest: +SKIP
-    >>> [f.name for f in files]  # doctest: +SKIP
-    ['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet']
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from khorasan_map.synthetic import synthetic_events
-
-    if n < 0 or rows_per_file < 1:
-        raise ValueError(f"n must be >= 0 and rows_per_file >= 1 (got {n}, {rows_per_file})")
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "_SUCCESS").unlink(missing_ok=True)
-    for old in folder.glob("part-*.parquet"):
-        old.unlink()
-    written = []
-    for i, start in enumerate(range(0, n, rows_per_file)):
-        rows = min(rows_per_file, n - start)
-        kwargs = {} if boundaries is None else {"boundaries": boundaries}
-        frame = synthetic_events(rows, seed=seed + i, **kwargs)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        target = folder / f"part-{i:05d}.parquet"
-        pq.write_table(table, target, row_group_size=ROW_GROUP_SIZE, compression="zstd")
-        written.append(target)
-        del frame, table
-    (folder / "_SUCCESS").write_text(
-        json.dumps(
-            {
-                "n": int(n),
-                "seed": int(seed),
-                "rows_per_file": int(rows_per_file),
-                "files": len(written),
-            }
-        )
-        + "\n"
-    )
-    return written
+    return _front_door("coverage")(events_or_paths, boundaries, **options)

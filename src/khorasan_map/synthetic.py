@@ -8,6 +8,9 @@ mixed into the shipped data.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,7 +19,10 @@ import pyarrow.compute as pc
 from khorasan_map import settings
 from khorasan_map.events import EVENT_COLUMNS
 
-__all__ = ["synthetic_events"]
+__all__ = ["synthetic_events", "write_synthetic_parquet"]
+
+#: Rows per row group in the Parquet files :func:`write_synthetic_parquet` writes.
+ROW_GROUP_SIZE: int = 250_000
 
 #: Share of each kind (clash, defection, ISK attack, Taliban raid); kinds added to
 #: :data:`settings.EVENT_KINDS` later get a share of 0.05.
@@ -238,3 +244,70 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     for c in ("date", "date_start", "date_end"):
         events[c] = events[c].astype("datetime64[ns]")
     return events[list(EVENT_COLUMNS)]
+
+
+def write_synthetic_parquet(
+    path, n: int, seed: int = 0, rows_per_file: int = 1_000_000, boundaries=None
+) -> list[Path]:
+    """Write ``n`` synthetic events as a folder of Parquet files, one chunk at a time.
+
+    File ``i`` holds :func:`khorasan_map.synthetic.synthetic_events` of its rows with seed
+    ``seed + i`` (its event ids, ``SYN-<seed>-<n>``, are therefore unique across files); only
+    one file's rows are ever in memory. A ``_SUCCESS`` file records ``n``, ``seed`` and
+    ``rows_per_file`` once every file is written (readers skip names starting with ``_``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Folder to create (existing ``part-*.parquet`` files in it are replaced).
+    n : int
+        Number of events.
+    seed : int, default 0
+        Seed of the first file.
+    rows_per_file : int, default 1_000_000
+        Rows per file, in row groups of :data:`ROW_GROUP_SIZE` rows.
+    boundaries : geopandas.GeoDataFrame, optional
+        Layer the points are drawn in (the shipped provinces when omitted).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in order.
+
+    Examples
+    --------
+    >>> files = write_synthetic_parquet("/tmp/ev", 3_000, rows_per_file=1_000)  # doctest: +SKIP
+    >>> [f.name for f in files]  # doctest: +SKIP
+    ['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet']
+    """
+    import pyarrow.parquet as pq
+
+    if n < 0 or rows_per_file < 1:
+        raise ValueError(f"n must be >= 0 and rows_per_file >= 1 (got {n}, {rows_per_file})")
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_SUCCESS").unlink(missing_ok=True)
+    for old in folder.glob("part-*.parquet"):
+        old.unlink()
+    written = []
+    for i, start in enumerate(range(0, n, rows_per_file)):
+        rows = min(rows_per_file, n - start)
+        kwargs = {} if boundaries is None else {"boundaries": boundaries}
+        frame = synthetic_events(rows, seed=seed + i, **kwargs)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        target = folder / f"part-{i:05d}.parquet"
+        pq.write_table(table, target, row_group_size=ROW_GROUP_SIZE, compression="zstd")
+        written.append(target)
+        del frame, table
+    (folder / "_SUCCESS").write_text(
+        json.dumps(
+            {
+                "n": int(n),
+                "seed": int(seed),
+                "rows_per_file": int(rows_per_file),
+                "files": len(written),
+            }
+        )
+        + "\n"
+    )
+    return written

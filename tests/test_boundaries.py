@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import json
-import sys
-import types
 import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -354,8 +353,7 @@ def test_multilayer_source_needs_layer(tmp_path):
     assert len(units) == 2
 
 
-def test_district_layer_with_a_unique_id(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "khorasan_map.gazetteer", None)  # works without it too
+def test_district_layer_with_a_unique_id(tmp_path):
     # Like geoBoundaries ADM2: only shapeName (not unique) and shapeID (unique).
     layer = gpd.GeoDataFrame(
         {"shapeName": ["Fayzabad", "Fayzabad", "Jurm"], "shapeID": ["d1", "d2", "d3"]},
@@ -374,45 +372,25 @@ def test_district_layer_with_a_unique_id(tmp_path, monkeypatch):
     assert by_name["province_code"].tolist() == ["Fayzabad", "Fayzabad", "Jurm"]
 
 
-def _fake_gazetteer(monkeypatch):
-    known = {"kabul": "AF-KAB", "logar": "AF-LOG"}
-
-    def resolve_province(text):
-        from khorasan_map.errors import UnknownProvinceError
-
-        try:
-            return known[text.strip().lower()]
-        except KeyError:
-            raise UnknownProvinceError(text) from None
-
-    module = types.ModuleType("khorasan_map.gazetteer")
-    module.resolve_province = resolve_province
-    monkeypatch.setitem(sys.modules, "khorasan_map.gazetteer", module)
-
-
-def test_names_only_resolve_to_iso_codes(monkeypatch):
-    _fake_gazetteer(monkeypatch)
+def test_names_only_resolve_to_iso_codes():
     layer = _units().assign(unit_name=["Kabul", "Logar"])
     units = load_boundaries(layer, name_field="unit_name")
     assert units["province_code"].tolist() == ["AF-KAB", "AF-LOG"]
     assert units["province"].tolist() == ["Kabul", "Logar"]
 
 
-def test_names_only_mixed_known_and_unknown(monkeypatch):
-    _fake_gazetteer(monkeypatch)
+def test_names_only_mixed_known_and_unknown():
     layer = _units().assign(unit_name=["Kabul", "Atlantis"])
     with pytest.raises(BoundaryError, match="'Atlantis'.*code_field="):
         load_boundaries(layer, name_field="unit_name")
 
 
-def test_names_only_none_known_become_codes(monkeypatch):
-    _fake_gazetteer(monkeypatch)
+def test_names_only_none_known_become_codes():
     units = load_boundaries(_units(), name_field="unit_name")
     assert units["province_code"].tolist() == ["East", "West"]
 
 
-def test_many_names_are_codes_without_lookup(monkeypatch):
-    _fake_gazetteer(monkeypatch)
+def test_many_names_are_codes_without_lookup():
     names = ["Kabul"] + [f"District {i}" for i in range(40)]
     layer = gpd.GeoDataFrame(
         {"name": names},
@@ -435,3 +413,197 @@ def test_written_layer_reads_back_with_pyogrio(tmp_path, provinces):
     assert pyogrio.read_info(path)["features"] == 34
     units = load_boundaries(path)
     assert set(units["province_code"]) == ISO_CODES
+
+
+# --- user layers checked feature by feature -------------------------------------------------
+# Synthetic layers built here: squares inside Afghanistan, with codes and names as third-party
+# layers write them (geoBoundaries shapeISO, Natural Earth iso_3166_2).
+
+
+def _provinces_layer(codes, names, field="shapeISO", name="shapeName"):
+    squares = [box(62 + i, 32, 62.9 + i, 32.9) for i in range(len(codes))]
+    return gpd.GeoDataFrame({field: codes, name: names}, geometry=squares, crs="EPSG:4326")
+
+
+def test_codes_in_other_forms_are_normalised_and_reported():
+    layer = _provinces_layer(
+        ["AF_KAN", "AF-KAB", "AFHEL", "af-nim", "AF.FRA"],
+        ["Kandahar", "Kabul", "Helmand", "Nimroz", "Farah"],
+    )
+    with pytest.warns(BoundaryRepairWarning, match="'AF_KAN' read as 'AF-KAN'"):
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAN", "AF-KAB", "AF-HEL", "AF-NIM", "AF-FRA"]
+    assert units["province"].tolist() == ["Kandahar", "Kabul", "Helmand", "Nimroz", "Farah"]
+    repairs = units.attrs["repairs"]
+    assert len(repairs) == 4
+    assert repairs[0] == "row 1: shapeISO 'AF_KAN' read as 'AF-KAN'"
+    assert "row 3: shapeISO 'AFHEL'" in repairs[1]
+
+
+def test_iso_codes_need_no_report():
+    layer = _provinces_layer(["AF-KAN", "AF-KAB"], ["Kandahar", "Kabul"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units.attrs["repairs"] == []
+
+
+def test_normalised_codes_make_a_province_layer_for_the_join():
+    from khorasan_map.join import assign_provinces
+
+    layer = _provinces_layer(["AF_KAN", "AF_KAB"], ["Kandahar", "Kabul"])
+    with pytest.warns(BoundaryRepairWarning):
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    events = pd.DataFrame(
+        {
+            "event_id": ["a", "b"],
+            "province_code": ["AF-KAN", "AF-KAB"],
+            "province": ["Kandahar", "Kabul"],
+            "latitude": [32.5, np.nan],
+            "longitude": [62.5, np.nan],
+            "geo_precision": ["exact", "province"],
+        }
+    )
+    result = assign_provinces(events, units)
+    assert result.events["assigned_code"].tolist() == ["AF-KAN", "AF-KAB"]
+    assert result.events["assigned_by"].tolist() == ["point", "stated"]
+
+
+def test_a_code_that_is_none_of_the_34_takes_its_names_code():
+    # geoBoundaries' ADM1 writes AF-BDN for Badakhshan (AF-BDS).
+    layer = _provinces_layer(["AF-KAN", "AF-BDN", "AF-KAB"], ["Kandahar", "Badakhshan", "Kabul"])
+    with pytest.warns(BoundaryRepairWarning, match="'AF-BDN' is none of the 34"):
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAN", "AF-BDS", "AF-KAB"]
+    assert units.attrs["repairs"] == [
+        "row 2: shapeISO 'AF-BDN' is none of the 34 province codes; read as 'AF-BDS' from "
+        "shapeName 'Badakhshan'"
+    ]
+
+
+def test_a_code_that_is_none_of_the_34_without_a_name_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-XYZ", "AF-KAB"], ["Kandahar", "Atlantis", "Kabul"])
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    message = str(info.value)
+    assert "1 of 3" in message
+    assert "row 2 'AF-XYZ', named 'Atlantis'" in message
+    with pytest.raises(BoundaryError, match="row 2 'AF-XYZ'"):
+        load_boundaries(layer, code_field="shapeISO")
+
+
+def test_swapped_codes_are_reported_naming_both():
+    # Natural Earth's admin-1 swaps the codes of Paktika and Paktya.
+    layer = _provinces_layer(
+        ["AF-PIA", "AF-PKA", "AF-KHO"], ["Paktika", "Paktya", "Khost"], "iso_3166_2", "name"
+    )
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, code_field="iso_3166_2", name_field="name")
+    message = str(info.value)
+    assert "2 code(s) disagree" in message
+    assert "row 1: iso_3166_2 'AF-PIA' is Paktia but name 'Paktika' is Paktika (AF-PKA)" in message
+    assert "row 2: iso_3166_2 'AF-PKA' is Paktika but name 'Paktya' is Paktia (AF-PIA)" in message
+    assert "trust='name'" in message
+
+    with pytest.warns(BoundaryRepairWarning, match="the name's code was used"):
+        by_name = load_boundaries(layer, code_field="iso_3166_2", name_field="name", trust="name")
+    assert by_name["province_code"].tolist() == ["AF-PKA", "AF-PIA", "AF-KHO"]
+    assert len(by_name.attrs["repairs"]) == 2
+    with pytest.warns(BoundaryRepairWarning, match="the code was kept"):
+        by_code = load_boundaries(layer, code_field="iso_3166_2", name_field="name", trust="code")
+    assert by_code["province_code"].tolist() == ["AF-PIA", "AF-PKA", "AF-KHO"]
+    with pytest.raises(ValueError, match="trust must be"):
+        load_boundaries(layer, code_field="iso_3166_2", name_field="name", trust="both")
+
+
+def test_names_the_gazetteer_cannot_read_do_not_count_as_disagreement():
+    layer = _provinces_layer(["AF-KAN", "AF-KAB"], ["Qandahar Province", "Kabul City"])
+    units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAN", "AF-KAB"]
+
+
+def _nigeria():
+    """A fake admin-1 layer of Nigeria: three squares in West Africa."""
+    return gpd.GeoDataFrame(
+        {"shapeISO": ["NG-KN", "NG-LA", "NG-BO"], "shapeName": ["Kano", "Lagos", "Borno"]},
+        geometry=[box(8, 11, 9, 12), box(3, 6, 4, 7), box(12, 11, 13, 12)],
+        crs="EPSG:4326",
+    )
+
+
+def test_a_layer_that_does_not_cover_afghanistan_is_refused(tmp_path):
+    path = tmp_path / "nigeria.geojson"
+    _nigeria().to_file(path)
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(path, code_field="shapeISO", name_field="shapeName")
+    message = str(info.value)
+    assert "does not cover Afghanistan" in message
+    assert "longitude 3.00 to 13.00" in message and "latitude 6.00 to 12.00" in message
+    assert "CRS" in message
+
+
+def test_a_neighbours_layer_is_refused_but_a_layer_beyond_the_border_too_is_kept():
+    pakistan = gpd.GeoDataFrame(
+        {"code": ["P1", "P2"]},
+        geometry=[box(72, 30, 73, 31), box(73, 31, 74, 32)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(BoundaryError, match="does not cover Afghanistan"):
+        load_boundaries(pakistan, code_field="code")
+    region = gpd.GeoDataFrame(
+        {"code": ["R1", "R2"]},
+        geometry=[box(60, 29, 76, 39), box(76, 29, 90, 39)],
+        crs="EPSG:4326",
+    )
+    assert len(load_boundaries(region, code_field="code")) == 2
+
+
+def test_a_province_outside_afghanistan_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-KAB", "AF-HEL"], ["Kandahar", "Kabul", "Helmand"])
+    swapped = shapely.transform(layer.geometry.iloc[1], lambda xy: xy[:, ::-1])
+    layer.loc[1, "geometry"] = swapped  # latitude for longitude: in the Arctic
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    message = str(info.value)
+    assert "1 province(s) lie wholly outside Afghanistan" in message
+    assert "row 2 (AF-KAB, centre at longitude 32.45, latitude 63.45)" in message
+    assert "swapped" in message
+
+
+def test_a_layer_in_a_wrong_crs_is_refused():
+    # Coordinates in metres (UTM 42N) declared as degrees.
+    wrong = _units().to_crs("EPSG:32642").set_crs("EPSG:3857", allow_override=True)
+    with pytest.raises(BoundaryError, match="does not cover Afghanistan"):
+        load_boundaries(wrong, code_field="unit_id")
+
+
+def test_name_errors_carry_the_gazetteers_suggestions():
+    layer = _provinces_layer(["x1", "x2", "x3"], ["Kabul", "Nangahar", "Pakita"])
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, name_field="shapeName")
+    message = str(info.value)
+    assert "2 of 3 names" in message
+    assert "row 2 'Nangahar', did you mean Nangarhar (AF-NAN)" in message
+    assert "row 3 'Pakita' (ambiguous" in message
+    assert "Paktia (AF-PIA) or Paktika (AF-PKA)" in message
+
+
+def test_corrected_names_are_resolved_and_reported():
+    layer = _provinces_layer(["x1", "x2"], ["Kabul", "Nangarhr"])
+    with pytest.warns(BoundaryRepairWarning, match="corrected spelling"):
+        units = load_boundaries(layer, name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAB", "AF-NAN"]
+    assert units["province"].tolist() == ["Kabul", "Nangarhr"]
+    assert units.attrs["repairs"] == [
+        "row 2: shapeName 'Nangarhr' read as Nangarhar (AF-NAN), a corrected spelling"
+    ]
+
+
+def test_docstring_examples():
+    import doctest
+
+    from khorasan_map import boundaries
+
+    result = doctest.testmod(boundaries, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted >= 5

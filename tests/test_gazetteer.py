@@ -496,3 +496,245 @@ def test_docstring_examples():
     result = doctest.testmod(gazetteer, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
     assert result.attempted > 5
+
+
+# --- how a name was read: resolve_name and resolution_report --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "method"),
+    [
+        ("Nangarhar", "AF-NAN", "exact"),
+        ("Nangarhār", "AF-NAN", "exact"),
+        ("ننگرهار", "AF-NAN", "exact"),
+        ("AF-NAN", "AF-NAN", "exact"),
+        ("nangarhar", "AF-NAN", "normalised"),
+        ("  Nangarhar ", "AF-NAN", "normalised"),
+        ("Nangarhar Province", "AF-NAN", "normalised"),
+        ("Wilayat-e Kunar", "AF-KNR", "normalised"),
+        ("NANGARHĀR", "AF-NAN", "normalised"),
+        ("ولایت ننگرهار", "AF-NAN", "normalised"),
+        ("پكتيا", "AF-PIA", "normalised"),
+        ("af_nan", "AF-NAN", "normalised"),
+        ("AFKAN", "AF-KAN", "normalised"),
+        ("Sar e Pol", "AF-SAR", "normalised"),
+        ("Maidan Vardak", "AF-WAR", "normalised"),
+        ("Kunar (کنر)", "AF-KNR", "normalised"),
+        ("Nangarhr", "AF-NAN", "corrected"),
+        ("Kunarr", "AF-KNR", "corrected"),
+        ("Kaboul", "AF-KAB", "corrected"),
+        ("Nngrhr", "AF-NAN", "corrected"),
+        ("Maidan Wardag", "AF-WAR", "normalised"),
+    ],
+)
+def test_resolve_name_says_how(text, code, method):
+    found = gazetteer.resolve_name(text)
+    assert (found.code, found.method) == (code, method)
+    assert found.given == text
+    assert found.name == province_name(code)
+    assert (found.reason is None) == (method != "corrected")
+    assert resolve_province(text) == code
+
+
+def test_corrected_spellings_keep_the_original_and_say_so():
+    report = gazetteer.resolution_report(["Nangarhr", "Kunarr", "Nangarhar"])
+    assert report["given"].tolist() == ["Nangarhr", "Kunarr", "Nangarhar"]
+    assert report["code"].tolist() == ["AF-NAN", "AF-KNR", "AF-NAN"]
+    assert report["method"].tolist() == ["corrected", "corrected", "exact"]
+    assert "Nangarhar (AF-NAN)" in report["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [("Pakita", ("AF-PIA", "AF-PKA")), ("pakita province", ("AF-PIA", "AF-PKA"))],
+)
+def test_a_spelling_as_close_to_two_provinces_is_ambiguous(text, codes):
+    found = gazetteer.resolve_name(text)
+    assert found.code is None and found.method == "ambiguous"
+    assert [s[-7:-1] for s in found.suggestions] == list(codes)
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(text)
+    assert info.value.reason.startswith("ambiguous")
+    assert "Paktia (AF-PIA)" in str(info.value) and "Paktika (AF-PKA)" in str(info.value)
+
+
+def test_listed_spellings_are_never_ambiguous():
+    for code, names in gazetteer._SPELLINGS.items():
+        for name in names:
+            assert gazetteer.resolve_name(name).method == "exact", name
+            assert gazetteer.resolve_name(name.upper()).code == code, name
+
+
+# Common English words, written for this test (a few share a province's skeleton).
+COMMON_WORDS = """
+the be to of and a in that have it for not on with he as you do at this but his by from they we
+say her she or an will my one all would there their what so up out if about who get which go me
+when make can like time no just him know take people into year your good some could them see
+other than then now look only come its over think also back after use two how our work first
+well way even new want because any these give day most us cable coast cost cast pact heart hart
+gore gory guru black block bulk balk taker kinds sable cabal canary capes caps condos copes
+coupes cyst logger legman hereto numerous sharply pharaoh parvenu grower bowman badges budgies
+city town district village market road river valley mountain border police army soldier attack
+bomb camp base hill north south east west central province capital school hospital mosque bridge
+kabob cobble cable car calculate helmet herald hermit lager logo lagoon faro farm forum garden
+gather ghost host hostel khaki candle candy kennel tailor tucker token cactus pocket bulky
+""".split()
+
+
+@pytest.mark.parametrize("word", COMMON_WORDS)
+def test_common_english_words_never_resolve(word):
+    for text in (word, word.capitalize(), word.upper()):
+        found = gazetteer.resolve_name(text)
+        assert found.code is None, (text, found)
+
+
+@pytest.mark.parametrize(("word", "suggestion"), [("cable", "AF-KAB"), ("Coast", "AF-KHO")])
+def test_english_words_are_refused_with_a_suggestion(word, suggestion):
+    with pytest.raises(UnknownProvinceError) as info:
+        resolve_province(word)
+    assert "English word" in info.value.reason
+    assert suggestion in info.value.suggestions[0]
+
+
+# Spelling families, held out: the rules were tuned on Badakhchan, Pandjchir, Djozdjan,
+# Kundus, Nimros, Ghasni, Ghorat, Ghowrat, غورات, Kaboul, Badachschan and Ourouzgan; the lists
+# below were written before they were first run, and none is in the package table (two that
+# turned out to be listed, Ghour and Bâmiyân, were replaced by Gour and Bâmyoun). Only two
+# provinces have "sh", so the "ch" list stays close to the tuned examples. 104 of 106 passed on
+# the first run; the two doubled-letter failures (Balkhh, Takhharr) led to collapsing doubled
+# consonants before the digraph rules.
+HELD_OUT = {
+    "Dari plural -at": [
+        ("Ghurat", "AF-GHO"), ("Ghoraat", "AF-GHO"), ("Gorat", "AF-GHO"),
+        ("Badghesat", "AF-BDG"), ("Badgisat", "AF-BDG"), ("بادغیسات", "AF-BDG"),
+        ("ولایت غورات", "AF-GHO"), ("Ghowrat Province", "AF-GHO"), ("Ghourat", "AF-GHO"),
+    ],
+    # Kunarha (کنرها) is the old name of Kunar and the rule was written for it; these variants
+    # were checked once, after the rule (all passed), so they are not strictly held out.
+    "Dari plural -ha": [
+        ("Konarha", "AF-KNR"), ("Kunar-ha", "AF-KNR"), ("کونرها", "AF-KNR"),
+        ("Konar-ha Province", "AF-KNR"), ("Kunarhā", "AF-KNR"),
+    ],
+    "French ch for sh": [
+        ("Badakhchân", "AF-BDS"), ("Badakchan", "AF-BDS"), ("Pandjchêr", "AF-PAN"),
+        ("Panjchir", "AF-PAN"), ("Pendjchir", "AF-PAN"), ("Pandjcher", "AF-PAN"),
+        ("Badakhchane", "AF-BDS"),
+    ],
+    "French ou for u": [
+        ("Kounar", "AF-KNR"), ("Koundouz", "AF-KDZ"), ("Zaboul", "AF-ZAB"),
+        ("Nouristan", "AF-NUR"), ("Nimrouz", "AF-NIM"), ("Ouroûzgân", "AF-URU"),
+        ("Gour", "AF-GHO"), ("Sar-e Poul", "AF-SAR"), ("Kâboul", "AF-KAB"),
+        ("Lougar", "AF-LOG"), ("Djouzdjan", "AF-JOW"), ("Bâmyoun", "AF-BAM"),
+    ],
+    "French dj for j": [
+        ("Djowzdjan", "AF-JOW"), ("Djauzdjan", "AF-JOW"), ("Djozjan", "AF-JOW"),
+        ("Djawzdjan", "AF-JOW"), ("Pandjshir", "AF-PAN"), ("Djozdjân", "AF-JOW"),
+    ],
+    "s for z": [
+        ("Nimrus", "AF-NIM"), ("Urusgan", "AF-URU"), ("Jowsjan", "AF-JOW"),
+        ("Nimroos", "AF-NIM"), ("Ghasnī", "AF-GHA"), ("Orusgan", "AF-URU"),
+        ("Qundus", "AF-KDZ"), ("Konduss", "AF-KDZ"), ("Sabul", "AF-ZAB"),
+    ],
+    "vowels": [
+        ("Kandehar", "AF-KAN"), ("Kandahaar", "AF-KAN"), ("Helmaand", "AF-HEL"),
+        ("Faraah", "AF-FRA"), ("Laghmaan", "AF-LAG"), ("Takhaar", "AF-TAK"),
+        ("Deykundi", "AF-DAY"), ("Ghuzni", "AF-GHA"), ("Hiraat", "AF-HER"),
+        ("Khoost", "AF-KHO"), ("Baadghis", "AF-BDG"), ("Konaar", "AF-KNR"),
+        ("Zaabol", "AF-ZAB"), ("Bamyaan", "AF-BAM"), ("Nangarhaar", "AF-NAN"),
+        ("Paktiyaa", "AF-PIA"), ("Paktikaa", "AF-PKA"), ("Samangaan", "AF-SAM"),
+        ("Kapeesa", "AF-KAP"), ("Nuristaan", "AF-NUR"), ("Uruzgaan", "AF-URU"),
+        ("Logaar", "AF-LOG"), ("Sar-e Paul", "AF-SAR"), ("Baghlaan", "AF-BGL"),
+        ("Daikundy", "AF-DAY"), ("Kunduuz", "AF-KDZ"), ("Helmind", "AF-HEL"),
+        ("Kandihar", "AF-KAN"), ("Badakhshon", "AF-BDS"), ("Jawzjon", "AF-JOW"),
+        ("Samengan", "AF-SAM"), ("Laghmon", "AF-LAG"), ("Tokhar", "AF-TAK"),
+        ("Parvon", "AF-PAR"), ("Faryoob", "AF-FYB"), ("Bodghis", "AF-BDG"),
+        ("Kunor", "AF-KNR"), ("Zabool", "AF-ZAB"),
+    ],
+    "doubled letters": [
+        ("Nangarrhar", "AF-NAN"), ("Kandaharr", "AF-KAN"), ("Jowzzjan", "AF-JOW"),
+        ("Samanggan", "AF-SAM"), ("Paktikka", "AF-PKA"), ("Laghmann", "AF-LAG"),
+        ("Balkhh", "AF-BAL"), ("Ghaznni", "AF-GHA"), ("Nimrozz", "AF-NIM"),
+        ("Takhharr", "AF-TAK"), ("Farrahh", "AF-FRA"), ("Bamiyyan", "AF-BAM"),
+        ("Kabbul", "AF-KAB"), ("Heratt", "AF-HER"), ("Khostt", "AF-KHO"),
+        ("Kunnar", "AF-KNR"), ("Parrwan", "AF-PAR"), ("Baghllan", "AF-BGL"),
+        ("Panjshiir", "AF-PAN"), ("Wardakk", "AF-WAR"),
+        # written after the fix above, run once
+        ("Ghhazni", "AF-GHA"), ("Badakhhshan", "AF-BDS"), ("Logarr", "AF-LOG"),
+        ("Zabull", "AF-ZAB"), ("Kunduzz", "AF-KDZ"), ("Sammangan", "AF-SAM"),
+        ("Jowzjjan", "AF-JOW"), ("Kandahhar", "AF-KAN"), ("Laghhman", "AF-LAG"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("family", "text", "code"),
+    [(family, text, code) for family, items in HELD_OUT.items() for text, code in items],
+)
+def test_held_out_spellings_of_each_family(family, text, code):
+    found = gazetteer.resolve_name(text)
+    assert found.code == code, (family, found)
+    assert found.method == "corrected", (family, found)
+
+
+# French ou before a vowel for w: the examples the rule was written for (not held out).
+FRENCH_W = [("Parouan", "AF-PAR"), ("Parouân", "AF-PAR"), ("Ouardak", "AF-WAR"),
+            ("Maïdan Ouardak", "AF-WAR")]
+
+
+@pytest.mark.parametrize(("text", "code"), FRENCH_W)
+def test_french_ou_before_a_vowel_reads_as_w(text, code):
+    assert gazetteer.resolve_name(text).code == code
+    assert resolve_province("Kounar") == "AF-KNR"  # ou before a consonant stays u
+
+
+def test_resolution_of_missing_values_and_its_error():
+    for value in (None, "", "  ", np.nan):
+        found = gazetteer.resolve_name(value)
+        assert (found.code, found.method, found.reason) == (None, "unknown", "empty")
+    found = gazetteer.resolve_name("Pakita")
+    error = found.error()
+    assert isinstance(error, UnknownProvinceError)
+    assert error.text == "Pakita" and error.suggestions == list(found.suggestions)
+
+
+def test_plural_ending_is_not_stripped_from_a_name_that_has_it():
+    assert resolve_province("Herat") == "AF-HER"
+    assert gazetteer.resolve_name("Badghisat").method == "exact"
+    with pytest.raises(UnknownProvinceError, match="town"):
+        resolve_province("Qalat")
+
+
+def test_resolution_report_columns_counts_and_missing():
+    values = pd.Series(["Kunar", None, "Kunarr", "Kunar", "Atlantis", np.nan, "Pakita"])
+    report = gazetteer.resolution_report(values)
+    assert list(report.columns) == [
+        "given", "code", "name", "method", "suggestions", "reason", "count",
+    ]
+    assert report["given"][[0, 2]].tolist() == ["Kunar", "Kunarr"]
+    assert pd.isna(report.loc[1, "given"]) and report.loc[1, "code"] is None
+    assert report["count"].tolist() == [2, 2, 1, 1, 1]
+    assert report["method"].tolist() == ["exact", "unknown", "corrected", "unknown", "ambiguous"]
+    assert report.loc[1, "reason"] == "empty"
+    assert report.loc[4, "suggestions"] == "Paktia (AF-PIA); Paktika (AF-PKA)"
+    assert set(report["method"]) <= set(gazetteer.RESOLUTION_METHODS)
+    assert gazetteer.resolution_report([]).empty
+
+
+def test_resolution_report_agrees_with_resolve_provinces():
+    values = [s for items in HELD_OUT.values() for s, _ in items] + COMMON_WORDS[:40]
+    report = gazetteer.resolution_report(values)
+    codes = resolve_provinces(report["given"], errors="coerce")
+    assert list(codes) == report["code"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AF-KAN", "AF-KAN"), ("AF_KAN", "AF-KAN"), ("afkan", "AF-KAN"), ("AF.KAN", "AF-KAN"),
+        (" af kan ", "AF-KAN"), ("AF-XXX", "AF-XXX"), ("Kandahar", None), ("AF-KA", None),
+        (None, None), (12, None),
+    ],
+)
+def test_normalise_province_code(text, expected):
+    assert gazetteer.normalise_province_code(text) == expected
+

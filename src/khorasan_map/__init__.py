@@ -29,6 +29,11 @@ _EXPORTS: dict[str, str] = {
     "province_table": "gazetteer",
     "province_name": "gazetteer",
     "PROVINCE_CODES": "gazetteer",
+    "RESOLUTION_METHODS": "gazetteer",
+    "Resolution": "gazetteer",
+    "resolve_name": "gazetteer",
+    "resolution_report": "gazetteer",
+    "normalise_province_code": "gazetteer",
     # events
     "EVENT_COLUMNS": "events",
     "read_events": "events",
@@ -61,6 +66,10 @@ _EXPORTS: dict[str, str] = {
     "BoundaryError": "errors",
     "InputFileError": "errors",
     "EventValidationError": "errors",
+    "UnknownProvincesError": "errors",
+    "BoundaryRepairWarning": "errors",
+    "OfflineAssetError": "errors",
+    "OutputError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

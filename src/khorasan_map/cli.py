@@ -1,7 +1,9 @@
 """The ``khorasan-map`` command.
 
-Each command is a thin wrapper over the public API. Errors this package raises on purpose are
-printed as one or two lines with no traceback (``--debug`` shows it) and exit with code 2.
+Each command is a thin wrapper over the public API. Errors this package raises on purpose, and
+faults reading or writing files, are printed as one line with no traceback (``--debug`` shows
+it). Every command exits with a code from :data:`EXIT_CODES`, and every character it prints
+from the data has its control characters escaped (:func:`khorasan_map.output.escape_control`).
 """
 
 from __future__ import annotations
@@ -12,26 +14,83 @@ import sys
 import click
 
 from khorasan_map import __version__
-from khorasan_map.errors import KhorasanMapError
+from khorasan_map.errors import EventValidationError, KhorasanMapError
 
 #: Exit codes shared by every command.
-EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: What each exit code means, for the README and every command's ``--help``.
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_REJECTED: "rows rejected and named; the rest used (build: only with --keep-going)",
+    EXIT_UNUSABLE: "unusable input, usage error, output fault (old files kept) or a bug",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); no half-written file is left",
+}
+
+_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(
+    f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items()
+)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an error: the path and the cause for a file fault, else the message."""
+    if isinstance(exc, OSError) and not isinstance(exc, KhorasanMapError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
 
 
 class _Group(click.Group):
-    """A group that turns this package's errors into short messages."""
+    """A group that turns errors into short messages and exit codes, and escapes its output."""
+
+    def main(self, *args, **kwargs):
+        from khorasan_map.output import sigterm_as_interrupt
+
+        with _escaped_output(), sigterm_as_interrupt():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx):
+        debug = bool(ctx.obj and ctx.obj.get("debug"))
         try:
             return super().invoke(ctx)
-        except KhorasanMapError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing half-written was left.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except EventValidationError as exc:
+            if debug:
                 raise
             click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_REJECTED)
+        except (KhorasanMapError, OSError) as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {_describe(exc)}", err=True)
+            sys.exit(EXIT_UNUSABLE)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); run "
+                       "'khorasan-map --debug ...' for the traceback and please report it",
+                       err=True)
             sys.exit(EXIT_UNUSABLE)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@contextlib.contextmanager
+def _escaped_output():
+    """Escape control characters in everything printed to stdout and stderr."""
+    from khorasan_map.output import EscapingStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(sys.stdout), EscapingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_EXIT_HELP)
 @click.version_option(__version__, prog_name="khorasan-map")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.pass_context
@@ -58,6 +117,24 @@ _SOURCE_OPTION = click.option(
     type=click.Choice(["auto", "khorasan", "acled", "ucdp"]),
     help="Format of EVENTS (detected from the columns by default).",
 )
+
+
+def _reader_options(command):
+    """Add --layer (a GeoPackage with several layers) and --polygons (shapes, not points)."""
+    command = click.option(
+        "--polygons", default="refuse", show_default=True,
+        type=click.Choice(["refuse", "representative-point"]),
+        help="Events given as polygons or lines: refuse the rows, or place each at a point "
+             "inside its shape at district precision.")(command)
+    return click.option(
+        "--layer", default=None, metavar="NAME",
+        help="Layer to read from a GeoPackage that holds several.")(command)
+
+
+def _reader_settings(layer, polygons) -> dict:
+    """Return the read_events keywords that --layer and --polygons change (none by default)."""
+    given = {"layer": layer, "polygons": polygons.replace("-", "_")}
+    return {k: v for k, v in given.items() if v not in (None, "refuse")}
 
 
 def _parse_date(end=False):
@@ -158,7 +235,7 @@ def _check_window(since, until):
         )
 
 
-def _read_events_argument(paths, source_format):
+def _read_events_argument(paths, source_format, **reader):
     """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden.
 
     Returns the valid events and ``{reason: count}`` of the rows left out, for the maps.
@@ -167,7 +244,7 @@ def _read_events_argument(paths, source_format):
 
     if not paths:
         return read_events(), {}
-    result = read_events(list(paths), format=source_format, on_invalid="report")
+    result = read_events(list(paths), format=source_format, on_invalid="report", **reader)
     if len(result.rejected):
         click.echo(
             f"{len(result.rejected):,} of {result.n_input:,} rows rejected as invalid and not "
@@ -204,8 +281,8 @@ def _options_checked():
 
 
 def _expand_events(events):
-    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
-    from khorasan_map.scale import expand_paths
+    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded), for every command."""
+    from khorasan_map.sources import expand_paths
 
     return [str(p) for p in expand_paths(events)] if events else []
 
@@ -233,7 +310,7 @@ def _report_scale(info):
 # --------------------------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder to write to (default: ./khorasan-maps).")
@@ -272,6 +349,8 @@ def build(events, out_dir, offline, keep_going, source_format, engine, scheduler
     if result.n_rejected:
         rejected = result.out_dir / "rejected.csv"
         click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
         sys.exit(EXIT_REJECTED)
 
 
@@ -288,7 +367,8 @@ class _progress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(console=Console(stderr=True), auto_refresh=False, transient=True)
+            stderr = getattr(sys.stderr, "unescaped", sys.stderr)  # rich draws with ANSI codes
+            self._live = Live(console=Console(file=stderr), auto_refresh=False, transient=True)
             self._live.__enter__()
         return self.update
 
@@ -302,7 +382,7 @@ class _progress:
         return False
 
 
-@main.command("coverage")
+@main.command("coverage", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @_filter_options("counted", kind_default="clash")
 @_SOURCE_OPTION
@@ -310,9 +390,10 @@ class _progress:
               help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
                    "2021-08-15).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_reader_options
 @_engine_options
 def coverage_command(events, since, until, kinds, min_confidence, source_format, split_date,
-                     as_json, engine, scheduler):
+                     as_json, layer, polygons, engine, scheduler):
     """Count the provinces where Taliban-ISK clashes (or other kinds) were recorded.
 
     Prints the coverage sentence, the provinces, counts by year and the split before and after
@@ -332,8 +413,11 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         cov = coverage(events, engine="dask", format=source_format, on_invalid="report",
                        scheduler=scheduler, **window)
         _report_scale(cov.scale)
+        rejected = bool(cov.scale.get("n_rejected"))
     else:
-        frame, _ = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                 **_reader_settings(layer, polygons))
+        rejected = bool(left_out)
         cov = coverage(frame, engine="memory", **window)
         if not events:
             from khorasan_map.dataset import shipped_dataset
@@ -341,7 +425,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
             cov.dataset = shipped_dataset().to_dict()
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
-        return
+        sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
     click.echo(cov.sentence)
     named = [f"{name} ({code})"
              for code, name in zip(cov.province_codes, cov.provinces, strict=True)]
@@ -365,9 +449,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     if cov.dataset:
         click.echo(f"Records: {cov.dataset['name']} {cov.dataset['version']} "
                    f"({cov.dataset['date']})")
+    sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
 
 
-@main.command("export")
+@main.command("export", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .png, .svg or .pdf.")
@@ -384,8 +469,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
 @click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
 @click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
 @_SOURCE_OPTION
+@_reader_options
 def export_command(events, output, column, scheme, k, bins, since, until, kinds, min_confidence,
-                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format):
+                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format,
+                   layer, polygons):
     """Write a static map for a report (PNG, SVG or PDF), with no browser and no network.
 
     With no EVENTS, maps the shipped dataset.
@@ -405,7 +492,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(events, source_format)
+    frame, left_out = _read_events_argument(_expand_events(events), source_format,
+                                            **_reader_settings(layer, polygons))
     with _options_checked():
         path = export_static(
             frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
@@ -414,9 +502,10 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
             pages_by=pages_by, left_out=left_out,
         )
     click.echo(f"Wrote {path}")
+    sys.exit(EXIT_REJECTED if left_out else EXIT_OK)
 
 
-@main.command("validate")
+@main.command("validate", epilog=_EXIT_HELP)
 @click.argument("events", nargs=-1, type=click.Path(dir_okay=True))
 @_SOURCE_OPTION
 @click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False),
@@ -424,7 +513,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
 @click.option("--keep-all", is_flag=True,
               help="ACLED/UCDP: keep rows outside the Taliban-ISK rivalry (kind 'other').")
 @click.option("--today", default=None, help="Reject dates after this day (default: today).")
-def validate_command(events, source_format, rejected_path, keep_all, today):
+@_reader_options
+def validate_command(events, source_format, rejected_path, keep_all, today, layer, polygons):
     """Check event files row by row and say what is wrong, where.
 
     Exits 0 when every row is valid, 1 when rows were rejected, 2 when an input cannot be used
@@ -432,8 +522,9 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     """
     from khorasan_map.events import read_events
 
-    result = read_events(list(events) or None, format=source_format, on_invalid="report",
-                         keep_all=keep_all, today=today)
+    result = read_events(_expand_events(events) or None, format=source_format,
+                         on_invalid="report", keep_all=keep_all, today=today,
+                         **_reader_settings(layer, polygons))
     click.echo(result.summary())
     limit = 20
     for line in result.messages("problems", limit=limit):
@@ -443,12 +534,14 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     if len(result.problems) > limit and not rejected_path:
         click.echo("  (use --rejected FILE.csv to get every rejected row)")
     if rejected_path:
-        result.rejected.to_csv(rejected_path, index=False)
+        from khorasan_map.output import write_csv
+
+        write_csv(result.rejected, rejected_path)
         click.echo(f"Wrote {len(result.rejected):,} rejected rows to {rejected_path}")
     sys.exit(EXIT_REJECTED if len(result.rejected) else EXIT_OK)
 
 
-@main.command("map")
+@main.command("map", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("--type", "map_type", default="choropleth", show_default=True,
               type=click.Choice(["choropleth", "points", "combined", "timeline"]),
@@ -462,9 +555,11 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
 @click.option("--title", default=None, help="Title shown on the map.")
 @click.option("--subtitle", default=None, help="Subtitle shown under the title.")
 @_SOURCE_OPTION
+@_reader_options
 @_engine_options
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
-                min_confidence, title, subtitle, source_format, engine, scheduler):
+                min_confidence, title, subtitle, source_format, layer, polygons, engine,
+                scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
     With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
@@ -492,7 +587,8 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         left_out = rejected_reasons(frame.attrs["scale"]["n_rejected"])
         _report_scale(frame.attrs["scale"])
     else:
-        frame, left_out = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                **_reader_settings(layer, polygons))
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle, left_out=left_out)
     with _options_checked():  # an unknown --metric column, bins that do not fit the data
@@ -506,6 +602,7 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
     size = Path(path).stat().st_size
     click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"
                + (", offline" if offline else "") + ")")
+    sys.exit(EXIT_REJECTED if left_out else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

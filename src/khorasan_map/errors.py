@@ -1,7 +1,11 @@
 """Exception classes.
 
-Every class subclasses :class:`KhorasanMapError` and a built-in, so ``except ValueError`` (or
-``OSError``) keeps working in callers that do not know this package.
+Every exception class of the package lives here and is exported from ``khorasan_map``. Every
+error subclasses :class:`KhorasanMapError` and a built-in, so ``except ValueError`` (or
+``OSError``) keeps working in callers that do not know this package; every warning subclasses
+:class:`UserWarning`. The modules that raise them re-export them under their old import paths
+(``khorasan_map.gazetteer.UnknownProvincesError``,
+``khorasan_map.boundaries.BoundaryRepairWarning``, ``khorasan_map.export.OfflineAssetError``).
 """
 
 from __future__ import annotations
@@ -36,8 +40,37 @@ class UnknownProvinceError(KhorasanMapError, ValueError):
         super().__init__(message)
 
 
+class UnknownProvincesError(UnknownProvinceError):
+    """Several values that name no province, reported together by ``resolve_provinces``.
+
+    Parameters
+    ----------
+    problems : list of UnknownProvinceError
+        One error per distinct bad value, in order of first appearance.
+    rows : list of tuple of int
+        For each problem, the number of values affected and the 0-based position of the first.
+    """
+
+    def __init__(self, problems, rows):
+        first = problems[0]
+        super().__init__(first.text, first.suggestions, first.reason)
+        self.problems = list(problems)
+        self.rows = list(rows)
+        lines = [
+            f"  position {pos} ({count} value{'s' if count != 1 else ''}): {problem}"
+            for problem, (count, pos) in zip(self.problems, self.rows, strict=True)
+        ]
+        n = len(self.problems)
+        head = f"{n} distinct value{'s' if n != 1 else ''} name no known Afghan province:"
+        self.args = ("\n".join([head, *lines]),)
+
+
 class BoundaryError(KhorasanMapError, ValueError):
     """A boundary layer that cannot be used: missing field, no CRS, unreadable geometry."""
+
+
+class BoundaryRepairWarning(UserWarning):
+    """A boundary layer was changed on loading: invalid polygons repaired, codes normalised."""
 
 
 class InputFileError(KhorasanMapError, ValueError):
@@ -58,3 +91,39 @@ class EventValidationError(KhorasanMapError, ValueError):
     def __init__(self, message, rejected=None):
         self.rejected = rejected
         super().__init__(message)
+
+
+class OfflineAssetError(KhorasanMapError, ValueError):
+    """A map needs a script or stylesheet that has no offline copy.
+
+    Parameters
+    ----------
+    url : str
+        The address of the asset as the page refers to it.
+    reason : str
+        Why it cannot be inlined and what to do instead.
+    """
+
+    def __init__(self, url, reason):
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot make the map offline: {url}: {reason}")
+
+
+class OutputError(KhorasanMapError, OSError):
+    """A file or folder that cannot be written: a link, a file in the way, a locked build.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the path and the cause.
+    path : path-like, optional
+        The path that could not be written.
+    """
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self):
+        return str(self.args[0])

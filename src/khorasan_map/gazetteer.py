@@ -20,20 +20,35 @@ How a name is resolved
    ``velayat``, ``vilayat``, ``wilayah`` (and similar), ``afghanistan`` at the end, ``ولایت``
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
 4. What remains is reduced to a *skeleton* by ordered rewrite rules that erase the
-   differences between transliteration families: ``q``/``c`` -> ``k``, then
-   ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` -> ``o``, ``ou``/``oo`` -> ``u``,
-   ``ee`` -> ``i``, ``y`` -> ``i``, ``w`` -> ``v``, doubled letters collapsed and vowels
-   after the first letter dropped (an initial vowel becomes ``a``). Dari skeletons fold
-   ``ق``/``گ`` into ``ک`` and drop the long-vowel letters ``ا و ی`` after the first letter.
+   differences between transliteration families: doubled consonants collapsed, French ``ou``
+   before a vowel read as ``w`` (``Parouan``), German ``sch`` and French ``tch`` and ``dj``
+   (``Badachschan``, ``Djozdjan``), French ``ch`` for ``sh`` (``Pandjchir``),
+   ``q``/``c`` -> ``k``, then ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` ->
+   ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``, ``y`` -> ``i``, ``w`` -> ``v``, ``z`` ->
+   ``s`` (``Kundus``), doubled letters collapsed and vowels after the first letter dropped (an
+   initial vowel becomes ``a``). Dari skeletons fold ``ق``/``گ`` into ``ک`` and drop the
+   long-vowel letters ``ا و ی`` after the first letter. A word that names nothing is tried
+   again without a Dari plural ending, ``-at``/``ات`` (``Ghorat``, ``غورات``) or ``-ha``/``ها``
+   (``Kunarha``, the old name of Kunar).
 5. The skeleton is looked up in a table built from every spelling listed in the package table.
    Building that table fails at import if two provinces would share a skeleton, so, for
    example, Paktia (``pkt``) and Paktika (``pktk``), or Kunar (``knr``) and Kunduz
-   (``kndz``), can never be confused.
+   (``knds``), can never be confused.
 6. A Latin match is refused when the spelling, vowels kept, is less than 70% similar
    (:func:`rapidfuzz.fuzz.ratio`) to every listed spelling of that province, so a word that
-   only shares the consonants ("pocket" for Paktia) raises. The rules remain permissive:
-   they are meant for fields that hold a province name, and an English word with a close
-   shape ("cable", "coast") still reads as a province.
+   only shares the consonants ("pocket" for Paktia) raises.
+
+Nothing is corrected silently
+-----------------------------
+:func:`resolve_name` (and :func:`resolution_report`, for a column) says how each text was
+read: ``exact`` (a listed spelling or code as written), ``normalised`` (only case, spacing,
+punctuation, diacritics, letter forms, administrative words or the code's separator differ),
+``corrected`` (the rewrite rules were needed: "Nangarhr", "Kunarr", "Kaboul"), ``ambiguous``
+or ``unknown``. A corrected spelling is refused as ambiguous when its edit distance (vowels
+kept) to another province's spellings is no greater than to its own ("Pakita" is two edits
+from Paktia and two from Paktika); a spelling without vowels ("Pktk") is placed by its
+consonants alone. Common English words that the rules would read as a province ("cable",
+"coast", "heart") are refused.
 
 Nothing is decided by fuzzy matching: text that has no exact skeleton raises
 :class:`~khorasan_map.errors.UnknownProvinceError`, whose suggestions come from
@@ -63,6 +78,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import math
@@ -73,16 +89,22 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
-from khorasan_map.errors import UnknownProvinceError
+from khorasan_map.errors import UnknownProvinceError, UnknownProvincesError
 
 __all__ = [
     "PROVINCE_CODES",
+    "RESOLUTION_METHODS",
+    "Resolution",
     "UnknownProvincesError",
+    "normalise_province_code",
     "province_name",
     "province_table",
     "resolve_province",
+    "resolve_name",
     "resolve_provinces",
+    "resolution_report",
     "suggest_provinces",
 ]
 
@@ -203,6 +225,11 @@ _ISO_CODE = re.compile(r"^\s*af[\s\-_.]*([a-z]{3})\s*$")
 
 # Ordered rewrite rules for Latin skeletons (applied after lowercasing).
 _LATIN_RULES: tuple[tuple[str, str], ...] = (
+    ("sch", "sh"),  # German sch for sh
+    ("tch", "ch"),  # French tch for ch
+    ("dj", "j"),  # French dj for j
+    ("chs", "khs"),  # German ch for kh (Badachshan)
+    ("ch", "sh"),  # French ch for sh (Badakhchan, Pandjchir)
     ("ph", "f"),
     ("q", "k"),
     ("c", "k"),
@@ -217,39 +244,35 @@ _LATIN_RULES: tuple[tuple[str, str], ...] = (
     ("ee", "i"),
     ("y", "i"),
     ("w", "v"),
+    ("z", "s"),  # s for z (Kundus, Nimros, Ghasni)
 )
+# The Dari plural endings some province names carry (Badghisat, Ghorat, غورات; Kunarha,
+# کنرها): tried without them when the whole word names no province.
+_PLURAL_ENDINGS = ("aat", "at", "ات", "ha", "ها")
 _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")
 _DOUBLED = re.compile(r"(.)\1+")
+_FRENCH_W = re.compile(r"ou(?=[aei])")
+_DOUBLED_CONSONANT = re.compile(r"([b-df-hj-np-tv-z])\1+")
 # A skeleton match is refused when the spelling, vowels kept, is less similar than this
 # (rapidfuzz ratio, 0-100) to every listed spelling of the province.
 _MIN_VOWEL_SIMILARITY = 70.0
-
-
-class UnknownProvincesError(UnknownProvinceError):
-    """Several values that name no province, reported together by :func:`resolve_provinces`.
-
-    Parameters
-    ----------
-    problems : list of UnknownProvinceError
-        One error per distinct bad value, in order of first appearance.
-    rows : list of tuple of int
-        For each problem, the number of values affected and the 0-based position of the first.
+# Common English words whose skeleton is a province's ("cable": Kabul, "coast": Khost): they are
+# refused whenever the spelling rules would be needed to read them as a province. The list is
+# every word of an 88,000-word American English dictionary (Debian's wamerican, proper nouns
+# lower-cased) that the rules would otherwise read as a province; regenerate it when the
+# rules change.
+_COMMON_WORDS = frozenset(
     """
-
-    def __init__(self, problems, rows):
-        first = problems[0]
-        super().__init__(first.text, first.suggestions, first.reason)
-        self.problems = list(problems)
-        self.rows = list(rows)
-        lines = [
-            f"  position {pos} ({count} value{'s' if count != 1 else ''}): {problem}"
-            for problem, (count, pos) in zip(self.problems, self.rows, strict=True)
-        ]
-        n = len(self.problems)
-        head = f"{n} distinct value{'s' if n != 1 else ''} name no known Afghan province:"
-        self.args = ("\n".join([head, *lines]),)
+    badges balk balky bilk black bloc block bowman budges budgies bulk cabal cable canary
+    capes caps capsize capsizes cast coast cobol cockiest condoes condos conner connery copes
+    copys cosiest cost coupes coyest coziest cpis cst cyst freebee gooier gore gorey gory
+    gouger gr grower guerra guru harriet harriett hart harte heart hearty hereto huerta
+    kaposis kaundas kinds legman logger numerous pact parvenu paucity peruvian pharaoh sable
+    shabbily sharply tackier taker
+    """.split()
+)
 
 
 def _is_missing(text) -> bool:
@@ -308,6 +331,8 @@ def _strip_affixes(tokens: list[str]) -> list[str]:
 
 def _latin_fold(word: str) -> str:
     """Apply the Latin rewrite rules and collapse doubled letters, keeping the vowels."""
+    word = _DOUBLED_CONSONANT.sub(r"\1", word)  # "Balkhh", "Takhhar": before the digraphs
+    word = _FRENCH_W.sub("w", word)  # French ou before a vowel for w: "Parouan", "Ouardak"
     for old, new in _LATIN_RULES:
         word = word.replace(old, new)
     return _DOUBLED.sub(r"\1", word)
@@ -334,14 +359,19 @@ def _skeleton(tokens: list[str]) -> str:
     return _dari_skeleton(word) if _is_arabic(word) else _latin_skeleton(word)
 
 
+def _words(text: str) -> list[str]:
+    """Every part of ``text`` as one folded word, administrative words stripped."""
+    words = []
+    for tokens in _parts(text):
+        word = "".join(_strip_affixes(tokens))
+        if word:
+            words.append(word)
+    return words
+
+
 def _keys(text: str) -> list[str]:
     """Skeleton keys of every part of ``text`` (after affixes are stripped)."""
-    keys = []
-    for tokens in _parts(text):
-        key = _skeleton(_strip_affixes(tokens))
-        if key:
-            keys.append(key)
-    return keys
+    return [_skeleton([word]) for word in _words(text)]
 
 
 @functools.cache
@@ -394,25 +424,46 @@ def _build_capital_index(index: dict[str, str]) -> dict[str, tuple[str, str]]:
 _SPELLINGS = _spellings()
 _INDEX = _build_index(_SPELLINGS)
 _CAPITAL_INDEX = _build_capital_index(_INDEX)
-_FOLDED = {
-    code: sorted(
-        {
-            _latin_fold(word)
-            for name in names
-            for tokens in _parts(name)
-            if (word := "".join(_strip_affixes(tokens))) and not _is_arabic(word)
-        }
-    )
-    for code, names in _SPELLINGS.items()
-}
 _NAMES = dict(zip(_raw_table()["province_code"], _raw_table()["province"], strict=True))
 
 #: ISO 3166-2 codes of the 34 provinces, in alphabetical order of code.
 PROVINCE_CODES: tuple[str, ...] = tuple(sorted(_NAMES))
 
+#: How a name was resolved, from the most to the least certain (see :func:`resolve_name`).
+RESOLUTION_METHODS: tuple[str, ...] = ("exact", "normalised", "corrected", "ambiguous", "unknown")
+
 
 def _label(code: str) -> str:
     return f"{_NAMES[code]} ({code})"
+
+
+def _unwardak(word: str) -> str:
+    """``word`` without a leading "Maidan" (the Wardak prefix), if it has one."""
+    for prefix in _WARDAK_PREFIXES:
+        if word.startswith(prefix) and len(word) > len(prefix):
+            return word[len(prefix) :]
+    return word
+
+
+def _distance_fold(word: str) -> str:
+    """Apply the transliteration rules to a word but keep its vowels (for edit distances)."""
+    if _is_arabic(word):
+        return _DOUBLED.sub(r"\1", word.translate(_DARI_FOLD))
+    return _latin_fold(word)
+
+
+def _listed_forms(names: list[str]) -> tuple[set[str], set[str]]:
+    """Return the normalised and the distance-folded words of a province's spellings."""
+    normal = {word for name in names for word in _words(name)}
+    normal |= {_unwardak(word) for word in normal}
+    return normal, {_distance_fold(word) for word in normal}
+
+
+_LISTED_EXACT = {code: {*names, code} for code, names in _SPELLINGS.items()}
+_LISTED_FORMS = {code: _listed_forms(names) for code, names in _SPELLINGS.items()}
+_LISTED_NORMAL = {code: forms[0] for code, forms in _LISTED_FORMS.items()}
+_FOLDED = {code: forms[1] for code, forms in _LISTED_FORMS.items()}
+_FOLDED_CHOICES = [(word, code) for code, words in _FOLDED.items() for word in sorted(words)]
 
 
 def _lookup_key(key: str) -> str | None:
@@ -425,46 +476,115 @@ def _lookup_key(key: str) -> str | None:
     return code
 
 
+def _match_word(word: str) -> tuple[str | None, str]:
+    """Return the province a folded word names and the word as matched (plural dropped)."""
+    key = _skeleton([word])
+    code = _lookup_key(key)
+    if code is not None or key in _CAPITAL_INDEX:
+        return code, word
+    for ending in _PLURAL_ENDINGS:
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 2:
+            code = _lookup_key(_skeleton([stem]))
+            if code is not None:
+                return code, stem
+    return None, word
+
+
+def normalise_province_code(text) -> str | None:
+    """Return text shaped like an ISO 3166-2:AF code in its standard form, else None.
+
+    Case, spaces and the separator are forgiven (``"af_kan"``, ``"AFKAN"``, ``"AF.KAN"``); the
+    code need not be one of :data:`PROVINCE_CODES` (check that yourself).
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str or None
+        ``"AF-XXX"`` in capitals, or None when ``text`` is not shaped like such a code.
+
+    Examples
+    --------
+    >>> normalise_province_code("AF_KAN"), normalise_province_code("Kandahar")
+    ('AF-KAN', None)
+    """
+    match = _ISO_CODE.match(_fold(text)) if isinstance(text, str) else None
+    return f"AF-{match.group(1).upper()}" if match else None
+
+
 @functools.lru_cache(maxsize=65_536)
-def _resolve_text(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """Resolve one non-empty string to ``(code, reason, suggestions)``; code None on failure."""
-    match = _ISO_CODE.match(_fold(text))
-    if match:
-        code = f"AF-{match.group(1).upper()}"
-        if code in _NAMES:
-            return code, None, ()
-    keys = _keys(text)
-    if not keys:
-        return None, "no province name, only administrative words", ()
-    codes = [_lookup_key(key) for key in keys]
-    found = list(dict.fromkeys(c for c in codes if c is not None))
-    if len(found) == 1 and None not in codes:
-        if _vowels_fit(text, found[0]):
-            return found[0], None, ()
-        reason = f"only its consonants match {_label(found[0])}"
-        return None, reason, (_label(found[0]),)
+def _resolve_text(text: str) -> tuple[str | None, str, str | None, tuple[str, ...]]:
+    """Resolve one non-empty string to ``(code, method, reason, suggestions)``."""
+    code = normalise_province_code(text)
+    if code in _NAMES:
+        return code, "exact" if text == code else "normalised", None, ()
+    words = _words(text)
+    if not words:
+        return None, "unknown", "no province name, only administrative words", ()
+    matches = [_match_word(word) for word in words]
+    found = list(dict.fromkeys(c for c, _ in matches if c is not None))
+    if len(found) == 1 and all(c is not None for c, _ in matches):
+        return _judge(text, found[0], words, [word for _, word in matches])
     found += [c for c in _codes_of_words(text) if c not in found]
     if len(found) > 1:
         names = " and ".join(_label(c) for c in found)
-        return None, f"ambiguous: names {names}", tuple(_label(c) for c in found[:3])
-    return None, _capital_reason(keys), tuple(suggest_provinces(text))
+        return None, "ambiguous", f"ambiguous: names {names}", tuple(_label(c) for c in found[:3])
+    reason = _capital_reason([_skeleton([word]) for word in words])
+    return None, "unknown", reason, tuple(suggest_provinces(text))
 
 
-def _vowels_fit(text: str, code: str) -> bool:
-    """Whether each Latin part of ``text``, vowels kept, is close to a spelling of ``code``.
+def _judge(text: str, code: str, words: list[str], matched: list[str]):
+    """Say how a spelling whose every part names ``code`` was resolved, or refuse it."""
+    label = _label(code)
+    if text in _LISTED_EXACT[code]:
+        return code, "exact", None, ()
+    if all(w in _LISTED_NORMAL[code] or _unwardak(w) in _LISTED_NORMAL[code] for w in words):
+        return code, "normalised", None, ()
+    latin = [word for word in matched if not _is_arabic(word)]
+    if not all(_vowels_fit(word, code) for word in latin):
+        return None, "unknown", f"only its consonants match {label}", (label,)
+    common = [word for word in words if word in _COMMON_WORDS]
+    if common:
+        reason = f"{common[0]!r} is a common English word, not a province name"
+        return None, "unknown", reason, (label,)
+    rival = _rival(matched, code)
+    if rival is not None:
+        reason = f"ambiguous: spelled as close to {_label(rival)} as to {label}"
+        return None, "ambiguous", reason, (label, _label(rival))
+    reason = f"not a listed spelling of {label}; read by the spelling rules"
+    return code, "corrected", reason, ()
+
+
+def _vowels_fit(word: str, code: str) -> bool:
+    """Whether a Latin word, vowels kept, is close to a spelling of ``code``.
 
     The skeleton drops vowels, so an unrelated word with the same consonants ("pocket",
     "pkt") would match a province (Paktia); this veto turns such matches into errors. It
     never chooses a province, it only refuses one.
     """
-    for tokens in _parts(text):
-        word = "".join(_strip_affixes(tokens))
-        if not word or _is_arabic(word):
+    best = process.extractOne(_latin_fold(word), _FOLDED[code], scorer=fuzz.ratio)
+    return best is not None and best[1] >= _MIN_VOWEL_SIMILARITY
+
+
+def _rival(words: list[str], code: str) -> str | None:
+    """Return another province a corrected spelling is as close to (edit distance, vowels kept).
+
+    A Latin word without vowels after its first letter is an abbreviation ("Pktk") that only
+    its consonant skeleton can place, so it has no rival.
+    """
+    for word in words:
+        folded = _distance_fold(word)
+        if not _is_arabic(word) and not set(folded[1:]) & _LATIN_VOWELS:
             continue
-        best = process.extractOne(_latin_fold(word), _FOLDED[code], scorer=fuzz.ratio)
-        if best is None or best[1] < _MIN_VOWEL_SIMILARITY:
-            return False
-    return True
+        own = min(Levenshtein.distance(folded, listed) for listed in _FOLDED[code])
+        for listed, owner in _FOLDED_CHOICES:
+            if owner != code and Levenshtein.distance(folded, listed, score_cutoff=own) <= own:
+                return owner
+    return None
 
 
 def _codes_of_words(text: str) -> list[str]:
@@ -486,12 +606,86 @@ def _capital_reason(keys: list[str]) -> str | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """How one text was read as a province: see :func:`resolve_name`.
+
+    Attributes
+    ----------
+    given : object
+        The text as given, unchanged.
+    code : str or None
+        The ISO 3166-2 code, or None when the text was refused.
+    name : str or None
+        The province's English name, or None.
+    method : str
+        One of :data:`RESOLUTION_METHODS`.
+    suggestions : tuple of str
+        For refused texts, up to three likely provinces as ``"Name (CODE)"``.
+    reason : str or None
+        Why a text was corrected or refused, in words.
+    """
+
+    given: object
+    code: str | None
+    name: str | None
+    method: str
+    suggestions: tuple[str, ...]
+    reason: str | None
+
+    def error(self) -> UnknownProvinceError:
+        """Return the error a refused text raises (see :func:`resolve_province`)."""
+        return UnknownProvinceError(self.given, self.suggestions, self.reason)
+
+
+def resolve_name(text) -> Resolution:
+    """Read a text as a province and say how: nothing is corrected without a word.
+
+    ``method`` is ``"exact"`` for a listed spelling or code as written; ``"normalised"`` when
+    only case, spacing, punctuation, diacritics, Arabic or Pashto letter forms, administrative
+    words ("Province", "ولایت") or the code's separator differ from a listed spelling;
+    ``"corrected"`` when the spelling rules were needed (transliteration families, vowels,
+    doubled letters, a plural ending, a dropped letter); ``"ambiguous"`` when the text names
+    two provinces or is spelled as close to another province as to the one its skeleton
+    names ("Pakita": Paktia and Paktika); ``"unknown"`` otherwise, common English words
+    ("cable", "coast") included.
+
+    Parameters
+    ----------
+    text : str
+        Any text; missing values give method ``"unknown"`` with reason ``"empty"``.
+
+    Returns
+    -------
+    Resolution
+        The text as given, the code and name (None when refused), the method, suggestions
+        for refused texts, and the reason for corrected and refused ones.
+
+    Examples
+    --------
+    >>> resolve_name("Nangarhar").method, resolve_name("nangarhar province").method
+    ('exact', 'normalised')
+    >>> found = resolve_name("Nangarhr")
+    >>> found.code, found.method, found.given
+    ('AF-NAN', 'corrected', 'Nangarhr')
+    >>> resolve_name("Pakita").suggestions
+    ('Paktia (AF-PIA)', 'Paktika (AF-PKA)')
+    """
+    if _is_missing(text):
+        return Resolution(text, None, None, "unknown", (), "empty")
+    code, method, reason, suggestions = _resolve_text(str(text))
+    name = None if code is None else _NAMES[code]
+    return Resolution(text, code, name, method, suggestions, reason)
+
+
 def resolve_province(text) -> str:
     """Return the ISO 3166-2 code of the province a name refers to.
 
     Accepts English, ISO and older transliterations in any case, with or without diacritics,
     hyphens, apostrophes and administrative words ("Province of", "Wilayat-e"), names in Dari
-    or Pashto script (Arabic or Persian letter forms), and the ISO code itself.
+    or Pashto script (Arabic or Persian letter forms), and the ISO code itself. A spelling the
+    rules had to correct ("Nangarhr") is accepted; :func:`resolve_name` and
+    :func:`resolution_report` say which were.
 
     Parameters
     ----------
@@ -507,8 +701,8 @@ def resolve_province(text) -> str:
     ------
     UnknownProvinceError
         If ``text`` is empty or missing (reason ``"empty"``), names no province (with up to
-        three suggestions), names a town rather than a province, or names more than one
-        province (reason ``"ambiguous: ..."``).
+        three suggestions), names a town rather than a province, is a common English word,
+        or is ambiguous (reason ``"ambiguous: ..."``).
 
     Examples
     --------
@@ -523,7 +717,7 @@ def resolve_province(text) -> str:
     """
     if _is_missing(text):
         raise UnknownProvinceError(text, (), "empty")
-    code, reason, suggestions = _resolve_text(str(text))
+    code, _, reason, suggestions = _resolve_text(str(text))
     if code is None:
         raise UnknownProvinceError(text, suggestions, reason)
     return code
@@ -545,7 +739,9 @@ def resolve_provinces(values, errors: str = "raise") -> np.ndarray:
     """Resolve many province names at once.
 
     Each distinct value is resolved once, so a column of a million rows with a few hundred
-    spellings costs little more than the hashing of its values.
+    spellings costs little more than the hashing of its values. Spellings the rules had to
+    correct are accepted, as by :func:`resolve_province`; :func:`resolution_report` on the
+    same values says which they were.
 
     Parameters
     ----------
@@ -596,6 +792,48 @@ def resolve_provinces(values, errors: str = "raise") -> np.ndarray:
             [exc for _, exc in bad], [(int(counts[i]), firsts[i]) for i, _ in bad]
         )
     return codes[positions]
+
+
+def resolution_report(values) -> pd.DataFrame:
+    """Say how each distinct value of a column of province names was read.
+
+    The report keeps the text as given beside the code it resolved to, so an output can show
+    both; filter ``method == "corrected"`` for the spellings the rules had to correct.
+
+    Parameters
+    ----------
+    values : sequence of str, numpy.ndarray or pandas.Series
+        Province names (or codes) in any spelling.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct value, in order of first appearance, with columns ``given``
+        (as given), ``code`` and ``name`` (None when refused), ``method`` (one of
+        :data:`RESOLUTION_METHODS`), ``suggestions`` (``"; "``-separated, for refused
+        values), ``reason`` and ``count`` (how many values held it).
+
+    Examples
+    --------
+    >>> report = resolution_report(["Kunar", "Kunarr", "Pakita", "Kunar", "cable"])
+    >>> report[["given", "code", "method", "count"]].values.tolist()
+    [['Kunar', 'AF-KNR', 'exact', 2], ['Kunarr', 'AF-KNR', 'corrected', 1], \
+['Pakita', None, 'ambiguous', 1], ['cable', None, 'unknown', 1]]
+    """
+    array = _as_object_array(values)
+    positions, uniques = pd.factorize(array, use_na_sentinel=False)
+    found = [resolve_name(value) for value in np.asarray(uniques, dtype=object)]
+    return pd.DataFrame(
+        {
+            "given": pd.Series([r.given for r in found], dtype=object),
+            "code": pd.Series([r.code for r in found], dtype=object),
+            "name": pd.Series([r.name for r in found], dtype=object),
+            "method": [r.method for r in found],
+            "suggestions": ["; ".join(r.suggestions) for r in found],
+            "reason": pd.Series([r.reason for r in found], dtype=object),
+            "count": np.bincount(positions, minlength=len(found)).astype(np.int64),
+        }
+    )
 
 
 def _choices() -> tuple[list[str], list[str]]:
@@ -704,8 +942,7 @@ def province_name(code: str) -> str:
     >>> province_name("AF-KNR")
     'Kunar'
     """
-    match = _ISO_CODE.match(_fold(code)) if isinstance(code, str) else None
-    normal = f"AF-{match.group(1).upper()}" if match else None
+    normal = normalise_province_code(code)
     if normal not in _NAMES:
         raise UnknownProvinceError(
             code, suggest_provinces(code) if isinstance(code, str) else (), "not an ISO code"

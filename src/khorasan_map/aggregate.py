@@ -1767,13 +1767,7 @@ def summarize(
     min_confidence=None,
     by="province",
     engine="auto",
-    scheduler=None,
-    format="auto",
-    on_invalid="raise",
-    keep_all=False,
-    today=None,
-    tolerance_m=None,
-    rows_per_partition=None,
+    **read,
 ):
     """Count events per province (or per province and year), every province included.
 
@@ -1794,8 +1788,11 @@ def summarize(
         first to the last (of the window when given, else of the counted events). The year is
         that of ``date``, clipped to the window (an event begun before ``since`` counts in
         ``since``'s year); events with an unknown date are then left out.
-    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
-        Which engine runs, how files are read and placed, as for :func:`tally`.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        Which engine runs, as for :func:`tally`.
+    **read
+        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
+        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
 
     Returns
     -------
@@ -1832,9 +1829,7 @@ def summarize(
     """
     parse_by(by)
     _check_filters(kinds, min_confidence)
-    result = tally(events, boundaries, since=since, until=until, engine=engine,
-                   scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
-                   today=today, tolerance_m=tolerance_m, rows_per_partition=rows_per_partition)
+    result = tally(events, boundaries, since=since, until=until, engine=engine, **read)
     table = result.summary(boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
     table.attrs["engine"] = result.engine
     table.attrs["scale"] = scale_info(result)
@@ -1861,13 +1856,7 @@ def coverage(
     min_confidence=None,
     split_date=None,
     engine="auto",
-    scheduler=None,
-    format="auto",
-    on_invalid="raise",
-    keep_all=False,
-    today=None,
-    tolerance_m=None,
-    rows_per_partition=None,
+    **read,
 ):
     """Count the provinces where events of the chosen kinds were recorded.
 
@@ -1889,8 +1878,11 @@ def coverage(
     split_date : str or date, optional
         First day of the "after" side of the before/after split (default
         :data:`khorasan_map.settings.SHIFT_DATE`, read at call time).
-    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
-        Which engine runs, how files are read and placed, as for :func:`tally`.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        Which engine runs, as for :func:`tally`.
+    **read
+        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
+        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
 
     Returns
     -------
@@ -1916,9 +1908,7 @@ def coverage(
     if split is None:
         raise ValueError("split_date is required")
     result = tally(events, boundaries, since=since, until=until, split_date=split,
-                   engine=engine, scheduler=scheduler, format=format, on_invalid=on_invalid,
-                   keep_all=keep_all, today=today, tolerance_m=tolerance_m,
-                   rows_per_partition=rows_per_partition)
+                   engine=engine, **read)
     cov = result.coverage(boundaries, kinds=kinds, min_confidence=min_confidence)
     cov.dataset = result.dataset
     cov.engine = result.engine

@@ -992,24 +992,12 @@ def tally_dask(
     return result
 
 
-def summarize_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=None,
-    min_confidence=None,
-    by="province",
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
-    """Count events per province with the partitioned engine; same table as the in-memory path.
+def summarize_dask(source, boundaries=None, **options):
+    """Count events per province with the partitioned engine; same table as in memory.
+
+    :func:`khorasan_map.aggregate.summarize` with ``engine="dask"``: each partition is read,
+    validated, placed and tallied in one task (:func:`tally_dask`), then the tallies are
+    combined and the table finished once.
 
     Parameters
     ----------
@@ -1021,21 +1009,14 @@ def summarize_dask(
         shipped dataset.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, by
-        As for :func:`khorasan_map.aggregate.summarize`.
-    format, keep_all, today
-        How files are read, as for :func:`khorasan_map.events.read_events`.
-    on_invalid : {"raise", "report"}, default "raise"
-        "raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError` when
-        any row was rejected. "report": count the valid rows and record the rejected ones in
-        ``attrs["scale"]``.
-    tolerance_m : float, optional
-        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
-    scheduler : str, dask.distributed.Client or None
-        None: local threads, or ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous",
-        "processes", a Client or a ``tcp://host:port`` address.
-    rows_per_partition : int, optional
-        Rows per partition for Parquet files and pandas DataFrames (default
+    **options
+        As for :func:`khorasan_map.aggregate.summarize`: ``since``, ``until``, ``kinds``,
+        ``min_confidence``, ``by``, and how files are read: ``format``, ``on_invalid``
+        ("raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError`
+        when any row was rejected; "report": record them in ``attrs["scale"]``), ``keep_all``,
+        ``today``, ``tolerance_m``, ``scheduler`` (None: local threads, or
+        ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous", "processes", a Client or a
+        ``tcp://host:port`` address) and ``rows_per_partition`` (default
         :data:`ROWS_PER_PARTITION`).
 
     Returns
@@ -1051,34 +1032,13 @@ def summarize_dask(
     >>> int(table["events"].sum()) == table.attrs["n_events"]  # doctest: +SKIP
     True
     """
-    from khorasan_map import aggregate
-
-    return aggregate.summarize(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, by=by, engine="dask", scheduler=scheduler, format=format,
-        on_invalid=on_invalid, keep_all=keep_all, today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("summarize")(source, boundaries, engine="dask", **options)
 
 
-def coverage_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=("clash",),
-    min_confidence=None,
-    split_date=None,
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
+def coverage_dask(source, boundaries=None, **options):
     """Count the provinces with events, with the partitioned engine; same answer as in memory.
+
+    :func:`khorasan_map.aggregate.coverage` with ``engine="dask"``.
 
     Parameters
     ----------
@@ -1087,10 +1047,10 @@ def coverage_dask(
         As for :func:`summarize_dask`.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, split_date
-        As for :func:`khorasan_map.aggregate.coverage`.
-    format, on_invalid, keep_all, today, tolerance_m, scheduler, rows_per_partition
-        As for :func:`summarize_dask`.
+    **options
+        ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
+        :func:`khorasan_map.aggregate.coverage`; how files are read, as for
+        :func:`summarize_dask`.
 
     Returns
     -------
@@ -1104,15 +1064,7 @@ def coverage_dask(
     >>> coverage_dask("events/*.parquet").sentence  # doctest: +SKIP
     'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
     """
-    from khorasan_map import aggregate
-
-    return aggregate.coverage(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, split_date=split_date, engine="dask",
-        scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
-        today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("coverage")(source, boundaries, engine="dask", **options)
 
 
 def _front_door(name):
@@ -1123,44 +1075,16 @@ def _front_door(name):
 
 
 def summarize(events_or_paths=None, boundaries=None, **options):
-    """Summarise per province with either engine: :func:`khorasan_map.aggregate.summarize`.
+    """Run :func:`khorasan_map.aggregate.summarize`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.summarize`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The table; ``attrs["engine"]`` names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("summarize")(events_or_paths, boundaries, **options)
 
 
 def coverage(events_or_paths=None, boundaries=None, **options):
-    """Answer "in how many provinces?" with either engine: :func:`khorasan_map.aggregate.coverage`.
+    """Run :func:`khorasan_map.aggregate.coverage`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.coverage`.
-
-    Returns
-    -------
-    khorasan_map.aggregate.Coverage
-        The answer; its ``engine`` attribute names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("coverage")(events_or_paths, boundaries, **options)

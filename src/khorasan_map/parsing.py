@@ -69,7 +69,7 @@ def _from_arrow(array, index=None) -> pd.Series:
 
 def as_text(series) -> pd.Series:
     """Return trimmed text with empty strings as missing (numbers and days as text)."""
-    if series.dtype.kind in "iu":
+    if series.dtype.kind in "iub":
         out = series.astype("str")
     elif series.dtype.kind == "f":
         out = by_unique(series, lambda u: u.astype("float64").map("{:g}".format))

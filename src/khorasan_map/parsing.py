@@ -167,8 +167,12 @@ def _iso_days(day: pd.Series) -> pd.Series:
 
     text = arrow_text(day)
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 2019-02-30 over into March: keep only days that read back as written
-    real = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text), False)
+    # strptime rolls 2019-02-30 over into March: keep only ten-character days whose day of the
+    # month reads back as written
+    day_text = pc.utf8_lpad(pc.cast(pc.day(parsed), pa.large_string()), width=2, padding="0")
+    real = pc.and_(pc.equal(pc.utf8_length(text), 10),
+                   pc.equal(day_text, pc.utf8_slice_codeunits(text, 8, 10)))
+    real = pc.fill_null(real, False)
     parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
     return _in_range(pd.Series(parsed.to_numpy(zero_copy_only=False)))
 

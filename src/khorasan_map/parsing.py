@@ -111,9 +111,12 @@ def by_unique(series: pd.Series, func) -> pd.Series:
     return _from_arrow(pc.take(table, pa.array(codes, mask=codes < 0)))
 
 
-def norm_token(series):
-    """Return lower-case text with spaces and hyphens as underscores ("Near " -> "near")."""
-    return by_unique(as_text(series),
+def norm_token(series, trimmed=False):
+    """Return lower-case text with spaces and hyphens as underscores ("Near " -> "near").
+
+    ``trimmed=True`` says the text already went through :func:`as_text`.
+    """
+    return by_unique(series if trimmed else as_text(series),
                       lambda u: u.str.lower().str.replace(r"[\s\-]+", "_", regex=True))
 
 
@@ -177,7 +180,7 @@ def _iso_days(day: pd.Series) -> pd.Series:
     return _in_range(pd.Series(parsed.to_numpy(zero_copy_only=False)))
 
 
-def parse_dates(values: pd.Series, forms=()):
+def parse_dates(values: pd.Series, forms=(), trimmed=False):
     """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
 
     A time after the date ("2017-07-31 00:00:00.000", "2021-08-26T12:00:00+04:30") is
@@ -191,6 +194,8 @@ def parse_dates(values: pd.Series, forms=()):
     forms : tuple of str
         More ``strptime`` forms to try, after ISO and :data:`WORDED_FORMS` (ACLED's
         "9-May-20" is ``"%d-%b-%y"``).
+    trimmed : bool
+        The text already went through :func:`as_text`.
 
     Returns
     -------
@@ -204,7 +209,7 @@ def parse_dates(values: pd.Series, forms=()):
             values = values.dt.tz_localize(None)  # keep the local calendar date
         out = _in_range(values).dt.normalize()
         return out, (out.isna() & values.reset_index(drop=True).notna()).to_numpy()
-    text = as_text(values).reset_index(drop=True)
+    text = (values if trimmed else as_text(values)).reset_index(drop=True)
     day = text
     long = (text.str.len() > 10).fillna(False)
     if long.any():

@@ -182,7 +182,7 @@ def test_several_files_concatenated_with_rejected_rows_reported(tmp_path):
         "b2,2018-07-01,clash,Kunar,high\n",
     )
     result = CliRunner().invoke(cli.main, ["coverage", a, b, "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # counted, with a row rejected
     data = json.loads(result.stdout)
     assert data["province_codes"] == ["AF-KAB", "AF-KNR", "AF-NAN"]  # a2 placed by its point
     assert data["n_events"] == 3 and data["left_out_reasons"] == {"kind not selected": 1}

@@ -323,7 +323,7 @@ def layer() -> gpd.GeoDataFrame:
 
 def test_csv_has_no_geometry_and_iso_dates(tmp_path, layer):
     out = save_table(layer, tmp_path / "t.csv")
-    text = out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8-sig")  # the BOM of write_csv
     assert (
         text.splitlines()[0] == "province_code,province,province_dari,events,fatalities,first_date"
     )

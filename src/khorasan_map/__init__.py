@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "UnknownProvincesError": "errors",
     "BoundaryRepairWarning": "errors",
     "OfflineAssetError": "errors",
+    "OutputError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

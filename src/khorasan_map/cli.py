@@ -1,7 +1,9 @@
 """The ``khorasan-map`` command.
 
-Each command is a thin wrapper over the public API. Errors this package raises on purpose are
-printed as one or two lines with no traceback (``--debug`` shows it) and exit with code 2.
+Each command is a thin wrapper over the public API. Errors this package raises on purpose, and
+faults reading or writing files, are printed as one line with no traceback (``--debug`` shows
+it). Every command exits with a code from :data:`EXIT_CODES`, and every character it prints
+from the data has its control characters escaped (:func:`khorasan_map.output.escape_control`).
 """
 
 from __future__ import annotations
@@ -12,26 +14,83 @@ import sys
 import click
 
 from khorasan_map import __version__
-from khorasan_map.errors import KhorasanMapError
+from khorasan_map.errors import EventValidationError, KhorasanMapError
 
 #: Exit codes shared by every command.
-EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: What each exit code means, for the README and every command's ``--help``.
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_REJECTED: "rows rejected and named; the rest used (build: only with --keep-going)",
+    EXIT_UNUSABLE: "unusable input, usage error, output fault (old files kept) or a bug",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); no half-written file is left",
+}
+
+_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(
+    f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items()
+)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an error: the path and the cause for a file fault, else the message."""
+    if isinstance(exc, OSError) and not isinstance(exc, KhorasanMapError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
 
 
 class _Group(click.Group):
-    """A group that turns this package's errors into short messages."""
+    """A group that turns errors into short messages and exit codes, and escapes its output."""
+
+    def main(self, *args, **kwargs):
+        from khorasan_map.output import sigterm_as_interrupt
+
+        with _escaped_output(), sigterm_as_interrupt():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx):
+        debug = bool(ctx.obj and ctx.obj.get("debug"))
         try:
             return super().invoke(ctx)
-        except KhorasanMapError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing half-written was left.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except EventValidationError as exc:
+            if debug:
                 raise
             click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_REJECTED)
+        except (KhorasanMapError, OSError) as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {_describe(exc)}", err=True)
+            sys.exit(EXIT_UNUSABLE)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); run "
+                       "'khorasan-map --debug ...' for the traceback and please report it",
+                       err=True)
             sys.exit(EXIT_UNUSABLE)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@contextlib.contextmanager
+def _escaped_output():
+    """Escape control characters in everything printed to stdout and stderr."""
+    from khorasan_map.output import EscapingStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(sys.stdout), EscapingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_EXIT_HELP)
 @click.version_option(__version__, prog_name="khorasan-map")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.pass_context
@@ -251,7 +310,7 @@ def _report_scale(info):
 # --------------------------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder to write to (default: ./khorasan-maps).")
@@ -290,6 +349,8 @@ def build(events, out_dir, offline, keep_going, source_format, engine, scheduler
     if result.n_rejected:
         rejected = result.out_dir / "rejected.csv"
         click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
         sys.exit(EXIT_REJECTED)
 
 
@@ -306,7 +367,8 @@ class _progress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(console=Console(stderr=True), auto_refresh=False, transient=True)
+            stderr = getattr(sys.stderr, "unescaped", sys.stderr)  # rich draws with ANSI codes
+            self._live = Live(console=Console(file=stderr), auto_refresh=False, transient=True)
             self._live.__enter__()
         return self.update
 
@@ -320,7 +382,7 @@ class _progress:
         return False
 
 
-@main.command("coverage")
+@main.command("coverage", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @_filter_options("counted", kind_default="clash")
 @_SOURCE_OPTION
@@ -351,9 +413,11 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         cov = coverage(events, engine="dask", format=source_format, on_invalid="report",
                        scheduler=scheduler, **window)
         _report_scale(cov.scale)
+        rejected = bool(cov.scale.get("n_rejected"))
     else:
-        frame, _ = _read_events_argument(events, source_format,
-                                         **_reader_settings(layer, polygons))
+        frame, left_out = _read_events_argument(events, source_format,
+                                                 **_reader_settings(layer, polygons))
+        rejected = bool(left_out)
         cov = coverage(frame, engine="memory", **window)
         if not events:
             from khorasan_map.dataset import shipped_dataset
@@ -361,7 +425,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
             cov.dataset = shipped_dataset().to_dict()
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
-        return
+        sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
     click.echo(cov.sentence)
     named = [f"{name} ({code})"
              for code, name in zip(cov.province_codes, cov.provinces, strict=True)]
@@ -385,9 +449,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
     if cov.dataset:
         click.echo(f"Records: {cov.dataset['name']} {cov.dataset['version']} "
                    f"({cov.dataset['date']})")
+    sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
 
 
-@main.command("export")
+@main.command("export", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .png, .svg or .pdf.")
@@ -437,9 +502,10 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
             pages_by=pages_by, left_out=left_out,
         )
     click.echo(f"Wrote {path}")
+    sys.exit(EXIT_REJECTED if left_out else EXIT_OK)
 
 
-@main.command("validate")
+@main.command("validate", epilog=_EXIT_HELP)
 @click.argument("events", nargs=-1, type=click.Path(dir_okay=True))
 @_SOURCE_OPTION
 @click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False),
@@ -468,12 +534,14 @@ def validate_command(events, source_format, rejected_path, keep_all, today, laye
     if len(result.problems) > limit and not rejected_path:
         click.echo("  (use --rejected FILE.csv to get every rejected row)")
     if rejected_path:
-        result.rejected.to_csv(rejected_path, index=False)
+        from khorasan_map.output import write_csv
+
+        write_csv(result.rejected, rejected_path)
         click.echo(f"Wrote {len(result.rejected):,} rejected rows to {rejected_path}")
     sys.exit(EXIT_REJECTED if len(result.rejected) else EXIT_OK)
 
 
-@main.command("map")
+@main.command("map", epilog=_EXIT_HELP)
 @_EVENTS_ARGUMENT
 @click.option("--type", "map_type", default="choropleth", show_default=True,
               type=click.Choice(["choropleth", "points", "combined", "timeline"]),
@@ -534,6 +602,7 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
     size = Path(path).stat().st_size
     click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"
                + (", offline" if offline else "") + ")")
+    sys.exit(EXIT_REJECTED if left_out else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -108,3 +108,22 @@ class OfflineAssetError(KhorasanMapError, ValueError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot make the map offline: {url}: {reason}")
+
+
+class OutputError(KhorasanMapError, OSError):
+    """A file or folder that cannot be written: a link, a file in the way, a locked build.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the path and the cause.
+    path : path-like, optional
+        The path that could not be written.
+    """
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self):
+        return str(self.args[0])

@@ -22,13 +22,14 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from khorasan_map.errors import OfflineAssetError
+from khorasan_map.output import atomic_write, escape_formula, iso_dates, write_bytes, write_csv
+from khorasan_map.output import umask as output_umask
 
 __all__ = [
     "OFFLINE_BACKGROUND",
@@ -41,13 +42,13 @@ __all__ = [
     "save_table",
 ]
 
-#: Background of offline maps, which have no tile layer: the province outlines are the basemap.
+# Old private names, kept for callers (static.save_figures) and tests; use khorasan_map.output.
+_atomic_write, _write_bytes, _umask = atomic_write, write_bytes, output_umask
+
+#: Background of offline maps, which have no tile layer: the province outlines are the basemap
+#: (the colour ``web/offline.css`` gives them).
 OFFLINE_BACKGROUND: str = "#eef1f4"
 
-#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _HEX_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
 _SCRIPT_SRC = re.compile(
     r"""<script\b[^>]*?\bsrc\s*=\s*["']([^"']+)["'][^>]*>\s*</script>""", re.IGNORECASE
@@ -214,7 +215,12 @@ def _read_asset(name: str) -> str:
 
 
 def _icon_script() -> str:
-    """Point Leaflet's default marker icon at inlined images (no image folder offline)."""
+    """Point Leaflet's default marker icon at inlined images (no image folder offline).
+
+    The images travel as JSON; ``web/offline-icons.js`` reads them.
+    """
+    from khorasan_map.web import web_file
+
     images = Path(_xstatic("leaflet").BASE_DIR) / "images"
     options = {
         "iconUrl": _png_data_uri(images / "marker-icon.png"),
@@ -222,8 +228,8 @@ def _icon_script() -> str:
         "shadowUrl": _png_data_uri(images / "marker-shadow.png"),
     }
     return (
-        "<script>L.Icon.Default.imagePath = '';"
-        f"L.Icon.Default.mergeOptions({json.dumps(options)});</script>"
+        f'<script type="application/json" id="km-leaflet-icons">{json.dumps(options)}</script>'
+        f"<script>/* inlined: offline-icons.js */\n{web_file('offline-icons.js')}</script>"
     )
 
 
@@ -337,6 +343,8 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
 
 def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     """Swap every external script and stylesheet for its inlined text; drop what is unused."""
+    from khorasan_map.web import web_file
+
     code = _JSON_BLOCK.sub("", html)
     needs = [name for name, pattern in _NEEDS_OPTIONAL.items() if pattern.search(code)]
     done: set[str] = set()
@@ -375,7 +383,7 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
             return out
         out = f"<style>/* inlined: {key} */\n{text}</style>"
         if key == "leaflet.css":
-            out += f"\n<style>.leaflet-container {{ background: {OFFLINE_BACKGROUND}; }}</style>"
+            out += f"\n<style>/* inlined: offline.css */\n{web_file('offline.css')}</style>"
         return out
 
     html = _SCRIPT_SRC.sub(lambda m: inline(m.group(1), "js"), html)
@@ -384,52 +392,6 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     if left:
         raise OfflineAssetError(left.group(0), "an external reference is left in the page")
     return html
-
-
-def _atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary path next to ``path``, fsync it, then rename it."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where supported
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return path
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-def _write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-
-    return _atomic_write(path, write)
 
 
 def save_html(
@@ -556,68 +518,6 @@ def save_json(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
     return _write_bytes(path, (text + "\n").encode("utf-8"))
 
 
-def _is_formula(text: str) -> bool:
-    return text.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(text)
-
-
-def escape_formula(value: Any) -> Any:
-    """Prefix an apostrophe to text a spreadsheet would run as a formula.
-
-    Parameters
-    ----------
-    value : object
-        A cell value; only strings are changed.
-
-    Returns
-    -------
-    object
-        ``"'" + value`` when a string starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-        carriage return and is not a plain number; otherwise ``value`` unchanged.
-
-    Examples
-    --------
-    >>> escape_formula("=HYPERLINK(1)"), escape_formula("-12.5"), escape_formula("Kunar")
-    ("'=HYPERLINK(1)", '-12.5', 'Kunar')
-    """
-    if isinstance(value, str) and _is_formula(value):
-        return "'" + value
-    return value
-
-
-def _csv_frame(df, escape_formulas: bool):
-    """Drop geometry, write dates as ISO text and guard text cells against formula injection."""
-    import pandas as pd
-
-    frame = pd.DataFrame(df).copy()
-    geometry = [c for c in frame.columns if str(frame[c].dtype) == "geometry"]
-    frame = frame.drop(columns=geometry)
-    for column in frame.columns:
-        series = frame[column]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(object)
-            frame[column] = series
-        if pd.api.types.is_datetime64_any_dtype(series):
-            frame[column] = _iso_dates(series)
-        elif escape_formulas and (
-            pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
-        ):
-            frame[column] = series.map(escape_formula, na_action="ignore")
-    return frame
-
-
-def _iso_dates(series):
-    """ISO 8601 text: ``YYYY-MM-DD`` when every time is midnight, else full timestamps."""
-    import pandas as pd
-
-    values = pd.to_datetime(series)
-    present = values.dropna()
-    if (present == present.dt.normalize()).all():
-        text = values.dt.strftime("%Y-%m-%d")
-    else:
-        text = values.map(lambda v: v.isoformat(), na_action="ignore")
-    return text.astype(object).where(values.notna(), None)
-
-
 def _geo_frame(df, path: Path):
     """Return a GeoDataFrame in EPSG:4326 with dates as ISO text, ready for GDAL drivers."""
     import geopandas as gpd
@@ -635,7 +535,7 @@ def _geo_frame(df, path: Path):
         frame = frame.to_crs("EPSG:4326")  # RFC 7946 allows WGS 84 longitude/latitude only
     for column in frame.columns:
         if column != frame.geometry.name and pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = _iso_dates(frame[column])
+            frame[column] = iso_dates(frame[column])
     return frame
 
 
@@ -652,10 +552,12 @@ def save_table(
     df : pandas.DataFrame or geopandas.GeoDataFrame
         The data, for example events or :func:`khorasan_map.aggregate.summarize` output.
     path : str or path-like
-        Destination file. ``.csv``: UTF-8 text without the geometry, dates as ISO 8601 text
-        (``2021-08-26``), missing values empty. ``.geojson`` (or ``.json``): RFC 7946 GeoJSON,
-        reprojected to EPSG:4326, dates as ISO text. ``.gpkg``: GeoPackage layer named after the
-        file. ``.parquet``: GeoParquet for a GeoDataFrame, Parquet otherwise.
+        Destination file. ``.csv``: written by :func:`khorasan_map.output.write_csv` (UTF-8
+        with a byte-order mark, CR LF, cells holding CR or LF quoted), without the geometry,
+        dates as ISO 8601 text (``2021-08-26``), missing values empty. ``.geojson`` (or
+        ``.json``): RFC 7946 GeoJSON, reprojected to EPSG:4326, dates as ISO text. ``.gpkg``:
+        GeoPackage layer named after the file. ``.parquet``: GeoParquet for a GeoDataFrame,
+        Parquet otherwise.
     escape_formulas : bool, default True
         CSV only. Text cells that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
         return (and are not plain numbers) get a leading apostrophe, so a spreadsheet shows them
@@ -678,19 +580,15 @@ def save_table(
     >>> import pandas as pd, tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
     >>> df = pd.DataFrame({"note": ["=1+1"], "date": pd.to_datetime(["2021-08-26"])})
-    >>> print(save_table(df, out).read_text(), end="")
+    >>> print(save_table(df, out).read_text("utf-8-sig"), end="")
     note,date
     '=1+1,2021-08-26
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = _csv_frame(df, escape_formulas)
-
-        def write(tmp: Path) -> None:
-            frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-
-    elif suffix in (".geojson", ".json"):
+        return write_csv(df, path, escape_formulas=escape_formulas)
+    if suffix in (".geojson", ".json"):
         frame = _geo_frame(df, path)
 
         def write(tmp: Path) -> None:
@@ -717,4 +615,4 @@ def save_table(
             f"cannot write {path.name}: extension {path.suffix or '(none)'} is not one of "
             ".csv, .geojson, .json, .gpkg, .parquet"
         )
-    return _atomic_write(path, write)
+    return atomic_write(path, write)

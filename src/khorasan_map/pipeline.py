@@ -16,23 +16,33 @@ none are given), validates them, joins them to provinces, and writes:
 ``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
 ``join_report.csv``    events whose placement needs a human eye (only when there are any)
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
+``build.json``         the files of the build, its counts, what was left out and why
 =====================  ==============================================================
+
+With no event left (none in the files, or every row rejected or outside the Taliban-ISK
+rivalry) every file is still written: the maps and the report say that these files hold no
+Taliban-ISK events, and what was left out and why; ``build.json`` says it too.
 
 With the Dask engine (inputs larger than memory, see :mod:`khorasan_map.scale`) no event is held
 in memory, so the maps that draw every event are not written: ``points.html`` is left out,
 ``index.html`` is the choropleth, the timeline and the report carry no points, and the join is
 given as counts (no ``join_report.csv``). :attr:`BuildResult.skipped` says so.
 
-Every file is written atomically: a crash leaves the previous file or none, never half of one.
+The folder always holds one whole build: the files are written into a staging folder beside it,
+which replaces the folder in one rename once every file is written (see
+:func:`khorasan_map.output.staged_folder`). A failure, Ctrl-C or SIGTERM leaves the previous
+build as it was; a second build into the same folder at the same time is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +71,8 @@ class BuildResult:
         "pandas" (events in memory) or "dask" (partition by partition).
     skipped : list of str
         What was not written, and why (only with the Dask engine).
+    problems : list of str
+        The first rejected rows, one line each (all of them are in ``rejected.csv``).
     """
 
     out_dir: Path
@@ -72,6 +84,7 @@ class BuildResult:
     join_summary: str = ""
     engine: str = "pandas"
     skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 def read_sources(sources=None, *, source_format="auto", keep_all=False):
@@ -99,7 +112,7 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
 
 def build(
     sources: Sequence | None = None,
-    out_dir=settings.BUILD_DIR,
+    out_dir=None,
     *,
     offline: bool = False,
     keep_going: bool = False,
@@ -115,8 +128,11 @@ def build(
     sources : sequence of path-like, optional
         Event files (the toolkit's schema, ACLED or UCDP exports); the shipped dataset when
         empty or None.
-    out_dir : path-like
-        Folder to write to; created when missing.
+    out_dir : path-like, optional
+        Folder to write to (default ``settings.BUILD_DIR``); created when missing. The build is
+        written into a staging folder beside it and published in one rename, so the folder
+        always holds one whole build; files an earlier build wrote and this one does not are
+        gone. A second build into the same folder at the same time is refused.
     offline : bool
         Write self-contained HTML maps that need no network (no tiles, scripts inlined).
     keep_going : bool
@@ -140,6 +156,14 @@ def build(
     ------
     khorasan_map.errors.EventValidationError
         When rows are rejected and ``keep_going`` is false. Nothing is written then.
+    khorasan_map.errors.OutputError
+        When the folder cannot be written (a file in the way, a dangling link, locked by
+        another build). The previous build is left as it was.
+    OSError
+        When writing fails (full disk, no permission), naming the file; the previous build is
+        left as it was.
+    KeyboardInterrupt
+        On Ctrl-C or SIGTERM: the staging folder is removed, the previous build left as it was.
 
     Examples
     --------
@@ -147,34 +171,82 @@ def build(
     >>> result = build(out_dir="khorasan-maps")  # doctest: +SKIP
     >>> print(result.coverage_sentence)  # doctest: +SKIP
     """
-    from khorasan_map import aggregate, render
     from khorasan_map.errors import EventValidationError
     from khorasan_map.events import rejected_reasons
-    from khorasan_map.export import save_html, save_json, save_table
-    from khorasan_map.join import assign_provinces
+    from khorasan_map.output import staged_folder
     from khorasan_map.scale import choose_engine
 
     step = on_step or (lambda message: None)
+    out = Path(settings.BUILD_DIR if out_dir is None else out_dir)
     if sources and choose_engine(list(sources), engine) == "dask":
-        return _build_dask(list(sources), Path(out_dir), offline, keep_going, source_format,
-                           scheduler, step)
+        with staged_folder(out, BUILD_FILES) as staging:
+            result = _build_dask(list(sources), staging, offline, keep_going, source_format,
+                                 scheduler, step)
+            write_manifest(result, staging, rejected_reasons(result.n_rejected))
+        return _published(result, out)
     step("Reading and validating events")
     read = read_sources(sources, source_format=source_format)
-    events, rejected, n_input = read.events, read.rejected, read.n_input
-    if len(rejected) and not keep_going:
-        raise EventValidationError(_rejection_message(rejected), rejected=rejected)
+    if len(read.rejected) and not keep_going:
+        raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
+    with staged_folder(out, BUILD_FILES) as staging:
+        result = _write_build(read, staging, offline, step)
+    return _published(result, out)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    result = BuildResult(out, n_input=n_input, n_valid=len(events), n_rejected=len(rejected))
 
+#: Every file name a build may write (a folder holding only these is an earlier build's).
+BUILD_FILES = frozenset({
+    "index.html", "choropleth.html", "points.html", "timeline.html", "report.pdf",
+    "report.png", "report.svg", "provinces.csv", "provinces.geojson", "coverage.json",
+    "join_report.csv", "rejected.csv", "build.json",
+})
+
+#: What every output of a build with no event says.
+NO_EVENTS_NOTE = "These files hold no Taliban-ISK events"
+
+
+def left_out_reasons(read) -> dict[str, int]:
+    """Return ``{reason: count}`` of the rows a read left out: rejected, or other conflicts.
+
+    Parameters
+    ----------
+    read : khorasan_map.events.ValidationResult
+        What :func:`read_sources` returned.
+
+    Returns
+    -------
+    dict of str to int
+        For the maps' "Left out" line and ``build.json``; empty when nothing was left out.
+    """
+    from khorasan_map.events import rejected_reasons
+
+    reasons = rejected_reasons(len(read.rejected))
+    if read.n_left_out:
+        reasons["not Taliban-vs-ISK in Afghanistan"] = int(read.n_left_out)
+    return reasons
+
+
+def _write_build(read, out: Path, offline: bool, step) -> BuildResult:
+    """Join, summarise and write every file of a build into ``out`` (the staging folder)."""
+    from khorasan_map import aggregate, maptext, render
+    from khorasan_map.export import save_html, save_json, save_table
+    from khorasan_map.join import assign_provinces
+
+    events, rejected = read.events, read.rejected
+    result = BuildResult(out, n_input=read.n_input, n_valid=len(events), n_rejected=len(rejected),
+                         problems=read.messages(limit=5))
     step("Joining events to provinces")
     joined = assign_provinces(events)
     result.join_summary = joined.summary_line()
     placed = joined.events
+    # Every map and the report read these: each is computed once, here.
+    step("Summarising events and counting provinces")
     summary = aggregate.summarize(placed)
-    cover = aggregate.coverage(placed)
+    by_year = aggregate.summarize(placed, by=("province", "year"))
+    head = maptext.headline(placed, summary)
+    cover = head.coverage
     result.coverage_sentence = cover.sentence
+    prepared = render.prepare_points(placed)
+    shared = {"summary": summary, "coverage": head}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -182,19 +254,23 @@ def build(
         result.written.append(out / name)
 
     maps = {
-        "index.html": render.combined_map,
-        "choropleth.html": render.choropleth_map,
-        "points.html": render.points_map,
-        "timeline.html": render.timeline_map,
+        "index.html": (render.combined_map, {**shared, "prepared": prepared}),
+        "choropleth.html": (render.choropleth_map, shared),
+        "points.html": (render.points_map, {"prepared": prepared}),
+        "timeline.html": (render.timeline_map, {**shared, "summary": by_year,
+                                                "prepared": prepared}),
     }
     import mapclassify  # noqa: F401  imported once, before the fork, for both processes
 
-    left_out = rejected_reasons(len(rejected))
+    left_out = left_out_reasons(read)
+    texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     with _second_core() as worker:
         step("Drawing the report")
-        report = worker.submit(_write_report, placed, out, left_out)
-        for name, make in maps.items():
-            write(name, save_html, make(placed, left_out=left_out), offline=offline)
+        report = worker.submit(_write_report, placed, out, left_out,
+                               {**shared, "by_year": by_year})
+        for name, (make, computed) in maps.items():
+            write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
+                  offline=offline)
         step("Finishing the report")
         result.written += report.result()
     write("provinces.csv", save_table, summary)
@@ -204,6 +280,52 @@ def build(
         write("join_report.csv", save_table, joined.report)
     if len(rejected):
         write("rejected.csv", save_table, rejected)
+    write_manifest(result, out, left_out)
+    return result
+
+
+def write_manifest(result: BuildResult, out: Path, left_out: dict[str, int]) -> Path:
+    """Write ``build.json``: the files of the build, its counts and what was left out, and why.
+
+    Written last, into the staging folder: the next build reads it to know which files in the
+    folder are a build's.
+
+    Parameters
+    ----------
+    result : BuildResult
+        The build so far; ``build.json`` is added to ``result.written``.
+    out : pathlib.Path
+        The folder being written.
+    left_out : dict of str to int
+        Rows left out, by reason (:func:`left_out_reasons`).
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest written.
+    """
+    from khorasan_map.export import save_json
+    from khorasan_map.output import BUILD_MANIFEST
+
+    manifest = {
+        "files": [p.name for p in result.written] + [BUILD_MANIFEST],
+        "engine": result.engine,
+        "rows_read": result.n_input,
+        "events": result.n_valid,
+        "rejected": result.n_rejected,
+        "left_out": left_out,
+        "not_written": result.skipped,
+        "note": NO_EVENTS_NOTE + "." if result.n_valid == 0 else "",
+    }
+    path = save_json(manifest, out / BUILD_MANIFEST)
+    result.written.append(path)
+    return path
+
+
+def _published(result: BuildResult, out: Path) -> BuildResult:
+    """Name the published folder in ``result`` instead of the staging folder it was built in."""
+    result.out_dir = out
+    result.written = [out / p.name for p in result.written]
     return result
 
 
@@ -271,11 +393,16 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     return result
 
 
-def _write_report(events, out: Path, left_out=None) -> list[Path]:
-    """Draw the report once and write it as PDF (every page), PNG and SVG (the overview)."""
+def _write_report(events, out: Path, left_out=None, computed=None) -> list[Path]:
+    """Draw the report once and write it as PDF (every page), PNG and SVG (the overview).
+
+    ``computed`` holds what the build already computed (summary, coverage, by_year).
+    """
     from khorasan_map import static
 
-    pages = static.report_figures(events, multipage=True, left_out=left_out)
+    texts = {"subtitle": NO_EVENTS_NOTE} if len(events) == 0 else {}
+    pages = static.report_figures(events, multipage=True, left_out=left_out, **texts,
+                                  **(computed or {}))
     return [
         static.save_figures(pages, out / "report.pdf"),
         static.save_figures(pages[:1], out / "report.png"),
@@ -284,14 +411,14 @@ def _write_report(events, out: Path, left_out=None) -> list[Path]:
 
 
 def _second_core() -> Executor:
-    """Return a one-process pool on a forked worker on Linux with 2+ cores, else run inline.
+    """Return a worker on a forked process on Linux with 2+ cores, else one that runs inline.
 
     The report (matplotlib) and the HTML maps (folium) need nothing from each other, so on a
     machine with two cores they are drawn at the same time. A fork shares what is already
     imported and computed; elsewhere, where fork is unsafe or missing, the work runs in turn.
     """
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        return _ForkWorker()
     return _Inline()
 
 
@@ -305,6 +432,75 @@ class _Inline(Executor):
         except Exception as exc:  # delivered by future.result(), as from a worker
             future.set_exception(exc)
         return future
+
+
+class _ForkWorker(Executor):
+    """Run each task in a forked child that never outlives this process.
+
+    The child dies with its parent (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the
+    parent, and is killed when the ``with`` block ends on an error or an interrupt, so no
+    worker writes a file after the command has ended.
+    """
+
+    def __init__(self):
+        self._children = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_run_child, args=(send, fn, args, kwargs), daemon=True)
+        child.start()
+        send.close()
+        self._children.append(child)
+        return _ChildResult(child, receive)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        for child in self._children:
+            if cancel_futures and child.is_alive():
+                child.kill()
+            child.join()
+        self._children = []
+
+    def __exit__(self, kind, value, traceback):
+        self.shutdown(cancel_futures=kind is not None)
+        return False
+
+
+class _ChildResult:
+    """The one result of a :class:`_ForkWorker` task: ``result()`` returns it or raises."""
+
+    def __init__(self, child, receive):
+        self._child, self._receive = child, receive
+
+    def result(self):
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            self._child.join()
+            raise RuntimeError(
+                f"the report worker ended with code {self._child.exitcode} before finishing"
+            ) from None
+        if ok:
+            return value
+        raise value
+
+
+def _run_child(send, fn, args, kwargs) -> None:
+    """Body of a :class:`_ForkWorker` child: die with the parent, send back the result."""
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    if os.getppid() == 1:  # the parent died before prctl
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        send.send((True, fn(*args, **kwargs)))
+    except Exception as exc:
+        send.send((False, exc))
+    finally:
+        send.close()
 
 
 def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:

@@ -718,30 +718,97 @@ def _valid_rows(result, piece: _Piece, n_valid: int) -> np.ndarray:
     return rows if len(rows) == n_valid else np.zeros(n_valid, dtype=np.int64)
 
 
-def _repeat_rows(events, rows, label, repeat, first_seen, several):
-    """Rejected-row report of the rows whose id was first used in an earlier partition.
+_DUPLICATE = "duplicate event id"
 
-    Worded as :func:`khorasan_map.events.read_events` words them, so both engines write the
-    same rejected.csv rows.
+
+def _in_file_words(rejected, piece: _Piece, several: bool):
+    """Word a piece's repeat messages as the whole-file reader does: file rows, file name.
+
+    A piece of a Parquet file is validated alone, so "first used in row N" counts from the
+    piece's first row and names no file; the in-memory reader counts from the file's first row
+    and names the file from the second file on.
     """
+    offset = piece.first_row - 1
+    prefix = f"{piece.label} " if several else ""
+    if not len(rejected) or (offset == 0 and not prefix):
+        return rejected
+    reason = rejected["reason"].astype(str).str.replace(
+        r"\(first used in row (\d+)\)",
+        lambda m: f"(first used in {prefix}row {int(m.group(1)) + offset})",
+        regex=True,
+    )
+    return rejected.assign(reason=reason)
+
+
+def _first_use_text(first, several):
+    label, row = first[0], first[1]
+    return f"{_DUPLICATE} '{{}}' (first used in {label + ' ' if several else ''}row {row})"
+
+
+def _reject_repeats(events, rows, rejected, label, index, exclude, several):
+    """Reject the rows whose id was first used in an earlier partition, as read_events does.
+
+    Valid rows become rejected rows; rows already rejected gain the repeat as one more problem.
+    Returns the events, their rows, the rejected rows and a problem line (or None).
+    """
+    firsts = [exclude.get(h) for h in _hash_ids(events["event_id"]).tolist()]
+    repeat = np.array([f is not None and f[2] != index for f in firsts], dtype=bool)
     ids = events["event_id"].to_numpy(dtype=object)[repeat]
-    where = [(f"{lab} " if several else "") + f"row {row}" for lab, row in first_seen]
-    return pd.DataFrame({
-        "file": label,
-        "row": rows[repeat],
-        "event_id": ids,
-        "column": "event_id",
-        "value": ids,
-        "reason": [f"duplicate event id '{i}' (first used in {w})"
-                   for i, w in zip(ids, where, strict=True)],
-    })
+    texts = [_first_use_text(f, several).format(i)
+             for f, i in zip([f for f in firsts if f is not None and f[2] != index], ids,
+                             strict=True)]
+    new = pd.DataFrame({"file": label, "row": rows[repeat], "event_id": ids,
+                        "column": "event_id", "value": ids, "reason": texts})
+    rejected = _add_repeat_problems(rejected, index, exclude, several)
+    note = None
+    if repeat.any():
+        note = (f"{label}: {int(repeat.sum()):,} rows repeat event ids first used in another "
+                f"file or earlier rows (e.g. {ids[0]!r}); not counted")
+    both = pd.concat([r for r in (rejected, new) if len(r)] or [rejected], ignore_index=True)
+    both = both.sort_values("row", kind="stable").reset_index(drop=True)
+    return events[~repeat], rows[~repeat], both, note
+
+
+def _add_repeat_problems(rejected, index, exclude, several):
+    if not len(rejected):
+        return rejected
+    rejected = rejected.copy()
+    ids = rejected["event_id"].fillna("").astype(str)
+    for i, (event_id, reason) in enumerate(zip(ids, rejected["reason"].astype(str),
+                                               strict=True)):
+        first = exclude.get(int(_hash_ids([event_id])[0])) if event_id else None
+        if first is None or first[2] == index or _DUPLICATE in reason:
+            continue
+        columns = list(dict.fromkeys([*str(rejected["column"].iat[i]).split(", "), "event_id"]))
+        rejected.iloc[i, rejected.columns.get_loc("column")] = ", ".join(columns)
+        rejected.iloc[i, rejected.columns.get_loc("value")] = (
+            f"{rejected['value'].iat[i]} | {event_id}")
+        rejected.iloc[i, rejected.columns.get_loc("reason")] = (
+            f"{reason}; {_first_use_text(first, several).format(event_id)}")
+    return rejected
+
+
+def _registered_ids(events, rows, rejected):
+    """Return hashes and rows of the ids a partition uses first.
+
+    Those are its valid rows and its rejected rows that are not repeats themselves (the
+    in-memory reader counts an invalid row's id as used, too).
+    """
+    hashes, at = [_hash_ids(events["event_id"])], [rows]
+    if len(rejected):
+        ids = rejected["event_id"].fillna("").astype(str)
+        used = ((ids != "") & ~rejected["reason"].astype(str).str.contains(_DUPLICATE))
+        used = used.to_numpy(bool)
+        hashes.append(_hash_ids(ids[used]))
+        at.append(rejected["row"].to_numpy(np.int64)[used])
+    return np.concatenate(hashes), np.concatenate(at)
 
 
 def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
     """Read, validate, place and tally one partition (a piece of a file or a DataFrame).
 
-    With ``exclude`` ({id hash: (label, row) of its first use}), rows whose id was first used in
-    an earlier partition are rejected as repeats, as the in-memory reader rejects them.
+    With ``exclude`` ({id hash: (label, row, partition) of its first use}), rows whose id was
+    first used in an earlier partition are rejected as repeats, as the in-memory reader does.
     """
     from khorasan_map.aggregate import tally_events
 
@@ -751,28 +818,20 @@ def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
         tally = tally_events(_with_coordinates(item), layer, **window)
         return _Part(tally, np.zeros(0, np.uint64), np.zeros(0, np.int64), "")
     result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
+    several = opts.several[index]
+    rejected = _in_file_words(result.rejected, item, several)
     events = result.events
-    hashes = _hash_ids(events["event_id"])
     rows = _valid_rows(result, item, len(events))
-    rejected = [result.rejected]
     lines = [f"{item.label} {line}" for line in result.messages("problems")
              if not line.startswith("... and")] if len(result.rejected) else []
     if exclude:
-        first = [exclude.get(h) for h in hashes.tolist()]
-        repeat = np.array([f is not None and f[2] != index for f in first], dtype=bool)
-        if repeat.any():
-            seen = [f[:2] for f, r in zip(first, repeat, strict=True) if r]
-            rejected.append(_repeat_rows(events, rows, item.label, repeat, seen,
-                                         opts.several[index]))
-            lines.append(f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used "
-                         f"in another file or earlier rows (e.g. "
-                         f"{events['event_id'].iloc[np.flatnonzero(repeat)[0]]!r}); not counted")
-            events, hashes, rows = events[~repeat], hashes[~repeat], rows[~repeat]
-    report = pd.concat([r for r in rejected if len(r)] or [result.rejected], ignore_index=True)
-    report = report.sort_values("row", kind="stable").reset_index(drop=True)
-    tally = tally_events(events, layer, n_input=result.n_input, rejected=report,
+        events, rows, rejected, note = _reject_repeats(events, rows, rejected, item.label,
+                                                       index, exclude, several)
+        lines += [note] if note else []
+    hashes, at = _registered_ids(events, rows, rejected)
+    tally = tally_events(events, layer, n_input=result.n_input, rejected=rejected,
                          problems=lines, **window)
-    return _Part(tally, hashes, rows, item.label)
+    return _Part(tally, hashes, at, item.label)
 
 
 def _first_uses(parts: list) -> dict:

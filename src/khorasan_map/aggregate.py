@@ -1724,14 +1724,10 @@ def check_rejected(result, on_invalid="raise"):
     if not result.n_rejected or on_invalid == "report":
         return
     from khorasan_map.errors import EventValidationError
-    from khorasan_map.events import MAX_LISTED
+    from khorasan_map.validate import rejection_message
 
-    shown = [x for x in result.problems[:MAX_LISTED] if not x.startswith("... and")]
-    text = [f"{result.n_rejected:,} of {result.n_input:,} rows failed validation:",
-            *("  " + x for x in shown)]
-    if result.n_rejected > len(shown):
-        text.append(f"  ... and {result.n_rejected - len(shown):,} more")
-    raise EventValidationError("\n".join(text), rejected=result.rejected)
+    message = rejection_message(result.n_rejected, result.n_input, result.problems)
+    raise EventValidationError(message, rejected=result.rejected)
 
 
 def scale_info(result):

@@ -492,7 +492,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(_expand_events(events), source_format,
+    # read_events expands globs and folders itself, with sources.expand_paths
+    frame, left_out = _read_events_argument(events, source_format,
                                             **_reader_settings(layer, polygons))
     with _options_checked():
         path = export_static(
@@ -522,7 +523,8 @@ def validate_command(events, source_format, rejected_path, keep_all, today, laye
     """
     from khorasan_map.events import read_events
 
-    result = read_events(_expand_events(events) or None, format=source_format,
+    # read_events expands globs and folders itself, with sources.expand_paths
+    result = read_events(list(events) or None, format=source_format,
                          on_invalid="report", keep_all=keep_all, today=today,
                          **_reader_settings(layer, polygons))
     click.echo(result.summary())

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "save_html": "export",
     "save_table": "export",
     "save_json": "export",
+    "write_csv": "output",
     "export_static": "static",
     "build": "pipeline",
     # errors
@@ -69,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "UnknownProvincesError": "errors",
     "BoundaryRepairWarning": "errors",
     "OfflineAssetError": "errors",
+    "OutputError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

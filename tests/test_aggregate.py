@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from khorasan_map import aggregate, settings
+from khorasan_map import settings
 from khorasan_map.aggregate import (
     Coverage,
     coverage,

@@ -126,7 +126,7 @@ def test_report_drawn_inline_where_no_second_core(tmp_path, monkeypatch):
 def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
     from khorasan_map import pipeline
 
-    def broken(events, out, left_out):
+    def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)

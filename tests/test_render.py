@@ -1,5 +1,8 @@
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -211,7 +214,12 @@ def test_choropleth_has_34_provinces_with_dari_tooltips(rendered, provinces):
         assert "Taliban-ISK clash" in keys
     html = rendered["choropleth_map"]
     assert dari["AF-KAB"] in html  # UTF-8, not \u escapes
-    assert data["headline"].startswith("Events recorded in 12 of 34 provinces")
+    # The lead is the figure `khorasan-map coverage` gives by default (clashes), then its
+    # breakdown by confidence, then every kind, named.
+    lead, by_confidence, every = data["headline"]
+    assert lead.startswith("Clashes recorded in 3 of 34 provinces")
+    assert by_confidence.startswith("Clashes before 15 August 2021, by confidence: ")
+    assert every.startswith("Every kind (clashes, defections, ") and "12 of 34" in every
 
 
 def test_tooltip_rows_have_counts_fatalities_dates(events):
@@ -437,7 +445,176 @@ def test_tiles_that_need_a_key_are_refused_with_a_hint(events):
 def test_every_map_has_a_title_and_subtitle_by_default(events, name):
     from khorasan_map import settings
 
-    html = html_of(getattr(render, name)(events))
+    html = html_of(getattr(render, name)(events, kinds="clash"))
     block = DATA_RE.findall(html)[0][1]
     assert f'"title":"{settings.MAP_TITLE}"' in block.replace(": ", ":")
     assert '"subtitle":null' not in block.replace(": ", ":")
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_no_title_claims_fighting_for_kinds_that_are_not_fighting(events, name):
+    title = data_of(html_of(getattr(render, name)(events)))["furniture"]["title"]
+    assert "fought" not in title and "every recorded kind" in title
+    title = data_of(html_of(getattr(render, name)(events, kinds="defection")))["furniture"]
+    assert title["title"] == "Taliban and ISK: defections, by province"
+
+
+# --------------------------------------------------------------------------------------------
+# The page code lives in files (khorasan_map/web), not in Python strings
+# --------------------------------------------------------------------------------------------
+
+WEB_DIR = Path(render.__file__).parent / "web"
+
+
+def test_every_web_file_is_shipped_and_listed():
+    from khorasan_map.web import WEB_FILES, web_file
+
+    on_disk = {p.name for p in WEB_DIR.iterdir() if p.suffix in (".js", ".css")}
+    assert on_disk == set(WEB_FILES)
+    for name in WEB_FILES:
+        assert web_file(name).strip()
+    with pytest.raises(ValueError, match="unknown page file"):
+        web_file("nope.js")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEB_DIR.glob("*.js")))
+def test_javascript_files_parse(name):
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed: no JavaScript syntax check")
+    done = subprocess.run([node, "--check", str(WEB_DIR / name)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEB_DIR.glob("*.css")))
+def test_css_files_parse(name):
+    tinycss2 = pytest.importorskip("tinycss2")
+    rules = tinycss2.parse_stylesheet(
+        (WEB_DIR / name).read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True
+    )
+    errors = [r for r in rules if r.type == "error"]
+    assert not errors, errors
+    assert rules
+    for rule in rules:
+        assert rule.type == "qualified-rule", rule
+        for decl in tinycss2.parse_declaration_list(
+            rule.content, skip_comments=True, skip_whitespace=True
+        ):
+            assert decl.type == "declaration", (name, decl)
+
+
+def test_offline_background_is_the_css_files_colour():
+    from khorasan_map import export
+    from khorasan_map.web import web_file
+
+    assert export.OFFLINE_BACKGROUND in web_file("offline.css")
+
+
+#: What script or style code looks like inside a string.
+CODE_RE = re.compile(
+    r"\bfunction\s*\(|\bvar\s+\w+\s*=|\bdocument\.\w|\bwindow\.\w|\bL\.[\w.]+\s*[(=]|kmLib\.\w+\("
+    r"|[\w\-.#]+\s*\{\s*[\w-]+\s*:[^}]*;|=>\s*\{"
+)
+
+
+def test_no_python_string_holds_script_or_style_code():
+    import ast
+
+    found = []
+    for path in sorted((Path(render.__file__).parent).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):  # an f-string: its literal parts together
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = "" if id(node) in docstrings else node.value
+            else:
+                continue
+            if CODE_RE.search(text):
+                found.append(f"{path.name}:{node.lineno}: {text[:60]!r}")
+    assert not found, found
+
+
+def test_the_page_starts_from_a_data_element(events):
+    html = html_of(render.choropleth_map(events, tiles=None))
+    boot = re.findall(r'<script type="application/json" class="km-boot">(.*?)</script>', html)
+    assert len(boot) == 1
+    info = json.loads(boot[0])
+    assert info["data"] == DATA_RE.findall(html)[0][0]
+    assert info["map"].startswith("map_") and "provinces" in info["groups"]
+    assert "kmLib.render(" not in html and "kmLib.boot();" in html
+
+
+# --------------------------------------------------------------------------------------------
+# One build computes each result once; every map and the report read it
+# --------------------------------------------------------------------------------------------
+
+
+def test_one_build_prepares_points_summarises_and_counts_once(tmp_path, monkeypatch):
+    from khorasan_map import aggregate, join, pipeline
+
+    calls = {"prepare_points": 0, "summarize": [], "coverage": [], "assign_provinces": 0}
+
+    def counting(module, name, record):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            record(kwargs)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    def bump(key):
+        def record(kwargs):
+            calls[key] += 1
+
+        return record
+
+    counting(render, "prepare_points", bump("prepare_points"))
+    counting(join, "assign_provinces", bump("assign_provinces"))
+    counting(aggregate, "summarize", lambda kw: calls["summarize"].append(kw.get("by")))
+    counting(aggregate, "coverage", lambda kw: calls["coverage"].append(kw.get("min_confidence")))
+    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)  # count the report too
+    result = pipeline.build(out_dir=tmp_path / "maps")
+    assert calls["prepare_points"] == 1
+    assert calls["assign_provinces"] == 1
+    assert calls["summarize"] == [None, ("province", "year")]  # by province, by year: once each
+    # The lead coverage (coverage.json's) once: it carries the answer at every grade.
+    assert calls["coverage"] == [None]
+    written = {p.name for p in result.written}
+    assert {"index.html", "choropleth.html", "points.html", "timeline.html"} <= written
+    cover = json.loads((tmp_path / "maps" / "coverage.json").read_text())
+    data = data_of((tmp_path / "maps" / "index.html").read_text())
+    assert data["headline"][0] == cover["sentence"]
+
+
+def test_maps_read_precomputed_results(events, monkeypatch):
+    from khorasan_map import aggregate, maptext
+
+    joined = events.assign(assigned_code=events["province_code"])
+    summary = aggregate.summarize(joined)
+    head = maptext.headline(joined, summary)
+    prepared = render.prepare_points(joined)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(aggregate, "summarize", refuse)
+    monkeypatch.setattr(aggregate, "coverage", refuse)
+    monkeypatch.setattr(render, "prepare_points", refuse)
+    combined = data_of(html_of(render.combined_map(
+        joined, summary=summary, coverage=head, prepared=prepared)))
+    assert combined["headline"] == list(head.lines)
+    assert combined["points"]["n"] == prepared.points["n"]
+    choropleth = data_of(html_of(render.choropleth_map(joined, summary=summary, coverage=head)))
+    assert choropleth["headline"] == list(head.lines)
+    points = data_of(html_of(render.points_map(None, prepared=prepared)))
+    assert points["points"]["e"] == prepared.points["e"]

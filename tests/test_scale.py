@@ -385,7 +385,7 @@ def test_cli_engine_and_globs(files, tmp_path):
     out = {}
     for engine in ("pandas", "dask"):
         result = runner.invoke(cli.main, ["coverage", glob, "--engine", engine, "--json"])
-        assert result.exit_code == 1, result.output  # counted, with rows rejected
+        assert result.exit_code == 1, result.output  # 1: rows rejected, the rest counted
         out[engine] = json.loads(result.stdout)
         assert "2 of" in result.stderr and "rejected" in result.stderr
     assert out["pandas"] == out["dask"]
@@ -393,7 +393,7 @@ def test_cli_engine_and_globs(files, tmp_path):
     assert result.exit_code == 2 and "no files match" in result.output
     html = tmp_path / "map.html"
     result = runner.invoke(cli.main, ["map", glob, "--engine", "dask", "-o", str(html)])
-    assert result.exit_code == 1, result.output  # drawn, with rows rejected
+    assert result.exit_code == 1, result.output
     assert html.stat().st_size > 0
     result = runner.invoke(
         cli.main, ["map", glob, "--engine", "dask", "--type", "points", "-o", str(html)]

@@ -68,12 +68,12 @@ def test_svg_is_xml_with_province_names_and_furniture(events, tmp_path):
 def test_pdf_multipage_has_overview_years_and_table(events, tmp_path):
     path = static.export_static(events, tmp_path / "report.pdf", multipage=True)
     years = 2023 - 2015 + 1
-    assert len(PdfReader(path).pages) == 1 + years + 1
+    assert len(PdfReader(path).pages) == 1 + years + 2  # the counts and the evidence tables
 
 
 def test_pdf_pages_by_kind(events, tmp_path):
     path = static.export_static(events, tmp_path / "kinds.pdf", multipage=True, pages_by="kind")
-    assert len(PdfReader(path).pages) == 1 + 3 + 1
+    assert len(PdfReader(path).pages) == 1 + 3 + 2
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
@@ -161,3 +161,49 @@ def test_export_command_refuses_bad_options_without_a_traceback(tmp_path, args, 
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_evidence_table_rows_per_province(events):
+    from khorasan_map import aggregate, maptext
+
+    ev = pd.concat([events, events.iloc[[0]].assign(
+        event_id="t5", confidence="low", date=pd.Timestamp("2014-01-01"),
+        date_start=pd.Timestamp("2014-01-01"), date_end=pd.Timestamp("2015-12-31"),
+        date_precision="range", source_title="e")], ignore_index=True)
+    summary = aggregate.summarize(ev)
+    rows = maptext.evidence_rows(ev.assign(assigned_code=ev["province_code"]), summary)
+    assert len(rows[0]) == len(maptext.EVIDENCE_COLUMNS)
+    by_name = {r[0]: r for r in rows}
+    assert set(by_name) == {"Farah", "Jowzjan", "Kabul", "Balkh"}
+    assert rows[0][0] == "Farah"  # most records first
+    # One source cited twice; the 2014-2015 record both starts first and ends last.
+    assert by_name["Farah"][1:] == ["2", "1", "high", "2014-2015", "2014-2015"]
+    assert by_name["Balkh"][3] == "low"
+
+
+def test_dates_at_their_precision():
+    from khorasan_map.maptext import date_text
+
+    assert date_text("2014-01-01", "2014-01-01", "2015-12-31", "range") == "2014-2015"
+    assert date_text("2015-03-01", "2015-03-01", "2015-08-31", "range") == (
+        "March 2015 to August 2015"
+    )
+    assert date_text("2017-04-25", "2017-04-25", "2017-04-26", "range") == (
+        "2017-04-25 to 2017-04-26"
+    )
+    assert date_text("2015-06-01", precision="month") == "June 2015"
+    assert date_text("2016-01-01", precision="year") == "2016"
+    assert date_text(None, precision="unknown") == "date unknown"
+    assert date_text("2015-06-27", precision="day") == "2015-06-27"
+
+
+def test_report_names_the_shipped_dataset_version_and_confidence_breakdown():
+    from khorasan_map.dataset import shipped_dataset
+    from khorasan_map.events import read_events
+
+    pages = static.report_figures(read_events(), multipage=False)
+    words = " ".join(t.get_text() for t in pages[0].texts)
+    assert shipped_dataset().label in words
+    assert "Clashes before 15 August 2021, by confidence: 8 of 34 provinces at high, 12 at " \
+        "high or medium, 14 at every grade" in words
+    assert "fought" not in words  # every kind is shown: the title does not call it fighting

@@ -991,7 +991,7 @@ def _pick_reasons(kind, conf, selected, level):
     reason = np.full(len(kind), None, dtype=object)
     if selected is not None:
         known = kind.isin(list(settings.EVENT_KINDS)).to_numpy(bool)
-        ok = kind.isin(list(selected)).to_numpy(bool)
+        ok = kind.isin(list(selected)).to_numpy(bool).copy()
         if OTHER_KIND in selected:
             ok |= ~known
         reason[~ok] = REASON_KIND

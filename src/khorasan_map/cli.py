@@ -119,6 +119,24 @@ _SOURCE_OPTION = click.option(
 )
 
 
+def _reader_options(command):
+    """Add --layer (a GeoPackage with several layers) and --polygons (shapes, not points)."""
+    command = click.option(
+        "--polygons", default="refuse", show_default=True,
+        type=click.Choice(["refuse", "representative-point"]),
+        help="Events given as polygons or lines: refuse the rows, or place each at a point "
+             "inside its shape at district precision.")(command)
+    return click.option(
+        "--layer", default=None, metavar="NAME",
+        help="Layer to read from a GeoPackage that holds several.")(command)
+
+
+def _reader_settings(layer, polygons) -> dict:
+    """Return the read_events keywords that --layer and --polygons change (none by default)."""
+    given = {"layer": layer, "polygons": polygons.replace("-", "_")}
+    return {k: v for k, v in given.items() if v not in (None, "refuse")}
+
+
 def _parse_date(end=False):
     """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
 
@@ -217,7 +235,7 @@ def _check_window(since, until):
         )
 
 
-def _read_events_argument(paths, source_format):
+def _read_events_argument(paths, source_format, **reader):
     """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden.
 
     Returns the valid events and ``{reason: count}`` of the rows left out, for the maps.
@@ -226,7 +244,7 @@ def _read_events_argument(paths, source_format):
 
     if not paths:
         return read_events(), {}
-    result = read_events(list(paths), format=source_format, on_invalid="report")
+    result = read_events(list(paths), format=source_format, on_invalid="report", **reader)
     if len(result.rejected):
         click.echo(
             f"{len(result.rejected):,} of {result.n_input:,} rows rejected as invalid and not "
@@ -263,8 +281,8 @@ def _options_checked():
 
 
 def _expand_events(events):
-    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
-    from khorasan_map.scale import expand_paths
+    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded), for every command."""
+    from khorasan_map.sources import expand_paths
 
     return [str(p) for p in expand_paths(events)] if events else []
 
@@ -372,9 +390,10 @@ class _progress:
               help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
                    "2021-08-15).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_reader_options
 @_engine_options
 def coverage_command(events, since, until, kinds, min_confidence, source_format, split_date,
-                     as_json, engine, scheduler):
+                     as_json, layer, polygons, engine, scheduler):
     """Count the provinces where Taliban-ISK clashes (or other kinds) were recorded.
 
     Prints the coverage sentence, the provinces, counts by year and the split before and after
@@ -396,7 +415,8 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         _report_scale(cov.scale)
         rejected = bool(cov.scale.get("n_rejected"))
     else:
-        frame, left_out = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                 **_reader_settings(layer, polygons))
         rejected = bool(left_out)
         cov = coverage(frame, engine="memory", **window)
         if not events:
@@ -449,8 +469,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
 @click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
 @click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
 @_SOURCE_OPTION
+@_reader_options
 def export_command(events, output, column, scheme, k, bins, since, until, kinds, min_confidence,
-                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format):
+                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format,
+                   layer, polygons):
     """Write a static map for a report (PNG, SVG or PDF), with no browser and no network.
 
     With no EVENTS, maps the shipped dataset.
@@ -470,7 +492,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(events, source_format)
+    frame, left_out = _read_events_argument(_expand_events(events), source_format,
+                                            **_reader_settings(layer, polygons))
     with _options_checked():
         path = export_static(
             frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
@@ -490,7 +513,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
 @click.option("--keep-all", is_flag=True,
               help="ACLED/UCDP: keep rows outside the Taliban-ISK rivalry (kind 'other').")
 @click.option("--today", default=None, help="Reject dates after this day (default: today).")
-def validate_command(events, source_format, rejected_path, keep_all, today):
+@_reader_options
+def validate_command(events, source_format, rejected_path, keep_all, today, layer, polygons):
     """Check event files row by row and say what is wrong, where.
 
     Exits 0 when every row is valid, 1 when rows were rejected, 2 when an input cannot be used
@@ -498,8 +522,9 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     """
     from khorasan_map.events import read_events
 
-    result = read_events(list(events) or None, format=source_format, on_invalid="report",
-                         keep_all=keep_all, today=today)
+    result = read_events(_expand_events(events) or None, format=source_format,
+                         on_invalid="report", keep_all=keep_all, today=today,
+                         **_reader_settings(layer, polygons))
     click.echo(result.summary())
     limit = 20
     for line in result.messages("problems", limit=limit):
@@ -530,9 +555,11 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
 @click.option("--title", default=None, help="Title shown on the map.")
 @click.option("--subtitle", default=None, help="Subtitle shown under the title.")
 @_SOURCE_OPTION
+@_reader_options
 @_engine_options
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
-                min_confidence, title, subtitle, source_format, engine, scheduler):
+                min_confidence, title, subtitle, source_format, layer, polygons, engine,
+                scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
     With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
@@ -560,7 +587,8 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         left_out = rejected_reasons(frame.attrs["scale"]["n_rejected"])
         _report_scale(frame.attrs["scale"])
     else:
-        frame, left_out = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                **_reader_settings(layer, polygons))
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle, left_out=left_out)
     with _options_checked():  # an unknown --metric column, bins that do not fit the data

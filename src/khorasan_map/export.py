@@ -45,7 +45,8 @@ __all__ = [
 # Old private names, kept for callers (static.save_figures) and tests; use khorasan_map.output.
 _atomic_write, _write_bytes, _umask = atomic_write, write_bytes, output_umask
 
-#: Background of offline maps, which have no tile layer: the province outlines are the basemap.
+#: Background of offline maps, which have no tile layer: the province outlines are the basemap
+#: (the colour ``web/offline.css`` gives them).
 OFFLINE_BACKGROUND: str = "#eef1f4"
 
 _HEX_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
@@ -214,7 +215,12 @@ def _read_asset(name: str) -> str:
 
 
 def _icon_script() -> str:
-    """Point Leaflet's default marker icon at inlined images (no image folder offline)."""
+    """Point Leaflet's default marker icon at inlined images (no image folder offline).
+
+    The images travel as JSON; ``web/offline-icons.js`` reads them.
+    """
+    from khorasan_map.web import web_file
+
     images = Path(_xstatic("leaflet").BASE_DIR) / "images"
     options = {
         "iconUrl": _png_data_uri(images / "marker-icon.png"),
@@ -222,8 +228,8 @@ def _icon_script() -> str:
         "shadowUrl": _png_data_uri(images / "marker-shadow.png"),
     }
     return (
-        "<script>L.Icon.Default.imagePath = '';"
-        f"L.Icon.Default.mergeOptions({json.dumps(options)});</script>"
+        f'<script type="application/json" id="km-leaflet-icons">{json.dumps(options)}</script>'
+        f"<script>/* inlined: offline-icons.js */\n{web_file('offline-icons.js')}</script>"
     )
 
 
@@ -337,6 +343,8 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
 
 def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     """Swap every external script and stylesheet for its inlined text; drop what is unused."""
+    from khorasan_map.web import web_file
+
     code = _JSON_BLOCK.sub("", html)
     needs = [name for name, pattern in _NEEDS_OPTIONAL.items() if pattern.search(code)]
     done: set[str] = set()
@@ -375,7 +383,7 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
             return out
         out = f"<style>/* inlined: {key} */\n{text}</style>"
         if key == "leaflet.css":
-            out += f"\n<style>.leaflet-container {{ background: {OFFLINE_BACKGROUND}; }}</style>"
+            out += f"\n<style>/* inlined: offline.css */\n{web_file('offline.css')}</style>"
         return out
 
     html = _SCRIPT_SRC.sub(lambda m: inline(m.group(1), "js"), html)

@@ -227,7 +227,7 @@ def left_out_reasons(read) -> dict[str, int]:
 
 def _write_build(read, out: Path, offline: bool, step) -> BuildResult:
     """Join, summarise and write every file of a build into ``out`` (the staging folder)."""
-    from khorasan_map import aggregate, render
+    from khorasan_map import aggregate, maptext, render
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
 
@@ -238,9 +238,15 @@ def _write_build(read, out: Path, offline: bool, step) -> BuildResult:
     joined = assign_provinces(events)
     result.join_summary = joined.summary_line()
     placed = joined.events
+    # Every map and the report read these: each is computed once, here.
+    step("Summarising events and counting provinces")
     summary = aggregate.summarize(placed)
-    cover = aggregate.coverage(placed)
+    by_year = aggregate.summarize(placed, by=("province", "year"))
+    head = maptext.headline(placed, summary)
+    cover = head.coverage
     result.coverage_sentence = cover.sentence
+    prepared = render.prepare_points(placed)
+    shared = {"summary": summary, "coverage": head}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -248,10 +254,11 @@ def _write_build(read, out: Path, offline: bool, step) -> BuildResult:
         result.written.append(out / name)
 
     maps = {
-        "index.html": render.combined_map,
-        "choropleth.html": render.choropleth_map,
-        "points.html": render.points_map,
-        "timeline.html": render.timeline_map,
+        "index.html": (render.combined_map, {**shared, "prepared": prepared}),
+        "choropleth.html": (render.choropleth_map, shared),
+        "points.html": (render.points_map, {"prepared": prepared}),
+        "timeline.html": (render.timeline_map, {**shared, "summary": by_year,
+                                                "prepared": prepared}),
     }
     import mapclassify  # noqa: F401  imported once, before the fork, for both processes
 
@@ -259,9 +266,11 @@ def _write_build(read, out: Path, offline: bool, step) -> BuildResult:
     texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     with _second_core() as worker:
         step("Drawing the report")
-        report = worker.submit(_write_report, placed, out, left_out)
-        for name, make in maps.items():
-            write(name, save_html, make(placed, left_out=left_out, **texts), offline=offline)
+        report = worker.submit(_write_report, placed, out, left_out,
+                               {**shared, "by_year": by_year})
+        for name, (make, computed) in maps.items():
+            write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
+                  offline=offline)
         step("Finishing the report")
         result.written += report.result()
     write("provinces.csv", save_table, summary)
@@ -384,12 +393,16 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     return result
 
 
-def _write_report(events, out: Path, left_out=None) -> list[Path]:
-    """Draw the report once and write it as PDF (every page), PNG and SVG (the overview)."""
+def _write_report(events, out: Path, left_out=None, computed=None) -> list[Path]:
+    """Draw the report once and write it as PDF (every page), PNG and SVG (the overview).
+
+    ``computed`` holds what the build already computed (summary, coverage, by_year).
+    """
     from khorasan_map import static
 
     texts = {"subtitle": NO_EVENTS_NOTE} if len(events) == 0 else {}
-    pages = static.report_figures(events, multipage=True, left_out=left_out, **texts)
+    pages = static.report_figures(events, multipage=True, left_out=left_out, **texts,
+                                  **(computed or {}))
     return [
         static.save_figures(pages, out / "report.pdf"),
         static.save_figures(pages[:1], out / "report.png"),

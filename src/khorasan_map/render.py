@@ -51,9 +51,9 @@ from __future__ import annotations
 import html as _html
 import itertools
 import json
-import math
 import os
 import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -61,13 +61,37 @@ import pandas as pd
 
 from khorasan_map import settings
 from khorasan_map.classify import Classes, classify_values
+from khorasan_map.maptext import (
+    DATASET_LABELS,
+    METRIC_LABELS,
+    class_labels,
+    dataset_line,
+    fatalities_text,
+    fatality_rows,
+    headline,
+    left_out_line,
+    map_title,
+    merge_reasons,
+    metric_label,
+    metric_values,
+    reason_counts,
+    sources_line,
+    summary_span,
+    text_or_none,
+    tooltip_rows,
+)
+from khorasan_map.web import web_file
 
 __all__ = [
+    "DATASET_LABELS",
     "ELEMENT_CLASSES",
     "MAP_TYPES",
+    "METRIC_LABELS",
+    "PreparedPoints",
     "choropleth_map",
     "combined_map",
     "points_map",
+    "prepare_points",
     "safe_json",
     "safe_url",
     "timeline_map",
@@ -90,32 +114,6 @@ ELEMENT_CLASSES: dict[str, str] = {
     "data": "km-data",
 }
 
-#: Legend and tooltip names of summary columns.
-METRIC_LABELS: dict[str, str] = {
-    "events": "Events",
-    "n_clash": "Taliban-ISK clashes",
-    "n_defection": "Taliban-to-ISK defections",
-    "n_isk_attack_on_taliban": "ISK attacks on Taliban",
-    "n_taliban_raid_on_isk": "Taliban raids on ISK",
-    "n_other": "Other events",
-    "fatalities": "Fatalities (best estimate)",
-    "fatalities_low": "Fatalities (low estimate)",
-    "fatalities_high": "Fatalities (high estimate)",
-    "n_sources": "Distinct sources",
-    "n_actors": "Distinct actors",
-    "share_province_precise": "Share known only to the province",
-    "first_year": "First year with an event",
-    "last_year": "Last year with an event",
-}
-
-#: How the "Source:" line names each dataset.
-DATASET_LABELS: dict[str, str] = {
-    "khorasan_map": "khorasan_map sourced events (news and reports)",
-    "acled": "ACLED",
-    "ucdp": "UCDP GED",
-    "user": "user-supplied events",
-    "synthetic": "SYNTHETIC test data (not real events)",
-}
 
 #: Where online maps load Leaflet.markercluster: the same 1.4.1 that offline maps inline from
 #: the xstatic-leaflet-markercluster package.
@@ -136,7 +134,6 @@ PRECISION_LABELS: dict[str, str] = {
     for p, marker in (("exact", "filled"), ("near", "small ring"), ("district", "dashed ring"))
 }
 
-_NO_DATA_VALUE = "No data"
 
 #: Whitespace and control characters: never inside an address that becomes a link.
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -145,419 +142,12 @@ _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 ID_MARK: str = "\x00"
 
 
-# --------------------------------------------------------------------------------------------
-# The page's script and styles (no data: data comes as JSON, see ``safe_json``)
-# --------------------------------------------------------------------------------------------
-
-#: Script shared by every map: builds layers, tooltips, popups, legend and notes from JSON.
-JS_LIB = r"""
-var kmLib = window.kmLib || (function () {
-  "use strict";
-
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
-
-  function auto(node) {
-    node.setAttribute("dir", "auto");
-    return node;
-  }
-
-  function safeUrl(value) {
-    if (typeof value !== "string" || !value) { return null; }
-    var parsed;
-    try { parsed = new URL(value); } catch (err) { return null; }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") { return null; }
-    return parsed.href;
-  }
-
-  function data(id) {
-    return JSON.parse(document.getElementById(id).textContent);
-  }
-
-  function lines(parent, pairs) {
-    pairs.forEach(function (pair) {
-      if (pair[1] === null || pair[1] === undefined || pair[1] === "") { return; }
-      var row = el("div", "km-row");
-      row.appendChild(el("span", "km-key", pair[0] + ":"));
-      row.appendChild(document.createTextNode(" "));
-      row.appendChild(auto(el("span", "km-value", pair[1])));
-      parent.appendChild(row);
-    });
-  }
-
-  function control(map, position, node) {
-    var Box = L.Control.extend({
-      onAdd: function () {
-        L.DomEvent.disableClickPropagation(node);
-        L.DomEvent.disableScrollPropagation(node);
-        return node;
-      }
-    });
-    new Box({position: position}).addTo(map);
-    return node;
-  }
-
-  function swatch(item) {
-    var box = el("span", "km-swatch km-swatch-" + item.type);
-    if (item.type === "fill") {
-      box.style.backgroundColor = item.color;
-    } else if (item.type === "outline") {
-      box.style.borderColor = item.color;
-    } else if (item.type === "marker") {
-      box.className += " km-mk-" + item.precision;
-      box.style.borderColor = item.color;
-      if (item.precision === "exact") { box.style.backgroundColor = item.color; }
-    } else if (item.type === "badge") {
-      box.textContent = "n";
-    }
-    return box;
-  }
-
-  function legend(spec) {
-    var box = el("div", "km-legend");
-    var counts = {};
-    if (spec.title) { box.appendChild(auto(el("div", "km-legend-title", spec.title))); }
-    spec.sections.forEach(function (section) {
-      var part = el("div", "km-legend-section");
-      if (section.title) { part.appendChild(auto(el("div", "km-legend-heading", section.title))); }
-      section.items.forEach(function (item) {
-        var row = el("div", "km-legend-item");
-        if (item.key !== undefined && item.key !== null) {
-          row.setAttribute("data-class", String(item.key));
-        }
-        row.appendChild(swatch(item));
-        row.appendChild(auto(el("span", "km-legend-label", item.label)));
-        if (item.count !== undefined && item.count !== null) {
-          var count = el("span", "km-legend-count", "(" + item.count + ")");
-          row.appendChild(count);
-          if (item.key !== undefined && item.key !== null) { counts[String(item.key)] = count; }
-        }
-        part.appendChild(row);
-      });
-      box.appendChild(part);
-    });
-    if (spec.note) { box.appendChild(auto(el("div", "km-legend-note", spec.note))); }
-    return {node: box, counts: counts};
-  }
-
-  function furniture(spec) {
-    var box = el("div", "km-furniture");
-    if (spec.title) {
-      box.appendChild(auto(el("div", "km-title", spec.title)));
-      document.title = spec.title;  // a string property: never parsed as HTML
-    }
-    if (spec.subtitle) { box.appendChild(auto(el("div", "km-subtitle", spec.subtitle))); }
-    spec.lines.forEach(function (line) { box.appendChild(auto(el("div", "km-note", line))); });
-    return box;
-  }
-
-  function provinceTooltip(row, pairs) {
-    var box = el("div", "km-tooltip");
-    var head = el("div", "km-tooltip-title");
-    head.appendChild(auto(el("span", "km-name", row.name)));
-    if (row.dari) {
-      head.appendChild(document.createTextNode(" "));
-      var dari = auto(el("span", "km-name-dari", row.dari));
-      dari.setAttribute("lang", "fa-AF");
-      head.appendChild(dari);
-    }
-    box.appendChild(head);
-    lines(box, pairs);
-    return box;
-  }
-
-  function choropleth(map, target, spec, state) {
-    var colors = spec.classes.colors;
-    function classOf(row) { return state.step === null ? row.cls : row.cls[state.step]; }
-    function pairsOf(row) { return state.step === null ? row.lines : row.lines[state.step]; }
-    function style(feature) {
-      var row = spec.rows[feature.properties.i];
-      return {
-        fillColor: colors[String(classOf(row))], fillOpacity: 0.78,
-        color: "#4d4d4d", weight: 0.8, opacity: 0.9, className: "km-province"
-      };
-    }
-    var layer = L.geoJSON(spec.geojson, {
-      style: style,
-      onEachFeature: function (feature, path) {
-        var row = spec.rows[feature.properties.i];
-        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
-                         {sticky: true, className: "km-tooltip-box", direction: "auto"});
-        path.on("add", function () {
-          var node = path.getElement && path.getElement();
-          if (node) { node.setAttribute("data-province", row.code); }
-        });
-        path.on("mouseover", function () { path.setStyle({weight: 2.5, color: "#111"}); });
-        path.on("mouseout", function () { path.setStyle({weight: 0.8, color: "#4d4d4d"}); });
-      }
-    });
-    target.addLayer(layer);
-    return {
-      layer: layer,
-      restyle: function () {
-        layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
-      }
-    };
-  }
-
-  function outlines(map, target, spec) {
-    var layer = L.geoJSON(spec.geojson, {
-      interactive: false,
-      style: function () {
-        return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
-                dashArray: spec.dash || null, className: spec.className};
-      }
-    });
-    target.addLayer(layer);
-    return layer;
-  }
-
-  var PRECISION_STYLE = {
-    exact: {radius: 6, weight: 1, color: "#ffffff", fillOpacity: 0.9},
-    near: {radius: 4, weight: 2, fillOpacity: 0.25},
-    district: {radius: 8, weight: 2, fillOpacity: 0, dashArray: "3 3"}
-  };
-
-  function pointStyle(kind, precision) {
-    var base = PRECISION_STYLE[precision] || PRECISION_STYLE.near;
-    var out = {fillColor: kind.color, color: base.color || kind.color};
-    Object.keys(base).forEach(function (key) { if (key !== "color") { out[key] = base[key]; } });
-    return out;
-  }
-
-  function eventPopup(spec, i) {
-    var box = el("div", "km-popup");
-    var kind = spec.kinds[spec.k[i]];
-    box.appendChild(auto(el("div", "km-popup-title", kind.label)));
-    var src = spec.sources[spec.s[i]];
-    if (src) {
-      var id = spec.e[i];
-      src = src.map(function (v) {
-        return typeof v === "string" ? v.split("\u0000").join(id) : v;
-      });
-    }
-    lines(box, [
-      ["Date", spec.dates[spec.d[i]]],
-      ["Actors", spec.actors[spec.a[i]]],
-      ["Fatalities", spec.fatalities[spec.f[i]]],
-      ["Confidence", spec.confidence[spec.c[i]]],
-      ["Location", spec.places[spec.l[i]]],
-      ["Event", spec.e ? spec.e[i] : null]
-    ]);
-    var text = spec.descriptions[spec.t[i]];
-    if (text) { box.appendChild(auto(el("p", "km-description", text))); }
-    if (src) {
-      var line = el("div", "km-source");
-      line.appendChild(el("span", "km-key", "Source: "));
-      var label = src[0] || src[1] || "link";
-      var url = safeUrl(src[2]);
-      if (url) {
-        var link = auto(el("a", "km-source-link", label));
-        link.href = url;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        line.appendChild(link);
-      } else {
-        line.appendChild(auto(el("span", "km-source-name", label)));
-        var raw = src[4] || src[2];
-        if (raw) {
-          var note = " (address not a web link: " + raw + ")";
-          line.appendChild(auto(el("span", "km-source-text", note)));
-        }
-      }
-      if (src[1] && src[0]) { line.appendChild(auto(el("div", "km-source-title", src[1]))); }
-      if (src[3]) { line.appendChild(el("div", "km-source-date", src[3])); }
-      box.appendChild(line);
-    }
-    return box;
-  }
-
-  function yearOf(text) {
-    var match = /^(\d{4})(-| |$)/.exec(text || "");
-    return match ? match[1] : null;
-  }
-
-  function expand(spec) {
-    if (spec.m) {
-      ["k", "p", "a", "t", "c"].forEach(function (name, j) {
-        spec[name] = spec.m.map(function (code) { return spec.meta[code][j]; });
-      });
-    }
-    if (spec.ep) { spec.e = spec.e.map(function (s) { return spec.ep + s; }); }
-  }
-
-  function points(map, target, spec, state) {
-    expand(spec);
-    var n = spec.n, markers = new Array(n), styles = {};
-    spec.year = spec.dates.map(yearOf);
-    for (var i = 0; i < n; i++) {
-      var key = spec.k[i] + "_" + spec.p[i];
-      if (!styles[key]) {
-        styles[key] = pointStyle(spec.kinds[spec.k[i]], spec.precisions[spec.p[i]]);
-        styles[key].className = "km-point km-point-" + spec.precisions[spec.p[i]];
-      }
-      var lat = (spec.y[i] + spec.y0) / spec.scale, lon = (spec.x[i] + spec.x0) / spec.scale;
-      var marker = L.circleMarker([lat, lon], styles[key]);
-      marker.kmIndex = i;
-      markers[i] = marker;
-    }
-    var group = spec.cluster
-      ? L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false,
-                              maxClusterRadius: 45, spiderfyOnMaxZoom: true})
-      : L.featureGroup();
-    group.on("click", function (e) {
-      var layer = e.layer;
-      if (layer.kmIndex === undefined) { return; }
-      L.popup({maxWidth: 320, className: "km-popup-box"})
-        .setLatLng(layer.getLatLng())
-        .setContent(eventPopup(spec, layer.kmIndex))
-        .openOn(map);
-    });
-    function show(keep) {
-      var chosen = keep ? markers.filter(function (m) { return keep(m.kmIndex); }) : markers;
-      group.clearLayers();
-      if (spec.cluster) { group.addLayers(chosen); }
-      else { chosen.forEach(function (m) { group.addLayer(m); }); }
-      return chosen.length;
-    }
-    // On the map first: markercluster adds to a detached group in quadratic time.
-    target.addLayer(group);
-    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
-    return {group: group, show: show};
-  }
-
-  function badges(map, target, spec, state) {
-    var group = L.featureGroup();
-    function draw() {
-      group.clearLayers();
-      spec.items.forEach(function (item) {
-        var count = state.step === null ? item.count : (item.byYear[state.step] || 0);
-        if (!count) { return; }
-        var label = el("span", "km-badge-count", count);
-        var width = 12 + 7 * String(count).length;
-        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20]});
-        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
-        marker.bindTooltip(function () {
-          var box = el("div", "km-tooltip");
-          box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
-          box.appendChild(auto(el("div", "km-note", count + " " + spec.text)));
-          return box;
-        }, {className: "km-tooltip-box"});
-        group.addLayer(marker);
-      });
-    }
-    draw();
-    target.addLayer(group);
-    return {draw: draw};
-  }
-
-  function render(map, groups, spec) {
-    var state = {step: spec.timeline ? spec.timeline.initial : null};
-    var parts = {};
-    if (spec.choropleth) {
-      parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);
-    }
-    if (spec.outlines) {
-      spec.outlines.forEach(function (o) { outlines(map, groups[o.group] || map, o); });
-    }
-    if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
-    if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
-    if (spec.headline) { control(map, "topright", auto(el("div", "km-headline", spec.headline))); }
-    if (spec.legend) {
-      parts.legend = legend(spec.legend);
-      control(map, "bottomright", parts.legend.node);
-    }
-    if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
-    if (spec.timeline) { slider(map, spec, state, parts); }
-    if (spec.fit) { map.fitBounds(spec.fit); }
-    return parts;
-  }
-
-  function slider(map, spec, state, parts) {
-    var steps = spec.timeline.steps;
-    var box = el("div", "km-slider");
-    var label = el("div", "km-slider-label");
-    var input = el("input", "km-slider-input");
-    input.type = "range";
-    input.min = "0";
-    input.max = String(steps.length - 1);
-    input.step = "1";
-    input.value = String(steps.indexOf(state.step));
-    input.setAttribute("aria-label", spec.timeline.label);
-    box.appendChild(label);
-    box.appendChild(input);
-    if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
-    function update() {
-      state.step = steps[Number(input.value)];
-      label.textContent = spec.timeline.label + ": " + state.step;
-      box.setAttribute("data-step", state.step);
-      if (parts.choropleth) { parts.choropleth.restyle(); }
-      if (parts.points) {
-        parts.points.show(function (i) {
-          return spec.points.year[spec.points.d[i]] === state.step;
-        });
-      }
-      if (parts.badges) { parts.badges.draw(); }
-      if (parts.legend) {
-        var counts = spec.timeline.counts[state.step] || {};
-        Object.keys(parts.legend.counts).forEach(function (key) {
-          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
-        });
-      }
-    }
-    input.addEventListener("input", update);
-    control(map, "topleft", box);
-    update();
-  }
-
-  return {data: data, render: render, safeUrl: safeUrl, el: el};
-})();
-window.kmLib = kmLib;
-"""
-
-#: Styles of the map furniture, legend, tooltips and popups.
-CSS = """
-.km-legend, .km-furniture, .km-headline, .km-slider {
-  background: rgba(255, 255, 255, 0.93); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font: 12px/1.35 system-ui, sans-serif;
-  color: #222; max-width: 320px;
-}
-.km-headline { font-weight: 600; font-size: 14px; max-width: 440px; }
-.km-title { font-weight: 700; font-size: 14px; }
-.km-subtitle { color: #444; margin-bottom: 2px; }
-.km-note { color: #333; }
-.km-legend-title { font-weight: 700; }
-.km-legend-heading { font-weight: 600; margin-top: 4px; }
-.km-legend-item { display: flex; align-items: center; gap: 6px; }
-.km-legend-count { color: #555; }
-.km-legend-note { color: #555; margin-top: 4px; white-space: normal; }
-.km-swatch { display: inline-block; width: 16px; height: 12px; border: 1px solid #777;
-  box-sizing: border-box; flex: none; }
-.km-swatch-outline { background: transparent; border-width: 3px; }
-.km-swatch-marker { width: 12px; height: 12px; border-radius: 50%; border-width: 2px;
-  border-style: solid; margin: 0 2px; }
-.km-mk-near { width: 9px; height: 9px; margin: 0 3px; }
-.km-mk-district { width: 14px; height: 14px; border-style: dashed; margin: 0 1px; }
-.km-swatch-badge, .km-badge { background: #fff; border: 2px solid #333; border-radius: 3px;
-  text-align: center; font: 700 10px/16px system-ui, sans-serif; color: #111; }
-.km-swatch-badge { width: 18px; height: 14px; line-height: 10px; }
-.km-badge { line-height: 16px; }
-.km-tooltip { font: 12px/1.35 system-ui, sans-serif; max-width: 280px; white-space: normal; }
-.km-tooltip-title { font-weight: 700; margin-bottom: 2px; }
-.km-name-dari { font-weight: 400; color: #333; }
-.km-key { color: #555; }
-.km-popup { font: 12px/1.4 system-ui, sans-serif; max-width: 300px; }
-.km-popup-title { font-weight: 700; margin-bottom: 3px; }
-.km-description { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; }
-.km-source { overflow-wrap: anywhere; }
-.km-slider-label { font-weight: 600; }
-.km-slider-input { width: 220px; }
-.km-slider-note { color: #555; max-width: 240px; }
-"""
+def __getattr__(name: str):
+    """Old names of the page code, kept as aliases: the files under ``khorasan_map/web``."""
+    aliases = {"JS_LIB": "kmlib.js", "CSS": "kmlib.css"}
+    if name in aliases:
+        return web_file(aliases[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -627,29 +217,6 @@ def safe_url(value) -> str | None:
     return text
 
 
-def _text(value) -> str | None:
-    """Return a cell as stripped text, None when missing or blank."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    text = str(value).strip()
-    return text or None
-
-
-def _number(value) -> str:
-    """Format a count or sum for people: whole numbers without decimals."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return _NO_DATA_VALUE
-    value = float(value)
-    if value.is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
 def _color(value: str) -> str:
     """Only ``#rrggbb`` colours reach style properties."""
     text = str(value)
@@ -680,7 +247,7 @@ def _element_classes():
             return self._text
 
     class Assets(MacroElement):
-        """The page's CSS and script library, once per map."""
+        """The page's styles (``web/kmlib.css``), once per map."""
 
         def __init__(self):
             super().__init__()
@@ -688,8 +255,7 @@ def _element_classes():
 
         def render(self, **kwargs):
             figure = self.get_root()
-            figure.header.add_child(Raw(f"<style>{CSS}</style>"), name="km_css")
-            figure.script.add_child(Raw(JS_LIB), name="km_lib")
+            figure.header.add_child(Raw(f"<style>{web_file('kmlib.css')}</style>"), name="km_css")
 
     class ClusterAssets(JSCSSMixin):
         """Leaflet.markercluster 1.4.1, the version export inlines offline, from the CDN."""
@@ -705,7 +271,11 @@ def _element_classes():
             self._name = "KmClusterAssets"
 
     class Layer(MacroElement):
-        """The map's data (JSON) and the one call that draws it."""
+        """The map's data (JSON), the element that names its Leaflet variables, and the script.
+
+        ``web/kmlib.js`` comes after every layer group is made and draws the map from the
+        ``script.km-boot`` element: no script is written from Python.
+        """
 
         def __init__(self, spec: dict, groups: dict):
             super().__init__()
@@ -719,19 +289,20 @@ def _element_classes():
 
         def render(self, **kwargs):
             figure = self.get_root()
+            boot = {
+                "data": self.data_id,
+                "map": self._parent.get_name(),
+                "groups": {k: g.get_name() for k, g in self._groups.items()},
+            }
             figure.html.add_child(
                 Raw(
                     f'<script type="application/json" class="km-data" id="{self.data_id}">'
                     f"{self._payload}</script>"
+                    f'<script type="application/json" class="km-boot">{safe_json(boot)}</script>'
                 ),
                 name=self.get_name(),
             )
-            groups = ", ".join(f'"{k}": {g.get_name()}' for k, g in self._groups.items())
-            call = (
-                f"kmLib.render({self._parent.get_name()}, {{{groups}}}, "
-                f"kmLib.data({json.dumps(self.data_id)}));"
-            )
-            figure.script.add_child(Raw(call), name=self.get_name())
+            figure.script.add_child(Raw(web_file("kmlib.js")), name="km_lib")
 
     return Raw, Assets, ClusterAssets, Layer
 
@@ -892,78 +463,6 @@ def _events_frame(events):
     raise TypeError(f"expected events (a DataFrame in the event schema), not {type(events)!r}")
 
 
-def _metric(table: pd.DataFrame, column: str) -> np.ndarray:
-    """Values of ``column``; ``first_year``/``last_year`` derived from the date columns."""
-    if column in ("first_year", "last_year"):
-        source = "first_date" if column == "first_year" else "last_date"
-        dates = pd.to_datetime(table[source], errors="coerce")
-        return dates.dt.year.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    if column not in table:
-        numeric = [
-            c
-            for c in table.columns
-            if c not in ("geometry", "year") and pd.api.types.is_numeric_dtype(table[c])
-        ]
-        raise ValueError(
-            f"column {column!r} is not in the summary; choose one of "
-            + ", ".join(sorted(set(numeric) | {"first_year", "last_year"}))
-        )
-    values = pd.to_numeric(table[column], errors="coerce")
-    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _labels_for(column: str) -> tuple[str, str]:
-    """Legend labels of the zero and missing classes for a column."""
-    if column in ("first_year", "last_year"):
-        return "0", "No events"
-    if column == "events" or column.startswith("n_"):
-        return "No events", "No data"
-    if column.startswith("fatalities"):
-        return "None recorded", "Not reported"
-    return "0", "No data"
-
-
-def _metric_label(column: str) -> str:
-    return METRIC_LABELS.get(column, column.replace("_", " ").capitalize())
-
-
-def _value_text(column: str, value: float, missing_label: str) -> str:
-    if value is None or math.isnan(value):
-        return missing_label
-    if column == "share_province_precise":
-        return f"{value:.0%}"
-    if column in ("first_year", "last_year"):
-        return str(int(value))
-    return _number(value)
-
-
-def _tooltip_pairs(rec: dict, column: str, value: float, missing_label: str) -> list:
-    """Rows of a province tooltip: the mapped value, counts by kind, fatalities, dates."""
-    pairs = [[_metric_label(column), _value_text(column, value, missing_label)]]
-    if column != "events" and "events" in rec:
-        pairs.append(["Events", _number(rec.get("events"))])
-    for kind in settings.EVENT_KINDS:
-        col = f"n_{kind}"
-        if col in rec and col != column:
-            pairs.append([settings.KIND_STYLES[kind]["label"], _number(rec.get(col))])
-    if "n_other" in rec and _number(rec.get("n_other")) not in ("0", _NO_DATA_VALUE):
-        pairs.append(["Other kinds", _number(rec.get("n_other"))])
-    if "fatalities" in rec and column != "fatalities":
-        best = rec.get("fatalities")
-        text = "not reported" if pd.isna(best) else _number(best)
-        low, high = rec.get("fatalities_low"), rec.get("fatalities_high")
-        if not pd.isna(best) and not pd.isna(low) and not pd.isna(high) and low != high:
-            text += f" (range {_number(low)}-{_number(high)})"
-        pairs.append(["Fatalities", text])
-    first, last = _text(rec.get("first_date")), _text(rec.get("last_date"))
-    if first or last:
-        pairs.append(["First and last", f"{first or '?'} to {last or '?'}"])
-    share = rec.get("share_province_precise")
-    if share is not None and not pd.isna(share) and column != "share_province_precise":
-        pairs.append(["Known only to the province", f"{float(share):.0%}"])
-    return pairs
-
-
 def _records(table: pd.DataFrame) -> dict[str, dict]:
     """Summary rows keyed by province code, geometry dropped."""
     cols = [c for c in table.columns if c != "geometry"]
@@ -973,76 +472,40 @@ def _records(table: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def _reason_counts(obj) -> dict[str, int]:
-    """``{reason: count}`` from a dict, a Series or a left-out table."""
-    if obj is None:
-        return {}
-    if isinstance(obj, dict):
-        return {str(k): int(v) for k, v in obj.items() if int(v)}
-    if isinstance(obj, pd.DataFrame):
-        if "reason" not in obj or obj.empty:
-            return {}
-        return {str(k): int(v) for k, v in obj["reason"].value_counts().items()}
-    if isinstance(obj, pd.Series):
-        return {str(k): int(v) for k, v in obj.items() if int(v)}
-    return {str(k): int(v) for k, v in dict(obj).items() if int(v)}
-
-
-def _merge_reasons(*parts: dict) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for part in parts:
-        for key, value in part.items():
-            total[key] = total.get(key, 0) + int(value)
-    return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 # --------------------------------------------------------------------------------------------
 # Furniture and legend
 # --------------------------------------------------------------------------------------------
-
-
-def _sources_line(datasets, source: str | None) -> str:
-    if source:
-        return f"Source: {source}"
-    names = sorted({str(d) for d in datasets if _text(d)})
-    if not names:
-        return "Source: not stated"
-    return "Source: " + "; ".join(DATASET_LABELS.get(n, n) for n in names)
-
-
-def _left_out_line(reasons: dict[str, int]) -> str:
-    total = sum(reasons.values())
-    if not total:
-        return "Left out: none"
-    parts = "; ".join(f"{n:,} {reason}" for reason, n in reasons.items())
-    noun = "event" if total == 1 else "events"
-    return f"Left out: {total:,} {noun} ({parts})"
 
 
 def _furniture(
     title,
     subtitle,
     date_range,
-    sources_line,
+    source_text,
     n_records,
     reasons,
     extra=(),
     boundary_source=None,
     left_out=None,
+    datasets=(),
+    kinds=None,
 ):
-    reasons = _merge_reasons(reasons, _reason_counts(left_out))
+    reasons = merge_reasons(reasons, reason_counts(left_out))
     lines = []
     if date_range and (date_range[0] or date_range[1]):
         lines.append(f"Dates: {date_range[0] or 'start'} to {date_range[1] or 'end'}")
-    lines.append(sources_line)
+    lines.append(source_text)
+    named = dataset_line(datasets)
+    if named:
+        lines.append(named)
     if boundary_source:
         lines.append(f"Boundaries: {boundary_source}")
     noun = "event" if n_records == 1 else "events"
     lines.append(f"Records: {n_records:,} {noun} mapped")
-    lines.append(_left_out_line(reasons))
+    lines.append(left_out_line(reasons))
     lines.extend(extra)
-    title = title or settings.MAP_TITLE  # every map has a title, as the static ones do
-    return {"title": _text(title), "subtitle": _text(subtitle), "lines": lines}
+    title = title or map_title(kinds)  # every map has a title, as the static ones do
+    return {"title": text_or_none(title), "subtitle": text_or_none(subtitle), "lines": lines}
 
 
 def _class_items(classes: Classes, counts: bool = True) -> list[dict]:
@@ -1089,7 +552,7 @@ def _class_note(classes: Classes) -> str:
 def _kind_table(kinds_present) -> list[dict]:
     """Known kinds first, in settings order, then any others present, sorted."""
     keys = list(settings.EVENT_KINDS) + sorted(
-        {str(k) for k in kinds_present if _text(k)} - set(settings.EVENT_KINDS)
+        {str(k) for k in kinds_present if text_or_none(k)} - set(settings.EVENT_KINDS)
     )
     table = []
     for key in keys:
@@ -1141,7 +604,7 @@ def _filter(events, since, until, kinds, min_confidence):
     from khorasan_map.aggregate import filter_events
 
     result = filter_events(events, since, until, kinds, min_confidence)
-    return result.events, _reason_counts(result.left_out)
+    return result.events, reason_counts(result.left_out)
 
 
 def _column(events: pd.DataFrame, name: str) -> pd.Series:
@@ -1204,8 +667,58 @@ def _place_text(precision: pd.Series, district: pd.Series, province: pd.Series) 
     return out
 
 
-def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster):
-    """Split events into points, province-only counts and the left out, and encode them."""
+@dataclass
+class PreparedPoints:
+    """Events made ready to draw, once, for every map that shows them (:func:`prepare_points`).
+
+    Attributes
+    ----------
+    points : dict
+        The points table the page draws (compact JSON-ready columns; see ``kmlib.js``).
+    badges : dict
+        Counts of province-only events at each province's centre.
+    stats : dict
+        ``n_points``, ``n_province``, ``n_kept``, ``reasons`` (left out, with counts),
+        ``kind_counts``, ``datasets`` and ``dates`` (first and last day).
+    layer : geopandas.GeoDataFrame
+        The province layer the badges stand on.
+    """
+
+    points: dict
+    badges: dict
+    stats: dict
+    layer: object = field(repr=False, default=None)
+
+
+def prepare_points(events, boundaries=None, *, since=None, until=None, kinds=None,
+                   min_confidence=None, layer=None) -> PreparedPoints:
+    """Split events into drawable points, province-only counts and the left out, and encode them.
+
+    A build prepares the points once and hands them to every map that draws them
+    (``prepared=`` of :func:`points_map`, :func:`combined_map` and :func:`timeline_map`).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or JoinResult
+        Events in the toolkit's schema.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer for the badges; the shipped web layer by default.
+    since, until, kinds, min_confidence
+        Filters, as in :func:`khorasan_map.aggregate.filter_events`.
+    layer : geopandas.GeoDataFrame, optional
+        The drawing layer already prepared from ``boundaries`` (saves preparing it again).
+
+    Returns
+    -------
+    PreparedPoints
+
+    Examples
+    --------
+    >>> from khorasan_map.synthetic import synthetic_events
+    >>> prepared = prepare_points(synthetic_events(100))  # doctest: +SKIP
+    >>> m = points_map(None, prepared=prepared)  # doctest: +SKIP
+    """
+    layer = _drawing_layer(boundaries) if layer is None else layer
     events = _events_frame(events)
     kept, reasons = _filter(events, since, until, kinds, min_confidence)
     lat = pd.to_numeric(_column(kept, "latitude"), errors="coerce")
@@ -1214,20 +727,31 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
     has_point = (precision.isin(settings.POINT_PRECISIONS) & lat.notna() & lon.notna()).to_numpy(
         bool
     )
-    if "assigned_code" in kept:
-        code = _str_column(kept, "assigned_code")
-    else:
-        code = _str_column(kept, "province_code")
+    code_column = "assigned_code" if "assigned_code" in kept else "province_code"
+    code = _str_column(kept, code_column)
     known = code.isin(set(layer["province_code"].astype(str))).to_numpy(bool)
     province_only = ~has_point & known
-    unplaced = ~has_point & ~known
-    if unplaced.any():
-        reasons = _merge_reasons(
-            reasons, {"no usable point and no known province": int(unplaced.sum())}
-        )
+    unplaced = int((~has_point & ~known).sum())
+    if unplaced:
+        reasons = merge_reasons(reasons, {"no usable point and no known province": unplaced})
+    kind_counts = kept["kind"].astype(str).value_counts().to_dict() if "kind" in kept else {}
+    stats = {
+        "n_points": int(has_point.sum()),
+        "n_province": int(province_only.sum()),
+        "n_kept": int(len(kept)) - unplaced,
+        "reasons": reasons,
+        "kind_counts": kind_counts,
+        "datasets": list(_column(events, "dataset").dropna().unique()),
+        "dates": _date_span(kept),
+    }
+    kinds_table = _kind_table(kept["kind"].unique() if "kind" in kept else ())
+    points = _points_table(kept[has_point], kinds_table)
+    badges = _badges(kept[province_only], code[province_only], layer)
+    return PreparedPoints(points, badges, stats, layer)
 
-    pts = kept[has_point]
-    dates, _ = _date_display(pts)
+
+def _points_table(pts: pd.DataFrame, kinds_table: list[dict]) -> dict:
+    """Encode the located events as the compact table the page script expands."""
     ids = _str_column(pts, "event_id")
     order = np.lexsort(
         (
@@ -1237,25 +761,20 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
             .to_numpy(),
         )
     )
-    pts = pts.iloc[order]
-    dates, ids = dates.iloc[order], ids.iloc[order]
-
-    kinds_table = _kind_table(kept["kind"].unique() if "kind" in kept else ())
+    pts, ids = pts.iloc[order], list(ids.iloc[order])
+    dates, _ = _date_display(pts)
     kind_index = {k["key"]: i for i, k in enumerate(kinds_table)}
-    kind_col = _str_column(pts, "kind")
     precisions = list(PRECISION_LABELS)
     x = np.round(pd.to_numeric(pts["longitude"]).to_numpy(float) * COORD_SCALE).astype(np.int64)
     y = np.round(pd.to_numeric(pts["latitude"]).to_numpy(float) * COORD_SCALE).astype(np.int64)
     x0 = int(x.min()) if len(x) else 0
     y0 = int(y.min()) if len(y) else 0
-
     d_codes, d_table = _factorize(list(dates))
     a1, a2 = _str_column(pts, "actor1"), _str_column(pts, "actor2")
     actors = [" and ".join(x for x in (p, q) if x) for p, q in zip(a1, a2, strict=True)]
     a_codes, a_table = _factorize(actors)
     t_codes, t_table = _factorize([_cut(t) for t in _str_column(pts, "description")])
-    fat = [_fatalities_text(r) for r in _fatality_rows(pts)]
-    f_codes, f_table = _factorize(fat)
+    f_codes, f_table = _factorize([fatalities_text(r) for r in fatality_rows(pts)])
     c_codes, c_table = _factorize(list(_str_column(pts, "confidence")))
     places = _place_text(
         _str_column(pts, "location_precision").str.lower(),
@@ -1263,44 +782,27 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         _str_column(pts, "province"),
     )
     l_codes, l_table = _factorize(places)
-    s_codes, sources = _source_table(pts, list(ids))
-
+    s_codes, sources = _source_table(pts, ids)
     # Low-cardinality columns travel as one code per event into a table of combinations
     # [kind, precision, actors, description, confidence]; ids without their common prefix.
-    k_codes = [kind_index[k] for k in kind_col]
+    k_codes = [kind_index[k] for k in _str_column(pts, "kind")]
     p_codes = [precisions.index(p) for p in pts["location_precision"].astype(str).str.lower()]
     m_codes, meta = _factorize(list(zip(k_codes, p_codes, a_codes, t_codes, c_codes, strict=True)))
-    prefix = os.path.commonprefix(list(ids)) if len(ids) > 1 else ""
-    spec = {
-        "n": len(pts),
-        "cluster": bool(cluster if cluster is not None else len(pts) > CLUSTER_THRESHOLD),
-        "scale": COORD_SCALE,
-        "x0": x0,
-        "y0": y0,
-        "x": (x - x0).tolist(),
-        "y": (y - y0).tolist(),
-        "m": m_codes,
-        "meta": [list(key) for key in meta],
-        "kinds": kinds_table,
-        "precisions": precisions,
-        "d": d_codes,
-        "dates": d_table,
-        "actors": a_table,
-        "descriptions": t_table,
-        "f": f_codes,
-        "fatalities": f_table,
-        "confidence": c_table,
-        "l": l_codes,
-        "places": l_table,
-        "s": s_codes,
-        "sources": sources,
-        "ep": prefix,
-        "e": [i[len(prefix) :] for i in ids],
+    prefix = os.path.commonprefix(ids) if len(ids) > 1 else ""
+    return {
+        "n": len(pts), "cluster": False, "scale": COORD_SCALE, "x0": x0, "y0": y0,
+        "x": (x - x0).tolist(), "y": (y - y0).tolist(),
+        "m": m_codes, "meta": [list(key) for key in meta],
+        "kinds": kinds_table, "precisions": precisions,
+        "d": d_codes, "dates": d_table, "actors": a_table, "descriptions": t_table,
+        "f": f_codes, "fatalities": f_table, "confidence": c_table,
+        "l": l_codes, "places": l_table, "s": s_codes, "sources": sources,
+        "ep": prefix, "e": [i[len(prefix) :] for i in ids],
     }
 
-    # Province-only events: a count per province at its representative point.
-    prov = kept[province_only]
-    prov_code = code[province_only]
+
+def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
+    """Province-only events: a count per province at its representative point."""
     _, prov_years = _date_display(prov)
     rep = layer.set_index("province_code").geometry.representative_point()
     names = layer.set_index("province_code")["province"]
@@ -1312,28 +814,32 @@ def _prepare_points(events, layer, since, until, kinds, min_confidence, cluster)
         items.append(
             {
                 "code": pcode,
-                "name": _text(names[pcode]) or pcode,
+                "name": text_or_none(names[pcode]) or pcode,
                 "lat": round(point.y, 4),
                 "lon": round(point.x, 4),
                 "count": int(mask.sum()),
                 "byYear": {str(k): int(v) for k, v in by_year.items()},
             }
         )
-    badges = {
+    return {
         "items": items,
         "text": "events known only to this province (not drawn as points)",
+        "textOne": "event known only to this province (not drawn as a point)",
     }
-    kind_counts = kept["kind"].astype(str).value_counts().to_dict() if "kind" in kept else {}
-    stats = {
-        "n_points": int(has_point.sum()),
-        "n_province": int(province_only.sum()),
-        "n_kept": int(len(kept)) - int(unplaced.sum()),
-        "reasons": reasons,
-        "kind_counts": kind_counts,
-        "datasets": list(_column(events, "dataset").dropna().unique()),
-        "dates": _date_span(kept),
-    }
-    return spec, badges, stats
+
+
+def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:
+    """Return the points table with this map's choice of clustering (the prepared one is shared)."""
+    n = prepared.points["n"]
+    return {**prepared.points, "cluster": bool(cluster if cluster is not None
+                                                else n > CLUSTER_THRESHOLD)}
+
+
+def _points_for(events, prepared, layer, filters) -> PreparedPoints:
+    """Return the prepared points given, else prepare them here from the events."""
+    if prepared is not None:
+        return prepared
+    return prepare_points(events, layer=layer, **filters)
 
 
 def _with_id(text: str, event_id: str) -> str:
@@ -1374,32 +880,13 @@ def _source_table(pts: pd.DataFrame, ids: list[str]) -> tuple[list[int], list]:
     return codes, [None if key is None or not any(key) else list(key) for key in table]
 
 
-def _fatality_rows(pts: pd.DataFrame):
-    best = pd.to_numeric(_column(pts, "fatalities"), errors="coerce")
-    low = pd.to_numeric(_column(pts, "fatalities_low"), errors="coerce")
-    high = pd.to_numeric(_column(pts, "fatalities_high"), errors="coerce")
-    return zip(best.tolist(), low.tolist(), high.tolist(), strict=True)
-
-
-def _fatalities_text(row) -> str | None:
-    best, low, high = row
-    if pd.isna(best):
-        if not pd.isna(low) and not pd.isna(high):
-            return f"{_number(low)}-{_number(high)} (no best estimate)"
-        return "not reported"
-    text = _number(best)
-    if not pd.isna(low) and not pd.isna(high) and low != high:
-        text += f" (range {_number(low)}-{_number(high)})"
-    return text
-
-
 def _date_span(events: pd.DataFrame) -> tuple[str | None, str | None]:
     """First and last day the events may have happened, the window coverage() states."""
-    from khorasan_map.aggregate import _iso, event_span
+    from khorasan_map.aggregate import event_span
 
     if "date" not in events and "date_start" not in events:
         return None, None
-    return tuple(_iso(x) for x in event_span(events))
+    return tuple(None if pd.isna(x) else x.strftime("%Y-%m-%d") for x in event_span(events))
 
 
 def _window(since, until, data_span) -> tuple[str | None, str | None]:
@@ -1419,68 +906,34 @@ def _window(since, until, data_span) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------------------------
 
 
-def _summary_and_events(obj, boundaries, since, until, kinds, min_confidence, by="province"):
-    """Return a summary table (computed from events if needed) and the events (or None)."""
+def _summary_and_events(obj, boundaries, filters, by="province", summary=None):
+    """Return a summary table (the given one, else computed from events) and the events."""
     if _is_summary(obj):
         return obj, None
+    events = _events_frame(obj) if obj is not None else None
+    if summary is not None:
+        return summary, events
+    if events is None:
+        raise TypeError("give events, or a summary with summary=")
     from khorasan_map.aggregate import summarize
 
-    events = _events_frame(obj)
     if "assigned_code" not in events:
         # Join once here: summarize and coverage then reuse the assigned provinces.
         from khorasan_map.join import assign_provinces
 
         events = assign_provinces(events, boundaries).events
-    table = summarize(
-        events,
-        boundaries,
-        since=since,
-        until=until,
-        kinds=kinds,
-        min_confidence=min_confidence,
-        by=by,
-    )
-    return table, events
+    return summarize(events, boundaries, by=by, **filters), events
 
 
 def _check_column(summary: pd.DataFrame, column: str) -> None:
     if column in ("first_year", "last_year") and "first_date" in summary:
         return
-    _metric(summary.head(0), column)
+    metric_values(summary.head(0), column)
 
 
-def _headline(summary, events, layer, boundaries, since, until, kinds, min_confidence) -> str:
-    """Write the coverage sentence: ``aggregate.coverage`` for events, else from the table."""
-    from khorasan_map.aggregate import coverage, coverage_sentence, kinds_noun
-
-    if events is not None:
-        return coverage(
-            events,
-            boundaries,
-            since=since,
-            until=until,
-            kinds=kinds,
-            min_confidence=min_confidence,
-        ).sentence
-    counts = pd.to_numeric(summary["events"], errors="coerce").fillna(0)
-    with_events = summary.loc[counts.to_numpy() > 0, "province_code"].astype(str).nunique()
-    total = len(layer)
-    attrs = summary.attrs
-    kinds_attr = attrs.get("kinds")
-    start, end = _summary_span(summary)
-    return coverage_sentence(kinds_noun(kinds_attr), int(with_events), total, start, end)
-
-
-def _summary_span(summary) -> tuple[str | None, str | None]:
-    """Return the window a summary covers: its filters, else the span coverage() states."""
-    attrs = summary.attrs
-    span = attrs.get("span") or (None, None)
-    first = pd.Series(summary["first_date"]).dropna() if "first_date" in summary else pd.Series()
-    last = pd.Series(summary["last_date"]).dropna() if "last_date" in summary else pd.Series()
-    return (
-        _text(attrs.get("since")) or span[0] or (_text(first.min()) if len(first) else None),
-        _text(attrs.get("until")) or span[1] or (_text(last.max()) if len(last) else None),
-    )
+def _headline(summary, events, boundaries, filters, coverage) -> list[str]:
+    """Return the headline lines (:func:`khorasan_map.maptext.headline`), given or composed."""
+    return list(headline(events, summary, boundaries, coverage=coverage, **filters).lines)
 
 
 def _summary_records(summary) -> int:
@@ -1492,53 +945,101 @@ def _summary_records(summary) -> int:
     return 0
 
 
+def _classes_for(aligned: pd.DataFrame, column, scheme, k, bins):
+    """Values of ``column`` in the aligned rows and their classes, with this column's labels."""
+    values = metric_values(aligned, column)
+    zero_label, missing_label = class_labels(column)
+    classes = classify_values(
+        values, scheme, k, bins, zero_label=zero_label, missing_label=missing_label
+    )
+    return values, classes, missing_label
+
+
+def _aligned(rows: list[dict], summary: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows in drawing order, every summary column present."""
+    aligned = pd.DataFrame(rows)
+    for col in summary.columns:
+        if col != "geometry" and col not in aligned:
+            aligned[col] = None
+    return aligned
+
+
+def _province_row(layer, i, code, recs, cls, lines) -> dict:
+    """One province of the drawing: names from the summary, else from the layer."""
+    found = [r for r in recs if r is not None]
+    name = next((text_or_none(r.get("province")) for r in found if r.get("province")), None)
+    dari = next((text_or_none(r.get("province_dari")) for r in found if r.get("province_dari")),
+                None)
+    return {
+        "code": code,
+        "name": name or text_or_none(layer["province"].iloc[i]) or code,
+        "dari": dari or text_or_none(layer["province_dari"].iloc[i]),
+        "cls": cls,
+        "lines": lines,
+    }
+
+
+def _tooltip(rec, column, value, missing_label) -> list:
+    if rec is None:
+        return [[metric_label(column), missing_label]]
+    return tooltip_rows(rec, column, value, missing_label)
+
+
+def _class_colors(classes: Classes) -> dict:
+    return {"colors": {str(c): _color(v) for c, v in classes.class_colors().items()}}
+
+
 def _choropleth_part(summary, layer, column, scheme, k, bins):
     """Classes, rows and shapes of a one-value-per-province choropleth."""
     _check_column(summary, column)
     recs = _records(summary)
     codes = layer["province_code"].astype(str).tolist()
-    aligned = pd.DataFrame([recs.get(c, {"province_code": c}) for c in codes])
-    for col in summary.columns:
-        if col != "geometry" and col not in aligned:
-            aligned[col] = None
-    values = _metric(aligned, column)
-    zero_label, missing_label = _labels_for(column)
-    classes = classify_values(
-        values, scheme, k, bins, zero_label=zero_label, missing_label=missing_label
-    )
-    rows = []
-    for i, code in enumerate(codes):
-        rec = recs.get(code)
-        name = _text((rec or {}).get("province")) or _text(layer["province"].iloc[i]) or code
-        dari = _text((rec or {}).get("province_dari")) or _text(layer["province_dari"].iloc[i])
-        pairs = (
-            _tooltip_pairs(rec, column, values[i], missing_label)
-            if rec is not None
-            else [[_metric_label(column), missing_label]]
-        )
-        rows.append(
-            {
-                "code": code,
-                "name": name,
-                "dari": dari,
-                "cls": int(classes.class_of[i]),
-                "lines": pairs,
-            }
-        )
-    part = {
-        "geojson": _geojson(layer),
-        "rows": rows,
-        "classes": {"colors": {str(c): _color(v) for c, v in classes.class_colors().items()}},
-    }
+    aligned = _aligned([recs.get(c, {"province_code": c}) for c in codes], summary)
+    values, classes, missing = _classes_for(aligned, column, scheme, k, bins)
+    rows = [
+        _province_row(layer, i, code, [recs.get(code)], int(classes.class_of[i]),
+                      _tooltip(recs.get(code), column, values[i], missing))
+        for i, code in enumerate(codes)
+    ]
+    part = {"geojson": _geojson(layer), "rows": rows, "classes": _class_colors(classes)}
     return part, classes, values
 
 
 def _choropleth_legend(column: str, classes: Classes) -> dict:
     return {
-        "title": f"{_metric_label(column)} per province",
+        "title": f"{metric_label(column)} per province",
         "sections": [{"title": None, "items": _class_items(classes)}],
         "note": _class_note(classes),
     }
+
+
+def _filters(since, until, kinds, min_confidence) -> dict:
+    return {"since": since, "until": until, "kinds": kinds, "min_confidence": min_confidence}
+
+
+def _datasets(events, summary) -> list:
+    if events is not None:
+        return list(_column(events, "dataset").dropna().unique())
+    return list(summary.attrs.get("datasets") or ())
+
+
+def _summary_furniture(summary, events, layer, filters, words, extra=()) -> dict:
+    """Furniture of a map drawn from a summary: dates, sources, records and left out."""
+    title, subtitle, source, left_out = words
+    span = summary_span(summary)
+    return _furniture(
+        title,
+        subtitle,
+        _window(filters["since"], filters["until"], span) if events is not None else span,
+        sources_line(_datasets(events, summary), source),
+        _summary_records(summary),
+        reason_counts(summary.attrs.get("left_out_reasons")),
+        extra=extra,
+        boundary_source=text_or_none(layer.attrs.get("source")),
+        left_out=left_out,
+        datasets=_datasets(events, summary),
+        kinds=filters["kinds"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1563,6 +1064,8 @@ def choropleth_map(
     source: str | None = None,
     left_out: dict | None = None,
     tiles: str | None = settings.TILES,
+    summary=None,
+    coverage=None,
 ):
     """Map one value per province, classed, with a legend, tooltips and a coverage headline.
 
@@ -1583,6 +1086,12 @@ def choropleth_map(
         events") and missing ("No data") are always classes of their own.
     since, until, kinds, min_confidence
         Filters, as in :func:`khorasan_map.aggregate.filter_events`.
+    summary : pandas.DataFrame, optional
+        The summary already computed from the events with the same filters (a build computes
+        it once for every map and report); the events then only name the datasets.
+    coverage : Coverage or khorasan_map.maptext.Headline, optional
+        The headline's coverage (or the whole headline) already computed with the same
+        filters; see :func:`khorasan_map.maptext.headline`.
     title, subtitle : str, optional
         Shown in the report furniture (escaped).
     source : str, optional
@@ -1605,37 +1114,19 @@ def choropleth_map(
     >>> m = choropleth_map(read_events(), "n_clash", title="Clashes")  # doctest: +SKIP
     >>> m  # shows inline in Jupyter  # doctest: +SKIP
     """
-    summary, events = _summary_and_events(
-        events_or_summary, boundaries, since, until, kinds, min_confidence
-    )
+    filters = _filters(since, until, kinds, min_confidence)
+    summary, events = _summary_and_events(events_or_summary, boundaries, filters, summary=summary)
     layer = _drawing_layer(boundaries, summary)
     part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
-    datasets = (
-        _column(events, "dataset").dropna().unique()
-        if events is not None
-        else (summary.attrs.get("datasets") or ())
-    )
+    words = (title, subtitle or f"{metric_label(column)} by province", source, left_out)
     spec = {
         "choropleth": part,
-        "headline": _headline(
-            summary, events, layer, boundaries, since, until, kinds, min_confidence
-        ),
+        "headline": _headline(summary, events, boundaries, filters, coverage),
         "legend": _choropleth_legend(column, classes),
-        "furniture": _furniture(
-            title,
-            subtitle or f"{_metric_label(column)} by province",
-            _window(since, until, _summary_span(summary))
-            if events is not None
-            else _summary_span(summary),
-            _sources_line(datasets, source),
-            _summary_records(summary),
-            _reason_counts(summary.attrs.get("left_out_reasons")),
-            boundary_source=_text(layer.attrs.get("source")),
-            left_out=left_out,
-        ),
+        "furniture": _summary_furniture(summary, events, layer, filters, words),
     }
     m = _base_map(tiles)
-    return _finish(m, spec, {"provinces": _group(f"Provinces: {_metric_label(column)}")})
+    return _finish(m, spec, {"provinces": _group(f"Provinces: {metric_label(column)}")})
 
 
 def points_map(
@@ -1652,6 +1143,7 @@ def points_map(
     source: str | None = None,
     left_out: dict | None = None,
     tiles: str | None = settings.TILES,
+    prepared: PreparedPoints | None = None,
 ):
     """Map events as points, one colour per kind, one symbol per location precision.
 
@@ -1671,6 +1163,9 @@ def points_map(
         Filters, as in :func:`khorasan_map.aggregate.filter_events`.
     cluster : bool, optional
         Cluster the points; default when there are more than :data:`CLUSTER_THRESHOLD`.
+    prepared : PreparedPoints, optional
+        The points already made by :func:`prepare_points` with the same filters (a build
+        prepares them once for every map); ``events`` may then be None.
     title, subtitle, source, left_out, tiles
         As in :func:`choropleth_map`.
 
@@ -1685,15 +1180,15 @@ def points_map(
     >>> from khorasan_map.synthetic import synthetic_events
     >>> m = points_map(synthetic_events(1000))  # doctest: +SKIP
     """
-    layer = _drawing_layer(boundaries)
-    points, badges, stats = _prepare_points(
-        events, layer, since, until, kinds, min_confidence, cluster
-    )
+    layer = prepared.layer if prepared is not None else _drawing_layer(boundaries)
+    filters = _filters(since, until, kinds, min_confidence)
+    prepared = _points_for(events, prepared, layer, filters)
+    points, stats = _clustered(prepared, cluster), prepared.stats
     spec = {
         "points": points,
-        "badges": badges,
+        "badges": prepared.badges,
         "outlines": [_outline_spec(layer, "outlines", "#7a7a7a", 0.8, "km-outline")],
-        "headline": _points_headline(stats),
+        "headline": [_points_headline(stats)],
         "legend": {
             "title": "Events",
             "sections": _points_legend_sections(
@@ -1704,12 +1199,14 @@ def points_map(
             title,
             subtitle or "Events by kind and location precision",
             _window(since, until, stats["dates"]),
-            _sources_line(stats["datasets"], source),
+            sources_line(stats["datasets"], source),
             stats["n_kept"],
             stats["reasons"],
             extra=_points_notes(stats, points["cluster"]),
-            boundary_source=_text(layer.attrs.get("source")),
+            boundary_source=text_or_none(layer.attrs.get("source")),
             left_out=left_out,
+            datasets=stats["datasets"],
+            kinds=kinds,
         ),
     }
     m = _base_map(tiles)
@@ -1745,6 +1242,27 @@ def _points_notes(stats, cluster: bool) -> list[str]:
     return notes
 
 
+def _defection_parts(summary, layer, classes, column) -> tuple[list[int], list[dict]]:
+    """Rows of provinces with a recorded defection, and the choropleth's legend sections."""
+    recs = _records(summary)
+    defection = [
+        i
+        for i, code in enumerate(layer["province_code"].astype(str))
+        if float(pd.to_numeric(recs.get(code, {}).get("n_defection", 0), errors="coerce") or 0) > 0
+    ]
+    item = {
+        "type": "outline",
+        "color": _color(settings.KIND_STYLES["defection"]["color"]),
+        "label": "Province with a recorded defection to ISK",
+        "count": len(defection),
+    }
+    sections = [
+        {"title": f"{metric_label(column)} per province", "items": _class_items(classes)},
+        {"title": None, "items": [item]},
+    ]
+    return defection, sections
+
+
 def combined_map(
     events,
     column: str = "events",
@@ -1763,6 +1281,9 @@ def combined_map(
     source: str | None = None,
     left_out: dict | None = None,
     tiles: str | None = settings.TILES,
+    summary=None,
+    coverage=None,
+    prepared: PreparedPoints | None = None,
 ):
     """Choropleth and points as layers, with one legend and defection provinces outlined.
 
@@ -1777,6 +1298,10 @@ def combined_map(
         As in :func:`choropleth_map`.
     cluster, title, subtitle, source, left_out, tiles
         As in :func:`points_map`.
+    summary, coverage
+        As in :func:`choropleth_map`.
+    prepared : PreparedPoints, optional
+        As in :func:`points_map`.
 
     Returns
     -------
@@ -1788,67 +1313,105 @@ def combined_map(
     >>> from khorasan_map.events import read_events
     >>> m = combined_map(read_events(), "n_clash")  # doctest: +SKIP
     """
-    events = _events_frame(events)
-    summary, events = _summary_and_events(events, boundaries, since, until, kinds, min_confidence)
+    filters = _filters(since, until, kinds, min_confidence)
+    summary, events = _summary_and_events(_events_frame(events), boundaries, filters,
+                                          summary=summary)
     layer = _drawing_layer(boundaries, summary)
     part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
-    points, badges, stats = _prepare_points(
-        events, layer, since, until, kinds, min_confidence, cluster
-    )
-    recs = _records(summary)
-    defection = [
-        i
-        for i, code in enumerate(layer["province_code"].astype(str))
-        if float(pd.to_numeric(recs.get(code, {}).get("n_defection", 0), errors="coerce") or 0) > 0
-    ]
-    color = settings.KIND_STYLES["defection"]["color"]
-    sections = [{"title": f"{_metric_label(column)} per province", "items": _class_items(classes)}]
-    sections.append(
-        {
-            "title": None,
-            "items": [
-                {
-                    "type": "outline",
-                    "color": _color(color),
-                    "label": "Province with a recorded defection to ISK",
-                    "count": len(defection),
-                }
-            ],
-        }
-    )
+    prepared = _points_for(events, prepared, layer, filters)
+    points, stats = _clustered(prepared, cluster), prepared.stats
+    defection, sections = _defection_parts(summary, layer, classes, column)
     sections.extend(
         _points_legend_sections(points["kinds"], stats["kind_counts"], stats["n_province"])
     )
+    color = settings.KIND_STYLES["defection"]["color"]
+    words = (title, subtitle or f"{metric_label(column)} by province, with events as points",
+             source, left_out)
     spec = {
         "choropleth": part,
         "outlines": [
             _outline_spec(layer.iloc[defection], "defections", color, 3.5, "km-defection-outline")
         ],
         "points": points,
-        "badges": badges,
-        "headline": _headline(
-            summary, events, layer, boundaries, since, until, kinds, min_confidence
-        ),
+        "badges": prepared.badges,
+        "headline": _headline(summary, events, boundaries, filters, coverage),
         "legend": {"title": "Legend", "sections": sections, "note": _class_note(classes)},
-        "furniture": _furniture(
-            title,
-            subtitle or f"{_metric_label(column)} by province, with events as points",
-            _window(since, until, _summary_span(summary)),
-            _sources_line(_column(events, "dataset").dropna().unique(), source),
-            _summary_records(summary),
-            _reason_counts(summary.attrs.get("left_out_reasons")),
-            extra=_points_notes(stats, points["cluster"]),
-            boundary_source=_text(layer.attrs.get("source")),
-            left_out=left_out,
-        ),
+        "furniture": _summary_furniture(summary, events, layer, filters, words,
+                                        extra=_points_notes(stats, points["cluster"])),
     }
     groups = {
-        "provinces": _group(f"Provinces: {_metric_label(column)}"),
+        "provinces": _group(f"Provinces: {metric_label(column)}"),
         "defections": _group("Provinces with defections"),
         "points": _group("Events"),
     }
     m = _base_map(tiles)
     return _finish(m, spec, groups, cluster=points["cluster"], layer_control=True)
+
+
+def _timeline_steps(summary) -> list[str]:
+    if "year" not in summary:
+        raise ValueError("timeline_map needs a province-year summary (a 'year' column)")
+    years = sorted({int(y) for y in pd.to_numeric(summary["year"], errors="coerce").dropna()})
+    return [str(y) for y in years] or ["none"]  # no dated event: one empty step, no crash
+
+
+def _timeline_part(summary, layer, column, scheme, k, bins, steps):
+    """Classes over every province-year value, and each province's class and rows per year."""
+    codes = layer["province_code"].astype(str).tolist()
+    table = summary.assign(
+        _code=summary["province_code"].astype(str),
+        _year=pd.to_numeric(summary["year"], errors="coerce").astype("Int64").astype(str),
+    )
+    by_key = {
+        (r["_code"], r["_year"]): r
+        for r in table.drop(columns="geometry", errors="ignore").to_dict("records")
+    }
+    keys = [(c, s) for c in codes for s in steps]
+    aligned = _aligned([by_key.get(key, {"province_code": key[0]}) for key in keys], summary)
+    values, classes, missing = _classes_for(aligned, column, scheme, k, bins)
+    counts = {s: {} for s in steps}
+    rows = []
+    for i, code in enumerate(codes):
+        cls, lines = {}, {}
+        for j, step in enumerate(steps):
+            flat = i * len(steps) + j
+            c = int(classes.class_of[flat])
+            cls[step] = c
+            counts[step][str(c)] = counts[step].get(str(c), 0) + 1
+            rec = by_key.get((code, step))
+            lines[step] = [["Year", step], *_tooltip(rec, column, values[flat], missing)]
+        recs = [by_key.get((code, step)) for step in steps]
+        rows.append(_province_row(layer, i, code, recs, cls, lines))
+    part = {"geojson": _geojson(layer), "rows": rows, "classes": _class_colors(classes)}
+    return part, classes, counts
+
+
+def _timeline_legend(column: str, classes: Classes) -> dict:
+    legend = _choropleth_legend(column, classes)
+    legend["title"] = f"{metric_label(column)} per province and year"
+    legend["note"] = (
+        _class_note(classes).replace(
+            "provinces in the class", "provinces in the class in the year shown"
+        )
+        + " Classes are the same for every year."
+    )
+    return legend
+
+
+def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
+    """Put the prepared points on a timeline; return the notes they add."""
+    pts, stats = _clustered(prepared, cluster), prepared.stats
+    unknown = {i for i, text in enumerate(pts["dates"]) if text == "date unknown"}
+    no_year = sum(1 for i in pts["d"] if i in unknown)
+    spec["points"], spec["badges"] = pts, prepared.badges
+    spec["legend"]["sections"].extend(
+        _points_legend_sections(pts["kinds"], stats["kind_counts"], stats["n_province"])
+    )
+    groups["points"] = _group("Events")
+    notes = _points_notes(stats, pts["cluster"])
+    if no_year:
+        notes.append(f"{no_year:,} located events have no known year and are on no step.")
+    return notes
 
 
 def timeline_map(
@@ -1870,6 +1433,9 @@ def timeline_map(
     source: str | None = None,
     left_out: dict | None = None,
     tiles: str | None = settings.TILES,
+    summary=None,
+    coverage=None,
+    prepared: PreparedPoints | None = None,
 ):
     """Map one year at a time with a slider; the classes and legend stay the same every year.
 
@@ -1888,6 +1454,10 @@ def timeline_map(
         Draw the events of the selected year as points (when events are given).
     cluster, title, subtitle, source, left_out, tiles
         As in :func:`points_map`.
+    summary : pandas.DataFrame, optional
+        The province-year summary already computed from the events with the same filters.
+    coverage, prepared
+        As in :func:`combined_map`.
 
     Returns
     -------
@@ -1899,76 +1469,17 @@ def timeline_map(
     >>> from khorasan_map.events import read_events
     >>> m = timeline_map(read_events(), title="Taliban-ISK fighting by year")  # doctest: +SKIP
     """
+    filters = _filters(since, until, kinds, min_confidence)
     summary, events = _summary_and_events(
-        events_or_summary, boundaries, since, until, kinds, min_confidence, by=("province", "year")
+        events_or_summary, boundaries, filters, by=("province", "year"), summary=summary
     )
-    if "year" not in summary:
-        raise ValueError("timeline_map needs a province-year summary (a 'year' column)")
+    steps = _timeline_steps(summary)
     _check_column(summary, column)
     layer = _drawing_layer(boundaries, summary)
-    years = sorted({int(y) for y in pd.to_numeric(summary["year"], errors="coerce").dropna()})
-    steps = [str(y) for y in years] or ["none"]  # no dated event: one empty step, no crash
-    codes = layer["province_code"].astype(str).tolist()
-    table = summary.assign(
-        _code=summary["province_code"].astype(str),
-        _year=pd.to_numeric(summary["year"], errors="coerce").astype("Int64").astype(str),
-    )
-    by_key = {
-        (r["_code"], r["_year"]): r
-        for r in table.drop(columns="geometry", errors="ignore").to_dict("records")
-    }
-    aligned = pd.DataFrame([by_key.get((c, s), {"province_code": c}) for c in codes for s in steps])
-    for col in summary.columns:
-        if col != "geometry" and col not in aligned:
-            aligned[col] = None
-    values = _metric(aligned, column)
-    zero_label, missing_label = _labels_for(column)
-    classes = classify_values(
-        values, scheme, k, bins, zero_label=zero_label, missing_label=missing_label
-    )
-    n_steps = len(steps)
-    rows, counts = [], {s: {} for s in steps}
-    for i, code in enumerate(codes):
-        cls, lines = {}, {}
-        name, dari = None, None
-        for j, step in enumerate(steps):
-            flat = i * n_steps + j
-            rec = by_key.get((code, step))
-            c = int(classes.class_of[flat])
-            cls[step] = c
-            counts[step][str(c)] = counts[step].get(str(c), 0) + 1
-            lines[step] = (
-                [["Year", step], *_tooltip_pairs(rec, column, values[flat], missing_label)]
-                if rec is not None
-                else [["Year", step], [_metric_label(column), missing_label]]
-            )
-            if rec is not None:
-                name = name or _text(rec.get("province"))
-                dari = dari or _text(rec.get("province_dari"))
-        rows.append(
-            {
-                "code": code,
-                "name": name or _text(layer["province"].iloc[i]) or code,
-                "dari": dari or _text(layer["province_dari"].iloc[i]),
-                "cls": cls,
-                "lines": lines,
-            }
-        )
-    legend = _choropleth_legend(column, classes)
-    legend["title"] = f"{_metric_label(column)} per province and year"
-    legend["note"] = (
-        _class_note(classes).replace(
-            "provinces in the class", "provinces in the class in the year shown"
-        )
-        + " Classes are the same for every year."
-    )
+    part, classes, counts = _timeline_part(summary, layer, column, scheme, k, bins, steps)
     spec = {
-        "choropleth": {
-            "geojson": _geojson(layer),
-            "rows": rows,
-            "classes": {"colors": {str(c): _color(v) for c, v in classes.class_colors().items()}},
-        },
-        "legend": legend,
+        "choropleth": part,
+        "legend": _timeline_legend(column, classes),
         "timeline": {
             "steps": steps,
             "initial": steps[-1],
@@ -1981,44 +1492,13 @@ def timeline_map(
         "Slider: each step shows one calendar year only (provinces, points and counts of that "
         "year); classes and colours are the same for every year."
     ]
-    groups = {"provinces": _group(f"Provinces: {_metric_label(column)}")}
-    use_cluster = False
+    groups = {"provinces": _group(f"Provinces: {metric_label(column)}")}
     if events is not None and points:
-        pts, badges, stats = _prepare_points(
-            events, layer, since, until, kinds, min_confidence, cluster
-        )
-        unknown = {i for i, text in enumerate(pts["dates"]) if text == "date unknown"}
-        no_year = sum(1 for i in pts["d"] if i in unknown)
-        spec["points"], spec["badges"] = pts, badges
-        legend["sections"].extend(
-            _points_legend_sections(pts["kinds"], stats["kind_counts"], stats["n_province"])
-        )
-        extra.extend(_points_notes(stats, pts["cluster"]))
-        if no_year:
-            extra.append(f"{no_year:,} located events have no known year and are on no step.")
-        groups["points"] = _group("Events")
-        use_cluster = pts["cluster"]
-    if events is not None:
-        headline = _headline(
-            summary, events, layer, boundaries, since, until, kinds, min_confidence
-        )
-        datasets = _column(events, "dataset").dropna().unique()
-        window = _window(since, until, _summary_span(summary))
-    else:
-        headline = _headline(summary, None, layer, boundaries, since, until, kinds, min_confidence)
-        datasets = summary.attrs.get("datasets") or ()
-        window = _summary_span(summary)
-    spec["headline"] = headline
-    spec["furniture"] = _furniture(
-        title,
-        subtitle or f"{_metric_label(column)} by province and year",
-        window,
-        _sources_line(datasets, source),
-        _summary_records(summary),
-        _reason_counts(summary.attrs.get("left_out_reasons")),
-        extra=extra,
-        boundary_source=_text(layer.attrs.get("source")),
-        left_out=left_out,
-    )
+        prepared = _points_for(events, prepared, layer, filters)
+        extra.extend(_add_timeline_points(spec, groups, prepared, cluster))
+    spec["headline"] = _headline(summary, events, boundaries, filters, coverage)
+    words = (title, subtitle or f"{metric_label(column)} by province and year", source, left_out)
+    spec["furniture"] = _summary_furniture(summary, events, layer, filters, words, extra=extra)
     m = _base_map(tiles)
+    use_cluster = bool(spec.get("points", {}).get("cluster"))
     return _finish(m, spec, groups, cluster=use_cluster, layer_control=len(groups) > 1)

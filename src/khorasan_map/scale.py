@@ -66,8 +66,6 @@ sent to each worker once.
 from __future__ import annotations
 
 import dataclasses
-import glob as _glob
-import json
 import os
 from pathlib import Path
 
@@ -76,6 +74,7 @@ import pandas as pd
 
 from khorasan_map import settings
 from khorasan_map.errors import EventValidationError, InputFileError
+from khorasan_map.sources import expand_paths, file_kind
 
 # The synthetic Parquet writer lives in khorasan_map.synthetic; these are its old names here.
 from khorasan_map.synthetic import ROW_GROUP_SIZE, write_synthetic_parquet  # noqa: F401
@@ -118,77 +117,10 @@ ROWS_PER_PARTITION: int = 500_000
 #: Columns never needed by the join or the summaries; not read from Parquet in the own schema.
 UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
 
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".geoparquet": "parquet",
-}
-_GLOB_CHARS = set("*?[")
-
 
 # ---------------------------------------------------------------------------------------------
 # Inputs and the engine choice
 # ---------------------------------------------------------------------------------------------
-
-
-def expand_paths(paths_or_glob) -> list[Path]:
-    """Turn paths, globs and folders into a sorted list of event files.
-
-    Parameters
-    ----------
-    paths_or_glob : str, pathlib.Path or list of them
-        Files, glob patterns (``"events/*.parquet"``, ``"data/**/*.csv"``) or folders (a
-        partitioned Parquet dataset: every ``.parquet``/``.csv`` file below it).
-
-    Returns
-    -------
-    list of pathlib.Path
-        Matching files; each pattern's matches sorted, patterns in the order given, no repeats.
-
-    Raises
-    ------
-    InputFileError
-        When a pattern matches nothing, a file does not exist or a folder holds no event files.
-
-    Examples
-    --------
-    >>> expand_paths("no/such/*.parquet")
-    Traceback (most recent call last):
-    ...
-    khorasan_map.errors.InputFileError: no files match 'no/such/*.parquet'
-    """
-    items = (
-        [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
-    )
-    if not items:
-        raise InputFileError("no input given: pass a path, a glob or a list of them")
-    found: dict[Path, None] = {}
-    for item in items:
-        text = os.path.expanduser(str(item))
-        if _GLOB_CHARS & set(text):
-            matches = sorted(p for p in _glob.glob(text, recursive=True) if Path(p).is_file())
-            if not matches:
-                raise InputFileError(f"no files match {str(item)!r}")
-            found.update(dict.fromkeys(Path(p) for p in matches))
-        elif Path(text).is_dir():
-            matches = sorted(
-                p
-                for p in Path(text).rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in _SUFFIXES
-                and not p.name.startswith(("_", "."))
-            )
-            if not matches:
-                raise InputFileError(f"{item} is a folder with no .parquet or .csv files")
-            found.update(dict.fromkeys(matches))
-        elif Path(text).is_file():
-            found[Path(text)] = None
-        else:
-            raise InputFileError(f"{item} does not exist (no such file or folder)")
-    return list(found)
 
 
 def _is_dask(obj) -> bool:
@@ -260,7 +192,7 @@ def choose_engine(
     max_rows = AUTO_DASK_ROWS if max_rows is None else max_rows
     paths = expand_paths(source)
     size = sum(p.stat().st_size for p in paths)
-    rows = sum(_parquet_rows(p) or 0 for p in paths if _kind_of(p) == "parquet")
+    rows = sum(_parquet_rows(p) or 0 for p in paths if file_kind(p) == "parquet")
     if size > max_bytes or rows > max_rows:
         _require_dask()
         return "dask"
@@ -275,14 +207,6 @@ def _require_dask():
         raise ImportError(
             "engine='dask' needs dask and dask-geopandas: pip install 'khorasan-map[scale]'"
         ) from exc
-
-
-def _kind_of(path: Path) -> str:
-    kind = _SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        with open(path, "rb") as handle:
-            kind = "parquet" if handle.read(4) == b"PAR1" else "csv"
-    return kind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +232,8 @@ def _pieces(paths: list[Path], rows_per_partition: int) -> list[_Piece]:
         labels = [str(p) for p in paths]
     out = []
     for path, label in zip(paths, labels, strict=True):
-        kind = _kind_of(path)
-        if kind == "csv":
+        kind = file_kind(path)
+        if kind != "parquet":  # CSV, GeoJSON, GeoPackage: one piece, read whole
             out.append(_Piece(str(path), label, "csv"))
             continue
         import pyarrow.parquet as pq
@@ -334,14 +258,13 @@ def _pieces(paths: list[Path], rows_per_partition: int) -> list[_Piece]:
     return out
 
 
-def _projection(names: list[str], fmt: str) -> tuple[list[str], str | None]:
-    """Columns to read from a Parquet file, and its GeoParquet geometry column if any."""
+def _projection(names: list[str], fmt: str) -> list[str]:
+    """Return the columns to read from a Parquet file (the geometry aside)."""
     from khorasan_map.events import detect_format
 
     if fmt == "auto":
         fmt = detect_format(names)
-    keep = [n for n in names if not (fmt == "khorasan" and n.strip().lower() in UNUSED_COLUMNS)]
-    return keep, None
+    return [n for n in names if not (fmt == "khorasan" and n.strip().lower() in UNUSED_COLUMNS)]
 
 
 def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
@@ -359,27 +282,12 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
         )
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(piece.path)
-    names = handle.schema_arrow.names
-    geo = handle.schema_arrow.metadata or {}
-    geom_col = None
-    if b"geo" in geo:
-        try:
-            geom_col = json.loads(geo[b"geo"]).get("primary_column", "geometry")
-        except ValueError:
-            geom_col = None
-    columns, _ = _projection([n for n in names if n != geom_col], fmt)
-    if geom_col in names:
-        columns.append(geom_col)
-    frame = handle.read_row_groups(list(piece.row_groups), columns=columns).to_pandas()
-    if geom_col and geom_col in frame.columns:
-        import geopandas as gpd
-        import shapely
+    from khorasan_map.readers import geoparquet_geometry, read_parquet_piece
 
-        geoms = shapely.from_wkb(frame[geom_col].to_numpy(dtype=object))
-        frame = gpd.GeoDataFrame(
-            frame.drop(columns=geom_col), geometry=geoms, crs=_geo_crs(geo, geom_col)
-        )
+    schema = pq.read_schema(piece.path)
+    geom_col, _ = geoparquet_geometry(schema)
+    columns = _projection([n for n in schema.names if n != geom_col], fmt)
+    frame = read_parquet_piece(piece.path, piece.row_groups, columns, label=piece.label)
     result = read_events(
         frame, format=fmt, on_invalid="report", keep_all=keep_all, today=today, progress=False
     )
@@ -391,14 +299,6 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
     result.sources = [piece.label]
     del frame
     return result
-
-
-def _geo_crs(meta, geom_col):
-    try:
-        crs = json.loads(meta[b"geo"])["columns"][geom_col].get("crs")
-    except (KeyError, ValueError, AttributeError):
-        crs = None
-    return settings.CRS if crs is None else crs
 
 
 @dataclasses.dataclass
@@ -487,17 +387,9 @@ def _raise_if_rejected(result):
 
 
 def _raise_rejected(n_rejected, n_input, lines, rejected):
-    from khorasan_map.events import MAX_LISTED
+    from khorasan_map.validate import rejection_message
 
-    shown = lines[:MAX_LISTED]
-    more = n_rejected - len(shown)
-    text = [
-        f"{n_rejected:,} of {n_input:,} rows failed validation:",
-        *("  " + x for x in shown if not x.startswith("... and")),
-    ]
-    if more > 0:
-        text.append(f"  ... and {more:,} more")
-    raise EventValidationError("\n".join(text), rejected=rejected)
+    raise EventValidationError(rejection_message(n_rejected, n_input, lines), rejected=rejected)
 
 
 def read_events_dask(
@@ -826,30 +718,97 @@ def _valid_rows(result, piece: _Piece, n_valid: int) -> np.ndarray:
     return rows if len(rows) == n_valid else np.zeros(n_valid, dtype=np.int64)
 
 
-def _repeat_rows(events, rows, label, repeat, first_seen, several):
-    """Rejected-row report of the rows whose id was first used in an earlier partition.
+_DUPLICATE = "duplicate event id"
 
-    Worded as :func:`khorasan_map.events.read_events` words them, so both engines write the
-    same rejected.csv rows.
+
+def _in_file_words(rejected, piece: _Piece, several: bool):
+    """Word a piece's repeat messages as the whole-file reader does: file rows, file name.
+
+    A piece of a Parquet file is validated alone, so "first used in row N" counts from the
+    piece's first row and names no file; the in-memory reader counts from the file's first row
+    and names the file from the second file on.
     """
+    offset = piece.first_row - 1
+    prefix = f"{piece.label} " if several else ""
+    if not len(rejected) or (offset == 0 and not prefix):
+        return rejected
+    reason = rejected["reason"].astype(str).str.replace(
+        r"\(first used in row (\d+)\)",
+        lambda m: f"(first used in {prefix}row {int(m.group(1)) + offset})",
+        regex=True,
+    )
+    return rejected.assign(reason=reason)
+
+
+def _first_use_text(first, several):
+    label, row = first[0], first[1]
+    return f"{_DUPLICATE} '{{}}' (first used in {label + ' ' if several else ''}row {row})"
+
+
+def _reject_repeats(events, rows, rejected, label, index, exclude, several):
+    """Reject the rows whose id was first used in an earlier partition, as read_events does.
+
+    Valid rows become rejected rows; rows already rejected gain the repeat as one more problem.
+    Returns the events, their rows, the rejected rows and a problem line (or None).
+    """
+    firsts = [exclude.get(h) for h in _hash_ids(events["event_id"]).tolist()]
+    repeat = np.array([f is not None and f[2] != index for f in firsts], dtype=bool)
     ids = events["event_id"].to_numpy(dtype=object)[repeat]
-    where = [(f"{lab} " if several else "") + f"row {row}" for lab, row in first_seen]
-    return pd.DataFrame({
-        "file": label,
-        "row": rows[repeat],
-        "event_id": ids,
-        "column": "event_id",
-        "value": ids,
-        "reason": [f"duplicate event id '{i}' (first used in {w})"
-                   for i, w in zip(ids, where, strict=True)],
-    })
+    texts = [_first_use_text(f, several).format(i)
+             for f, i in zip([f for f in firsts if f is not None and f[2] != index], ids,
+                             strict=True)]
+    new = pd.DataFrame({"file": label, "row": rows[repeat], "event_id": ids,
+                        "column": "event_id", "value": ids, "reason": texts})
+    rejected = _add_repeat_problems(rejected, index, exclude, several)
+    note = None
+    if repeat.any():
+        note = (f"{label}: {int(repeat.sum()):,} rows repeat event ids first used in another "
+                f"file or earlier rows (e.g. {ids[0]!r}); not counted")
+    both = pd.concat([r for r in (rejected, new) if len(r)] or [rejected], ignore_index=True)
+    both = both.sort_values("row", kind="stable").reset_index(drop=True)
+    return events[~repeat], rows[~repeat], both, note
+
+
+def _add_repeat_problems(rejected, index, exclude, several):
+    if not len(rejected):
+        return rejected
+    rejected = rejected.copy()
+    ids = rejected["event_id"].fillna("").astype(str)
+    for i, (event_id, reason) in enumerate(zip(ids, rejected["reason"].astype(str),
+                                               strict=True)):
+        first = exclude.get(int(_hash_ids([event_id])[0])) if event_id else None
+        if first is None or first[2] == index or _DUPLICATE in reason:
+            continue
+        columns = list(dict.fromkeys([*str(rejected["column"].iat[i]).split(", "), "event_id"]))
+        rejected.iloc[i, rejected.columns.get_loc("column")] = ", ".join(columns)
+        rejected.iloc[i, rejected.columns.get_loc("value")] = (
+            f"{rejected['value'].iat[i]} | {event_id}")
+        rejected.iloc[i, rejected.columns.get_loc("reason")] = (
+            f"{reason}; {_first_use_text(first, several).format(event_id)}")
+    return rejected
+
+
+def _registered_ids(events, rows, rejected):
+    """Return hashes and rows of the ids a partition uses first.
+
+    Those are its valid rows and its rejected rows that are not repeats themselves (the
+    in-memory reader counts an invalid row's id as used, too).
+    """
+    hashes, at = [_hash_ids(events["event_id"])], [rows]
+    if len(rejected):
+        ids = rejected["event_id"].fillna("").astype(str)
+        used = ((ids != "") & ~rejected["reason"].astype(str).str.contains(_DUPLICATE))
+        used = used.to_numpy(bool)
+        hashes.append(_hash_ids(ids[used]))
+        at.append(rejected["row"].to_numpy(np.int64)[used])
+    return np.concatenate(hashes), np.concatenate(at)
 
 
 def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
     """Read, validate, place and tally one partition (a piece of a file or a DataFrame).
 
-    With ``exclude`` ({id hash: (label, row) of its first use}), rows whose id was first used in
-    an earlier partition are rejected as repeats, as the in-memory reader rejects them.
+    With ``exclude`` ({id hash: (label, row, partition) of its first use}), rows whose id was
+    first used in an earlier partition are rejected as repeats, as the in-memory reader does.
     """
     from khorasan_map.aggregate import tally_events
 
@@ -859,28 +818,20 @@ def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
         tally = tally_events(_with_coordinates(item), layer, **window)
         return _Part(tally, np.zeros(0, np.uint64), np.zeros(0, np.int64), "")
     result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
+    several = opts.several[index]
+    rejected = _in_file_words(result.rejected, item, several)
     events = result.events
-    hashes = _hash_ids(events["event_id"])
     rows = _valid_rows(result, item, len(events))
-    rejected = [result.rejected]
     lines = [f"{item.label} {line}" for line in result.messages("problems")
              if not line.startswith("... and")] if len(result.rejected) else []
     if exclude:
-        first = [exclude.get(h) for h in hashes.tolist()]
-        repeat = np.array([f is not None and f[2] != index for f in first], dtype=bool)
-        if repeat.any():
-            seen = [f[:2] for f, r in zip(first, repeat, strict=True) if r]
-            rejected.append(_repeat_rows(events, rows, item.label, repeat, seen,
-                                         opts.several[index]))
-            lines.append(f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used "
-                         f"in another file or earlier rows (e.g. "
-                         f"{events['event_id'].iloc[np.flatnonzero(repeat)[0]]!r}); not counted")
-            events, hashes, rows = events[~repeat], hashes[~repeat], rows[~repeat]
-    report = pd.concat([r for r in rejected if len(r)] or [result.rejected], ignore_index=True)
-    report = report.sort_values("row", kind="stable").reset_index(drop=True)
-    tally = tally_events(events, layer, n_input=result.n_input, rejected=report,
+        events, rows, rejected, note = _reject_repeats(events, rows, rejected, item.label,
+                                                       index, exclude, several)
+        lines += [note] if note else []
+    hashes, at = _registered_ids(events, rows, rejected)
+    tally = tally_events(events, layer, n_input=result.n_input, rejected=rejected,
                          problems=lines, **window)
-    return _Part(tally, hashes, rows, item.label)
+    return _Part(tally, hashes, at, item.label)
 
 
 def _first_uses(parts: list) -> dict:

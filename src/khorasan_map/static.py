@@ -14,19 +14,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from khorasan_map import settings
-from khorasan_map.render import (
-    _merge_reasons,
-    _metric,
-    _metric_label,
-    _reason_counts,
-    _sources_line,
+from khorasan_map.maptext import (
+    EVIDENCE_COLUMNS,
+    MapText,
+    evidence_rows,
+    headline,
+    map_text,
+    metric_label,
+    metric_values,
 )
 
 #: Page sizes in inches, portrait (width, height).
@@ -47,18 +48,6 @@ _METADATA = {
     ".svg": {"Date": None, "Creator": None},
     ".pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
 }
-
-
-@dataclass(frozen=True)
-class MapText:
-    """The words around a map: title, subtitle, date range, source line and headline."""
-
-    title: str
-    subtitle: str
-    date_range: str
-    source: str
-    headline: str
-    note: str
 
 
 def page_size(page: str = "a4-landscape") -> tuple[float, float]:
@@ -88,80 +77,19 @@ def page_size(page: str = "a4-landscape") -> tuple[float, float]:
     return (height, width) if orientation == "landscape" else (width, height)
 
 
-def _prepare(data, *, column, boundaries, since, until, kinds, min_confidence):
-    """Return (summary, events or None, coverage or None) from events or a ready summary."""
+def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
+    """Return (summary, events or None, headline) from events or a ready summary.
+
+    A summary or coverage the caller already computed (with the same filters) is used as is.
+    """
     from khorasan_map import aggregate
 
     is_summary = "province_code" in data.columns and "geometry" in data.columns and column in data
     if is_summary and "event_id" not in data.columns:
-        return data, None, None
-    summary = aggregate.summarize(
-        data,
-        boundaries,
-        since=since,
-        until=until,
-        kinds=kinds,
-        min_confidence=min_confidence,
-    )
-    cover = aggregate.coverage(
-        data,
-        boundaries,
-        since=since,
-        until=until,
-        kinds=kinds,  # the kinds the map colours, as the HTML maps' headline counts them
-        min_confidence=min_confidence,
-    )
-    return summary, data, cover
-
-
-def map_text(
-    summary, cover=None, *, title=None, subtitle=None, column="events", datasets=(), left_out=None
-) -> MapText:
-    """Compose the words printed around a map from a summary and its coverage.
-
-    Parameters
-    ----------
-    summary : geopandas.GeoDataFrame
-        Output of :func:`khorasan_map.aggregate.summarize`.
-    cover : Coverage, optional
-        Output of :func:`khorasan_map.aggregate.coverage`; supplies the headline.
-    title, subtitle : str, optional
-        Override the default title and subtitle.
-    column : str
-        The summary column the map shows.
-    datasets : iterable of str
-        Dataset names of the mapped events (the ``dataset`` column), for the source line.
-    left_out : dict, optional
-        Events left out before the summary, ``{reason: count}`` (rows rejected by validation).
-
-    Returns
-    -------
-    MapText
-    """
-    attrs = summary.attrs
-    n_events = attrs.get("n_events", int(summary.get("events", pd.Series(dtype=float)).sum()))
-    reasons = attrs.get("left_out_reasons", {}) or {}
-    n_left = attrs.get("n_left_out", sum(reasons.values()))
-    before = _reason_counts(left_out)  # rows left out before the summary, e.g. rejected
-    reasons = _merge_reasons(reasons, before)
-    n_left += sum(before.values())
-    first = summary.get("first_date", pd.Series(dtype=object)).dropna()
-    last = summary.get("last_date", pd.Series(dtype=object)).dropna()
-    start, end = attrs.get("span") or (None, None)  # as coverage() and the HTML maps state it
-    start = start or (min(first) if len(first) else None)
-    end = end or (max(last) if len(last) else None)
-    date_range = f"{start} to {end}" if start and end else "dates unknown"
-    headline = cover.sentence if cover is not None else ""
-    left = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-    note = f"{n_events:,} records mapped; {n_left:,} left out" + (f" ({left})" if left else "")
-    return MapText(
-        title=title or settings.MAP_TITLE,
-        subtitle=subtitle or f"{_metric_label(column)} by province",
-        date_range=date_range,
-        source=_sources_line(list(datasets) or attrs.get("datasets") or (), None),
-        headline=headline,
-        note=note,
-    )
+        return data, None, headline(None, data, boundaries, **filters)
+    if summary is None:
+        summary = aggregate.summarize(data, boundaries, **filters)
+    return summary, data, headline(data, summary, boundaries, coverage=coverage, **filters)
 
 
 def _draw_provinces(ax, projected, outline, fills):
@@ -426,7 +354,7 @@ def _legend(ax, classes, column, point_handles):
     ]
     first = ax.legend(
         handles=handles,
-        title=_metric_label(column),
+        title=metric_label(column),
         loc="lower right",
         fontsize=6.5,
         title_fontsize=7,
@@ -486,7 +414,7 @@ def draw_map(
 
     crs = crs or settings.EQUAL_AREA_CRS
     classes = classify_values(
-        _metric(summary, column),
+        metric_values(summary, column),
         scheme=scheme or settings.SCHEME,
         k=k or settings.K,
         bins=bins,
@@ -494,14 +422,14 @@ def draw_map(
     projected, outline = _project(summary, crs)
     fig = Figure(figsize=page_size(page), layout=None)
     FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
-    ax = fig.add_axes((0.03, 0.08, 0.94, 0.78))
+    ax = fig.add_axes((0.03, 0.08, 0.94, 0.74))
     ax.set_axis_off()
     ax.set_aspect("equal", adjustable="box")
     minx, miny, maxx, maxy = projected.total_bounds
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
-    fills = classes.color_of(_metric(projected, column))
+    fills = classes.color_of(metric_values(projected, column))
     _draw_provinces(ax, projected, outline, fills)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
@@ -513,7 +441,8 @@ def draw_map(
     fig.text(0.03, 0.965, text.title, fontsize=15, fontweight="bold", va="top")
     fig.text(0.03, 0.925, f"{text.subtitle}, {text.date_range}", fontsize=10, va="top")
     if text.headline:
-        fig.text(0.03, 0.895, text.headline, fontsize=9.5, va="top", color="#8c2d04")
+        fig.text(0.03, 0.897, text.headline, fontsize=8.5, va="top", color="#8c2d04",
+                 linespacing=1.3)
     fig.text(0.03, 0.045, text.source, fontsize=7, va="bottom")
     fig.text(
         0.03,
@@ -526,10 +455,11 @@ def draw_map(
     return fig
 
 
-def _table_page(summary, page):
-    """Draw a page listing every province with its counts and number of sources.
+def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
+    """Draw a page holding one table: a left-aligned first column, the others right-aligned.
 
     Each column is one multi-line text, which draws far faster than a cell-by-cell table.
+    ``positions`` gives each column's x (page fraction); else they are spaced evenly.
     """
     import textwrap
 
@@ -537,37 +467,47 @@ def _table_page(summary, page):
 
     width, height = page_size(page)
     fig = Figure(figsize=(min(width, height), max(width, height)))
-    fig.text(
-        0.06,
-        0.975,
-        "Provinces: records by kind and number of sources",
-        fontsize=12,
-        fontweight="bold",
-        va="top",
-    )
+    fig.text(0.06, 0.975, title, fontsize=12, fontweight="bold", va="top")
+    left, right = 0.06, 0.94
+    step = (right - left - first_width) / (len(headers) - 1)
+    for i, header in enumerate(headers):
+        x = left if i == 0 else left + first_width + step * i
+        x = positions[i] if positions else x
+        align = "left" if i == 0 else "right"
+        head = "\n".join(textwrap.wrap(header, 12))
+        fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
+        body = "\n".join(str(row[i]) for row in rows)
+        fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
+    fig.text(left, 0.03, note, fontsize=6.5, color="#444444", wrap=True)
+    return fig
+
+
+def _counts_page(summary, page):
+    """Draw the page listing every province with its counts by kind and number of sources."""
     kinds = [f"n_{kind}" for kind in settings.EVENT_KINDS if f"n_{kind}" in summary]
     columns = ["province", "events", *kinds, "fatalities", "n_sources"]
     headers = ["Province", "Events"] + [settings.KIND_STYLES[k[2:]]["label"] for k in kinds]
     headers += ["Fatalities (best)", "Sources"]
     table = summary.sort_values(["events", "province"], ascending=[False, True])[columns]
-    left, right = 0.06, 0.94
-    step = (right - left - 0.16) / (len(columns) - 1)
-    for i, (column, header) in enumerate(zip(columns, headers, strict=True)):
-        x = left if i == 0 else left + 0.16 + step * i
-        align = "left" if i == 0 else "right"
-        head = "\n".join(textwrap.wrap(header, 12))
-        fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
-        body = "\n".join(_cell(value) for value in table[column])
-        fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
-    fig.text(
-        left,
-        0.03,
+    rows = [[_cell(value) for value in row] for row in table.itertuples(index=False)]
+    note = (
         "Fatalities: sum of best estimates where a source gives one; blank "
-        "where no record of the province gives a figure.",
-        fontsize=6.5,
-        color="#444444",
+        "where no record of the province gives a figure."
     )
-    return fig
+    return _table_page("Provinces: records by kind and number of sources", headers, rows,
+                       note, page)
+
+
+def _evidence_page(events, summary, page):
+    """Draw the evidence table: records, sources, best confidence, first and last record."""
+    rows = evidence_rows(events, summary)
+    note = (
+        "Records: events of the province on the map. Sources: distinct sources cited. Best "
+        "confidence: the highest grade among them (low, medium, high). Dates at the precision "
+        "the sources give."
+    )
+    return _table_page("Provinces: the evidence behind each figure", EVIDENCE_COLUMNS, rows,
+                       note, page, positions=(0.06, 0.28, 0.37, 0.50, 0.72, 0.94))
 
 
 def _cell(value):
@@ -595,11 +535,22 @@ def report_figures(
     multipage=False,
     pages_by="year",
     left_out=None,
+    summary=None,
+    coverage=None,
+    by_year=None,
 ):
     """Draw the pages of a static report: the overview map, and optionally more pages.
 
     Parameters are those of :func:`export_static`, less the file. Use this with
     :func:`save_figures` to write one drawing in several formats.
+
+    Parameters
+    ----------
+    summary, coverage : optional
+        The summary and the headline's coverage (or whole headline) of ``data`` already
+        computed with the same filters, as in :func:`khorasan_map.render.choropleth_map`.
+    by_year : geopandas.GeoDataFrame, optional
+        The province-year summary already computed, for the year pages.
 
     Returns
     -------
@@ -610,7 +561,8 @@ def report_figures(
         raise ValueError(f"pages_by must be 'year' or 'kind'; got {pages_by!r}")
     page_size(page)
     filters = {"since": since, "until": until, "kinds": kinds, "min_confidence": min_confidence}
-    summary, events, cover = _prepare(data, column=column, boundaries=boundaries, **filters)
+    summary, events, cover = _prepare(data, column=column, boundaries=boundaries,
+                                      filters=filters, summary=summary, coverage=coverage)
     datasets = events["dataset"].dropna().unique() if events is not None else ()
     text = map_text(
         summary,
@@ -622,19 +574,24 @@ def report_figures(
         left_out=left_out,
     )
     options = {"column": column, "scheme": scheme, "k": k, "bins": bins, "page": page}
-    shown = None
-    if points and events is not None:
+    kept = None
+    if events is not None:
         from khorasan_map.aggregate import filter_events
 
-        shown = filter_events(events, **filters).events  # the points of the mapped events
+        kept = filter_events(events, **filters).events  # the mapped events
+    shown = kept if points else None
+    if shown is not None:
         n_area = int((~shown["location_precision"].isin(settings.POINT_PRECISIONS)).sum())
         if n_area:
             note = f"{n_area:,} known only to their province: counted there, not drawn as points"
             text = replace(text, note=f"{text.note}; {note}")
     figures = [draw_map(summary, events=shown, text=text, **options)]
     if multipage:
-        figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by)
-        figures.append(_table_page(summary, page))
+        figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by,
+                                by_year)
+        figures.append(_counts_page(summary, page))
+        if kept is not None:
+            figures.append(_evidence_page(kept, summary, page))
     return figures
 
 
@@ -701,7 +658,7 @@ def _static_path(path):
     return path
 
 
-def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
+def _extra_pages(events, summary, text, boundaries, filters, options, pages_by, by_year=None):
     """One page per year or per kind, with the overview's classes held fixed."""
     from khorasan_map import aggregate
     from khorasan_map.classify import classify_values
@@ -709,7 +666,7 @@ def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
     if events is None:
         return []
     overall = classify_values(
-        _metric(summary, options["column"]),
+        metric_values(summary, options["column"]),
         scheme=options["scheme"] or settings.SCHEME,
         k=options["k"] or settings.K,
         bins=options["bins"],
@@ -717,7 +674,8 @@ def _extra_pages(events, summary, text, boundaries, filters, options, pages_by):
     fixed = {**options, "scheme": "user_defined", "bins": list(overall.bins)}
     figures = []
     if pages_by == "year":
-        by_year = aggregate.summarize(events, boundaries, by=("province", "year"), **filters)
+        if by_year is None:
+            by_year = aggregate.summarize(events, boundaries, by=("province", "year"), **filters)
         for year, part in by_year.groupby("year", sort=True):
             part = part.copy()
             part.attrs = {}

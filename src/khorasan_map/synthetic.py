@@ -46,15 +46,9 @@ _N_CLUSTERS = 300
 
 def _locate(lon, lat, boundaries, geoms):
     """Province code of each point, None outside every polygon."""
-    try:
-        from khorasan_map.join import locate_points
-    except ImportError:  # pragma: no cover - join is part of the package
-        locate_points = None
-    if locate_points is not None:
-        return np.asarray(locate_points(lon, lat, boundaries), dtype=object)
-    from khorasan_map.events import _locate_points
+    from khorasan_map.join import locate_points
 
-    return _locate_points(lon, lat, geoms)
+    return np.asarray(locate_points(lon, lat, boundaries), dtype=object)
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -124,9 +118,9 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     if n < 0:
         raise ValueError(f"n must be zero or more, not {n}")
     if n == 0:
-        from khorasan_map.events import _empty_events, _final_types
+        from khorasan_map.schema import empty_events, final_types
 
-        return _final_types(_empty_events())
+        return final_types(empty_events())
     import shapely
 
     if boundaries is None:

@@ -435,3 +435,66 @@ def test_hostile_boundary_names_are_text(browser, render, tmp_path, open_page):
     assert PWN_SCRIPT in furniture
     assert driver.title == PWN_SCRIPT  # the tab title, as text
     assert_nothing_ran(driver)
+
+
+# ---------------------------------------------------------------- readable tooltips
+
+TOOLTIP_BOX = """(() => {
+const tips = [...document.querySelectorAll('.leaflet-tooltip')];
+if (!tips.length) return null;
+const r = tips[tips.length - 1].getBoundingClientRect();
+return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width,
+        height: r.height, vw: window.innerWidth, vh: window.innerHeight,
+        rows: tips[tips.length - 1].querySelectorAll('tr.km-row').length};
+})()"""
+
+
+def hover_province(driver, code, wait, x=0, y=0):
+    path = driver.find_element(By.CSS_SELECTOR, f"path[data-province='{code}']")
+    ActionChains(driver).move_to_element_with_offset(path, x, y).perform()
+    return wait(driver, TOOLTIP_BOX, what=f"a tooltip after hovering {code}")
+
+
+@pytest.mark.parametrize("kind", ["choropleth_map", "combined_map", "timeline_map"])
+def test_nangarhar_tooltip_is_a_compact_table_inside_the_viewport(
+    browser, saved, kind, open_page, wait
+):
+    driver = open_page(browser, saved[kind], min_paths=34)
+    box = hover_province(driver, "AF-NAN", wait)
+    assert box["width"] >= 180, box
+    assert box["rows"] >= 4, box  # a table of label/value rows, not a column of words
+    assert box["height"] < 0.6 * box["vh"], box
+    assert box["left"] >= 0 and box["top"] >= 0, box
+    assert box["right"] <= box["vw"] and box["bottom"] <= box["vh"], box
+
+
+@pytest.mark.parametrize("corner", [(1, 1), (0, 1), (1, 0)])
+def test_tooltip_at_the_edge_is_shifted_inside(browser, saved, open_page, wait, corner):
+    from selenium.webdriver.common.action_chains import ActionBuilder
+
+    driver = open_page(browser, saved["combined_map"], min_paths=34)
+    # Hide the map's boxes and pan a point inside Nangarhar to 15 px from a corner: a tooltip
+    # opened there would spill off the page unless it is shifted back.
+    x, y = driver.execute_script(
+        """
+        document.querySelector('.leaflet-control-container').style.display = 'none';
+        const map = Object.values(window).filter(v => v instanceof L.Map)[0];
+        const size = map.getSize();
+        const target = L.point(arguments[0] ? size.x - 15 : 15, arguments[1] ? size.y - 15 : 15);
+        const here = map.latLngToContainerPoint([34.25, 70.5]);
+        map.stop();  // end the opening fit's pan animation, which would undo ours
+        map.panBy(here.subtract(target), {animate: false});
+        const at = map.latLngToContainerPoint([34.25, 70.5]);
+        return [Math.round(at.x), Math.round(at.y)];
+        """,
+        *corner,
+    )
+    wait(driver, f"document.elementFromPoint({x}, {y}).matches('path.km-province')",
+         what="Nangarhar drawn under the corner after the pan")
+    action = ActionBuilder(driver)
+    action.pointer_action.move_to_location(x, y)
+    action.perform()
+    box = wait(driver, TOOLTIP_BOX, what="a tooltip at the edge")
+    assert box["width"] >= 180, box
+    assert box["left"] >= 0 and box["top"] >= 0, box
+    assert box["right"] <= box["vw"] and box["bottom"] <= box["vh"], box

@@ -1,0 +1,412 @@
+// khorasan_map: builds every map's layers, tooltips, popups, legend and notes from its JSON data.
+// Text reaches the page only through textContent and createElement, never innerHTML.
+var kmLib = window.kmLib || (function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function auto(node) {
+    node.setAttribute("dir", "auto");
+    return node;
+  }
+
+  function safeUrl(value) {
+    if (typeof value !== "string" || !value) { return null; }
+    var parsed;
+    try { parsed = new URL(value); } catch (err) { return null; }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") { return null; }
+    return parsed.href;
+  }
+
+  function data(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  }
+
+  // Rows of a tooltip or popup: a compact two-column table, the label left, the value right.
+  function lines(parent, pairs) {
+    var table = el("table", "km-rows");
+    pairs.forEach(function (pair) {
+      if (pair[1] === null || pair[1] === undefined || pair[1] === "") { return; }
+      var row = el("tr", "km-row");
+      var key = auto(el("th", "km-key", pair[0]));
+      key.setAttribute("scope", "row");
+      row.appendChild(key);
+      row.appendChild(auto(el("td", "km-value", pair[1])));
+      table.appendChild(row);
+    });
+    parent.appendChild(table);
+  }
+
+  // Keep an open tooltip inside the map: shift it back by what spills over an edge.
+  function keepInside(map, tooltip) {
+    var node = tooltip && tooltip.getElement && tooltip.getElement();
+    if (!node || !node.offsetParent) { return; }
+    var box = node.getBoundingClientRect(), frame = map.getContainer().getBoundingClientRect();
+    var pad = 6, dx = 0, dy = 0;
+    if (box.right > frame.right - pad) { dx = frame.right - pad - box.right; }
+    if (box.left + dx < frame.left + pad) { dx = frame.left + pad - box.left; }
+    if (box.bottom > frame.bottom - pad) { dy = frame.bottom - pad - box.bottom; }
+    if (box.top + dy < frame.top + pad) { dy = frame.top + pad - box.top; }
+    if (dx || dy) { L.DomUtil.setPosition(node, L.DomUtil.getPosition(node).add([dx, dy])); }
+  }
+
+  function control(map, position, node) {
+    var Box = L.Control.extend({
+      onAdd: function () {
+        L.DomEvent.disableClickPropagation(node);
+        L.DomEvent.disableScrollPropagation(node);
+        return node;
+      }
+    });
+    new Box({position: position}).addTo(map);
+    return node;
+  }
+
+  function swatch(item) {
+    var box = el("span", "km-swatch km-swatch-" + item.type);
+    if (item.type === "fill") {
+      box.style.backgroundColor = item.color;
+    } else if (item.type === "outline") {
+      box.style.borderColor = item.color;
+    } else if (item.type === "marker") {
+      box.className += " km-mk-" + item.precision;
+      box.style.borderColor = item.color;
+      if (item.precision === "exact") { box.style.backgroundColor = item.color; }
+    } else if (item.type === "badge") {
+      box.textContent = "n";
+    }
+    return box;
+  }
+
+  function legend(spec) {
+    var box = el("div", "km-legend");
+    var counts = {};
+    if (spec.title) { box.appendChild(auto(el("div", "km-legend-title", spec.title))); }
+    spec.sections.forEach(function (section) {
+      var part = el("div", "km-legend-section");
+      if (section.title) { part.appendChild(auto(el("div", "km-legend-heading", section.title))); }
+      section.items.forEach(function (item) {
+        var row = el("div", "km-legend-item");
+        if (item.key !== undefined && item.key !== null) {
+          row.setAttribute("data-class", String(item.key));
+        }
+        row.appendChild(swatch(item));
+        row.appendChild(auto(el("span", "km-legend-label", item.label)));
+        if (item.count !== undefined && item.count !== null) {
+          var count = el("span", "km-legend-count", "(" + item.count + ")");
+          row.appendChild(count);
+          if (item.key !== undefined && item.key !== null) { counts[String(item.key)] = count; }
+        }
+        part.appendChild(row);
+      });
+      box.appendChild(part);
+    });
+    if (spec.note) { box.appendChild(auto(el("div", "km-legend-note", spec.note))); }
+    return {node: box, counts: counts};
+  }
+
+  function furniture(spec) {
+    var box = el("div", "km-furniture");
+    if (spec.title) {
+      box.appendChild(auto(el("div", "km-title", spec.title)));
+      document.title = spec.title;  // a string property: never parsed as HTML
+    }
+    if (spec.subtitle) { box.appendChild(auto(el("div", "km-subtitle", spec.subtitle))); }
+    spec.lines.forEach(function (line) { box.appendChild(auto(el("div", "km-note", line))); });
+    return box;
+  }
+
+  function provinceTooltip(row, pairs) {
+    var box = el("div", "km-tooltip");
+    var head = el("div", "km-tooltip-title");
+    head.appendChild(auto(el("span", "km-name", row.name)));
+    if (row.dari) {
+      head.appendChild(document.createTextNode(" "));
+      var dari = auto(el("span", "km-name-dari", row.dari));
+      dari.setAttribute("lang", "fa-AF");
+      head.appendChild(dari);
+    }
+    box.appendChild(head);
+    lines(box, pairs);
+    return box;
+  }
+
+  function choropleth(map, target, spec, state) {
+    var colors = spec.classes.colors;
+    function classOf(row) { return state.step === null ? row.cls : row.cls[state.step]; }
+    function pairsOf(row) { return state.step === null ? row.lines : row.lines[state.step]; }
+    function style(feature) {
+      var row = spec.rows[feature.properties.i];
+      return {
+        fillColor: colors[String(classOf(row))], fillOpacity: 0.78,
+        color: "#4d4d4d", weight: 0.8, opacity: 0.9, className: "km-province"
+      };
+    }
+    var layer = L.geoJSON(spec.geojson, {
+      style: style,
+      onEachFeature: function (feature, path) {
+        var row = spec.rows[feature.properties.i];
+        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
+                         {sticky: true, className: "km-tooltip-box", direction: "auto"});
+        path.on("tooltipopen mousemove", function () { keepInside(map, path.getTooltip()); });
+        path.on("add", function () {
+          var node = path.getElement && path.getElement();
+          if (node) { node.setAttribute("data-province", row.code); }
+        });
+        path.on("mouseover", function () { path.setStyle({weight: 2.5, color: "#111"}); });
+        path.on("mouseout", function () { path.setStyle({weight: 0.8, color: "#4d4d4d"}); });
+      }
+    });
+    target.addLayer(layer);
+    return {
+      layer: layer,
+      restyle: function () {
+        layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
+      }
+    };
+  }
+
+  function outlines(map, target, spec) {
+    var layer = L.geoJSON(spec.geojson, {
+      interactive: false,
+      style: function () {
+        return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
+                dashArray: spec.dash || null, className: spec.className};
+      }
+    });
+    target.addLayer(layer);
+    return layer;
+  }
+
+  var PRECISION_STYLE = {
+    exact: {radius: 6, weight: 1, color: "#ffffff", fillOpacity: 0.9},
+    near: {radius: 4, weight: 2, fillOpacity: 0.25},
+    district: {radius: 8, weight: 2, fillOpacity: 0, dashArray: "3 3"}
+  };
+
+  function pointStyle(kind, precision) {
+    var base = PRECISION_STYLE[precision] || PRECISION_STYLE.near;
+    var out = {fillColor: kind.color, color: base.color || kind.color};
+    Object.keys(base).forEach(function (key) { if (key !== "color") { out[key] = base[key]; } });
+    return out;
+  }
+
+  function eventPopup(spec, i) {
+    var box = el("div", "km-popup");
+    var kind = spec.kinds[spec.k[i]];
+    box.appendChild(auto(el("div", "km-popup-title", kind.label)));
+    var src = spec.sources[spec.s[i]];
+    if (src) {
+      var id = spec.e[i];
+      src = src.map(function (v) {
+        return typeof v === "string" ? v.split("\u0000").join(id) : v;
+      });
+    }
+    lines(box, [
+      ["Date", spec.dates[spec.d[i]]],
+      ["Actors", spec.actors[spec.a[i]]],
+      ["Fatalities", spec.fatalities[spec.f[i]]],
+      ["Confidence", spec.confidence[spec.c[i]]],
+      ["Location", spec.places[spec.l[i]]],
+      ["Event", spec.e ? spec.e[i] : null]
+    ]);
+    var text = spec.descriptions[spec.t[i]];
+    if (text) { box.appendChild(auto(el("p", "km-description", text))); }
+    if (src) {
+      var line = el("div", "km-source");
+      line.appendChild(el("span", "km-source-key", "Source: "));
+      var label = src[0] || src[1] || "link";
+      var url = safeUrl(src[2]);
+      if (url) {
+        var link = auto(el("a", "km-source-link", label));
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.appendChild(link);
+      } else {
+        line.appendChild(auto(el("span", "km-source-name", label)));
+        var raw = src[4] || src[2];
+        if (raw) {
+          var note = " (address not a web link: " + raw + ")";
+          line.appendChild(auto(el("span", "km-source-text", note)));
+        }
+      }
+      if (src[1] && src[0]) { line.appendChild(auto(el("div", "km-source-title", src[1]))); }
+      if (src[3]) { line.appendChild(el("div", "km-source-date", src[3])); }
+      box.appendChild(line);
+    }
+    return box;
+  }
+
+  function yearOf(text) {
+    var match = /^(\d{4})(-| |$)/.exec(text || "");
+    return match ? match[1] : null;
+  }
+
+  function expand(spec) {
+    if (spec.m) {
+      ["k", "p", "a", "t", "c"].forEach(function (name, j) {
+        spec[name] = spec.m.map(function (code) { return spec.meta[code][j]; });
+      });
+    }
+    if (spec.ep) { spec.e = spec.e.map(function (s) { return spec.ep + s; }); }
+  }
+
+  function points(map, target, spec, state) {
+    expand(spec);
+    var n = spec.n, markers = new Array(n), styles = {};
+    spec.year = spec.dates.map(yearOf);
+    for (var i = 0; i < n; i++) {
+      var key = spec.k[i] + "_" + spec.p[i];
+      if (!styles[key]) {
+        styles[key] = pointStyle(spec.kinds[spec.k[i]], spec.precisions[spec.p[i]]);
+        styles[key].className = "km-point km-point-" + spec.precisions[spec.p[i]];
+      }
+      var lat = (spec.y[i] + spec.y0) / spec.scale, lon = (spec.x[i] + spec.x0) / spec.scale;
+      var marker = L.circleMarker([lat, lon], styles[key]);
+      marker.kmIndex = i;
+      markers[i] = marker;
+    }
+    var group = spec.cluster
+      ? L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false,
+                              maxClusterRadius: 45, spiderfyOnMaxZoom: true})
+      : L.featureGroup();
+    group.on("click", function (e) {
+      var layer = e.layer;
+      if (layer.kmIndex === undefined) { return; }
+      L.popup({maxWidth: 320, className: "km-popup-box"})
+        .setLatLng(layer.getLatLng())
+        .setContent(eventPopup(spec, layer.kmIndex))
+        .openOn(map);
+    });
+    function show(keep) {
+      var chosen = keep ? markers.filter(function (m) { return keep(m.kmIndex); }) : markers;
+      group.clearLayers();
+      if (spec.cluster) { group.addLayers(chosen); }
+      else { chosen.forEach(function (m) { group.addLayer(m); }); }
+      return chosen.length;
+    }
+    // On the map first: markercluster adds to a detached group in quadratic time.
+    target.addLayer(group);
+    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
+    return {group: group, show: show};
+  }
+
+  function badges(map, target, spec, state) {
+    var group = L.featureGroup();
+    function draw() {
+      group.clearLayers();
+      spec.items.forEach(function (item) {
+        var count = state.step === null ? item.count : (item.byYear[state.step] || 0);
+        if (!count) { return; }
+        var label = el("span", "km-badge-count", count);
+        var width = 12 + 7 * String(count).length;
+        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20]});
+        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
+        marker.bindTooltip(function () {
+          var box = el("div", "km-tooltip");
+          box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
+          var words = count === 1 ? spec.textOne || spec.text : spec.text;
+          box.appendChild(auto(el("div", "km-note", count + " " + words)));
+          return box;
+        }, {className: "km-tooltip-box"});
+        marker.on("tooltipopen", function () { keepInside(map, marker.getTooltip()); });
+        group.addLayer(marker);
+      });
+    }
+    draw();
+    target.addLayer(group);
+    return {draw: draw};
+  }
+
+  // The headline: the lead figure first, then one figure a line (a plain string is one line).
+  function headline(lines) {
+    var box = auto(el("div", "km-headline"));
+    (typeof lines === "string" ? [lines] : lines).forEach(function (line, i) {
+      box.appendChild(auto(el("div", i === 0 ? "km-headline-lead" : "km-headline-line", line)));
+    });
+    return box;
+  }
+
+  function render(map, groups, spec) {
+    var state = {step: spec.timeline ? spec.timeline.initial : null};
+    var parts = {};
+    if (spec.choropleth) {
+      parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);
+    }
+    if (spec.outlines) {
+      spec.outlines.forEach(function (o) { outlines(map, groups[o.group] || map, o); });
+    }
+    if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
+    if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
+    if (spec.headline) { control(map, "topright", headline(spec.headline)); }
+    if (spec.legend) {
+      parts.legend = legend(spec.legend);
+      control(map, "bottomright", parts.legend.node);
+    }
+    if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
+    if (spec.timeline) { slider(map, spec, state, parts); }
+    if (spec.fit) { map.fitBounds(spec.fit); }
+    return parts;
+  }
+
+  function slider(map, spec, state, parts) {
+    var steps = spec.timeline.steps;
+    var box = el("div", "km-slider");
+    var label = el("div", "km-slider-label");
+    var input = el("input", "km-slider-input");
+    input.type = "range";
+    input.min = "0";
+    input.max = String(steps.length - 1);
+    input.step = "1";
+    input.value = String(steps.indexOf(state.step));
+    input.setAttribute("aria-label", spec.timeline.label);
+    box.appendChild(label);
+    box.appendChild(input);
+    if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
+    function update() {
+      state.step = steps[Number(input.value)];
+      label.textContent = spec.timeline.label + ": " + state.step;
+      box.setAttribute("data-step", state.step);
+      if (parts.choropleth) { parts.choropleth.restyle(); }
+      if (parts.points) {
+        parts.points.show(function (i) {
+          return spec.points.year[spec.points.d[i]] === state.step;
+        });
+      }
+      if (parts.badges) { parts.badges.draw(); }
+      if (parts.legend) {
+        var counts = spec.timeline.counts[state.step] || {};
+        Object.keys(parts.legend.counts).forEach(function (key) {
+          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
+        });
+      }
+    }
+    input.addEventListener("input", update);
+    control(map, "topleft", box);
+    update();
+  }
+
+  // Each map's page holds a <script type="application/json" class="km-boot"> naming its data
+  // element and the global Leaflet variables folium made for the map and its layer groups.
+  function boot() {
+    var nodes = document.querySelectorAll("script.km-boot");
+    Array.prototype.forEach.call(nodes, function (node) {
+      if (node.getAttribute("data-km-done")) { return; }
+      node.setAttribute("data-km-done", "1");
+      var info = JSON.parse(node.textContent);
+      var groups = {};
+      Object.keys(info.groups).forEach(function (key) { groups[key] = window[info.groups[key]]; });
+      render(window[info.map], groups, data(info.data));
+    });
+  }
+
+  return {data: data, render: render, safeUrl: safeUrl, el: el, boot: boot};
+})();
+window.kmLib = kmLib;
+kmLib.boot();

@@ -164,7 +164,7 @@ def test_cli_messages_escape_control_characters_from_the_data(tmp_path):
         assert not any(ch in result.output for ch in "\x1b\x07\x9b"), args
 
 
-def test_every_printed_message_goes_through_the_escaping(tmp_path, monkeypatch):
+def test_every_printed_message_goes_through_the_escaping(monkeypatch, tmp_path):
     from khorasan_map import events
     from khorasan_map.errors import InputFileError
 
@@ -172,8 +172,8 @@ def test_every_printed_message_goes_through_the_escaping(tmp_path, monkeypatch):
         raise InputFileError("x.csv: bad header \x1b]0;owned\x07")
 
     monkeypatch.setattr(events, "read_events", hostile)
-    (tmp_path / "x.csv").write_text("a\n1\n")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.csv").write_text("event_id\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", "x.csv"])
     assert result.exit_code == 2
     assert result.stderr == "Error: x.csv: bad header \\u001b]0;owned\\u0007\n"

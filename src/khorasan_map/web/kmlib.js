@@ -148,6 +148,7 @@ var kmLib = window.kmLib || (function () {
       };
     }
     var layer = L.geoJSON(spec.geojson, {
+      pane: "kmProvinces",
       style: style,
       onEachFeature: function (feature, path) {
         var row = spec.rows[feature.properties.i];
@@ -173,6 +174,7 @@ var kmLib = window.kmLib || (function () {
 
   function outlines(map, target, spec) {
     var layer = L.geoJSON(spec.geojson, {
+      pane: "kmProvinces",
       interactive: false,
       style: function () {
         return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
@@ -191,7 +193,8 @@ var kmLib = window.kmLib || (function () {
 
   function pointStyle(kind, precision) {
     var base = PRECISION_STYLE[precision] || PRECISION_STYLE.near;
-    var out = {fillColor: kind.color, color: base.color || kind.color};
+    // A click on a point stays with it: the map does not hear it, so spread-out stacks stay open.
+    var out = {fillColor: kind.color, color: base.color || kind.color, bubblingMouseEvents: false};
     Object.keys(base).forEach(function (key) { if (key !== "color") { out[key] = base[key]; } });
     return out;
   }
@@ -297,8 +300,17 @@ var kmLib = window.kmLib || (function () {
     return {group: group, show: show};
   }
 
+  // Panes, bottom to top: provinces and outlines (350), count badges (390), then Leaflet's own
+  // overlay pane (400) for points and marker pane (600) for clusters. A point or a cluster
+  // drawn over a badge stays on top and takes the click.
+  function panes(map) {
+    [["kmProvinces", 350], ["kmBadges", 390]].forEach(function (pane) {
+      if (!map.getPane(pane[0])) { map.createPane(pane[0]).style.zIndex = pane[1]; }
+    });
+  }
+
   function badges(map, target, spec, state) {
-    var group = L.featureGroup();
+    var group = L.featureGroup(), pane = "kmBadges";
     function draw() {
       group.clearLayers();
       spec.items.forEach(function (item) {
@@ -306,8 +318,9 @@ var kmLib = window.kmLib || (function () {
         if (!count) { return; }
         var label = el("span", "km-badge-count", count);
         var width = 12 + 7 * String(count).length;
-        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20]});
-        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
+        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20],
+                              iconAnchor: [-4, -4]});
+        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false, pane: pane});
         marker.bindTooltip(function () {
           var box = el("div", "km-tooltip");
           box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
@@ -335,6 +348,7 @@ var kmLib = window.kmLib || (function () {
 
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
+    panes(map);
     var parts = {};
     if (spec.choropleth) {
       parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);

@@ -64,6 +64,7 @@ from khorasan_map.classify import Classes, classify_values
 from khorasan_map.maptext import (
     DATASET_LABELS,
     METRIC_LABELS,
+    Headline,
     class_labels,
     dataset_line,
     fatalities_text,
@@ -79,6 +80,7 @@ from khorasan_map.maptext import (
     summary_span,
     text_or_none,
     tooltip_rows,
+    year_headlines,
 )
 from khorasan_map.web import web_file
 
@@ -1522,7 +1524,11 @@ def timeline_map(
     if events is not None and points:
         prepared = _points_for(events, prepared, layer, filters)
         extra.extend(_add_timeline_points(spec, groups, prepared, cluster))
-    spec["headline"] = _headline(summary, events, boundaries, filters, coverage)
+    lines = _headline(summary, events, boundaries, filters, coverage)
+    spec["headline"] = lines
+    spec["timeline"]["headlines"] = year_headlines(
+        summary, filters["kinds"], Headline(tuple(lines))
+    )
     words = (title, subtitle or f"{metric_label(column)} by province and year", source, left_out)
     spec["furniture"] = _summary_furniture(summary, events, layer, filters, words, extra=extra)
     m = _base_map(tiles)

@@ -590,3 +590,30 @@ def test_every_event_opens_by_clicking_where_it_is_drawn(
             opened.add(wait(driver, POPUP_EVENT, timeout=3, what=f"a popup at {x}, {y}"))
 
     assert opened == set(located["event_id"]), opened
+
+
+# ---------------------------------------------------------------- the timeline follows its step
+
+
+def test_timeline_headline_follows_the_slider_and_plays(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    headline = "document.querySelector('.km-headline').innerText"
+    slider = driver.find_element(By.CSS_SELECTOR, "input.km-slider-input")
+    slider.click()
+    slider.send_keys(Keys.HOME)
+    first_year = driver.find_element(By.CSS_SELECTOR, ".km-slider").get_attribute("data-step")
+    first = driver.execute_script(f"return {headline}")
+    assert f"in {first_year}" in first and first.startswith("Clashes recorded in 1 of 34")
+    slider.send_keys(Keys.ARROW_RIGHT)  # 2017: a defection, no clash
+    second = driver.execute_script(f"return {headline}")
+    assert second != first and "Clashes recorded in 0 of 34 provinces (0%) in 2017" in second
+    assert "All years: Clashes recorded in 3 of 34" in second
+    ticks = driver.execute_script(
+        "return [...document.querySelectorAll('.km-slider-tick')].map(t => t.innerText)"
+    )
+    assert ticks[0] == "2016" and ticks[-1] == "2022"
+    driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").click()  # play
+    wait(driver, "document.querySelector('.km-slider').dataset.step !== '2017'",
+         what="the slider playing on")
+    driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").click()  # pause
+    assert driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").text == "Play"

@@ -338,12 +338,16 @@ var kmLib = window.kmLib || (function () {
   }
 
   // The headline: the lead figure first, then one figure a line (a plain string is one line).
-  function headline(lines) {
-    var box = auto(el("div", "km-headline"));
+  function fillHeadline(box, lines) {
+    while (box.firstChild) { box.removeChild(box.firstChild); }
     (typeof lines === "string" ? [lines] : lines).forEach(function (line, i) {
       box.appendChild(auto(el("div", i === 0 ? "km-headline-lead" : "km-headline-line", line)));
     });
     return box;
+  }
+
+  function headline(lines) {
+    return fillHeadline(auto(el("div", "km-headline")), lines);
   }
 
   function render(map, groups, spec) {
@@ -358,7 +362,7 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
     if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
-    if (spec.headline) { control(map, "topright", headline(spec.headline)); }
+    if (spec.headline) { parts.headline = control(map, "topright", headline(spec.headline)); }
     if (spec.legend) {
       parts.legend = legend(spec.legend);
       control(map, "bottomright", parts.legend.node);
@@ -367,6 +371,37 @@ var kmLib = window.kmLib || (function () {
     if (spec.timeline) { slider(map, spec, state, parts); }
     if (spec.fit) { map.fitBounds(spec.fit); }
     return parts;
+  }
+
+  // Year ticks under the slider: every year when they fit, else every other one.
+  function ticks(steps) {
+    var row = el("div", "km-slider-ticks"), every = steps.length > 8 ? 2 : 1;
+    steps.forEach(function (step, i) {
+      var shown = i % every === 0 || i === steps.length - 1;
+      row.appendChild(el("span", "km-slider-tick", shown ? step : ""));
+    });
+    return row;
+  }
+
+  // Play and pause: one step a second and a bit, from the start again after the last.
+  function player(input, update) {
+    var button = el("button", "km-slider-play", "Play"), timer = null;
+    button.type = "button";
+    button.addEventListener("click", function () {
+      if (timer) {
+        clearInterval(timer);
+        timer = null;
+        button.textContent = "Play";
+        return;
+      }
+      button.textContent = "Pause";
+      timer = setInterval(function () {
+        var next = Number(input.value) + 1;
+        input.value = String(next > Number(input.max) ? 0 : next);
+        update();
+      }, 1200);
+    });
+    return button;
   }
 
   function slider(map, spec, state, parts) {
@@ -381,7 +416,10 @@ var kmLib = window.kmLib || (function () {
     input.value = String(steps.indexOf(state.step));
     input.setAttribute("aria-label", spec.timeline.label);
     box.appendChild(label);
-    box.appendChild(input);
+    var line = el("div", "km-slider-row");
+    line.appendChild(input);
+    box.appendChild(line);
+    box.appendChild(ticks(steps));
     if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
     function update() {
       state.step = steps[Number(input.value)];
@@ -400,7 +438,10 @@ var kmLib = window.kmLib || (function () {
           parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
         });
       }
+      var lines = spec.timeline.headlines && spec.timeline.headlines[state.step];
+      if (parts.headline && lines) { fillHeadline(parts.headline, lines); }
     }
+    line.appendChild(player(input, update));
     input.addEventListener("input", update);
     control(map, "topleft", box);
     update();

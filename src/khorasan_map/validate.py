@@ -436,7 +436,7 @@ def place_points(x, y, locator=None, tolerance_m=None):
     inside = in_box & pd.notna(found)
     near_idx = np.flatnonzero(in_box & ~inside)
     if near_idx.size:
-        near, _, _ = locator.nearest(x[near_idx], y[near_idx], tolerance_m)
+        near, _, _ = locator.nearest(x[near_idx], y[near_idx], tolerance_m, measure_beyond=False)
         inside[near_idx[near >= 0]] = True
     return found, inside
 

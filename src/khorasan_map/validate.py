@@ -337,9 +337,9 @@ def _report_corrections(name_text: pd.Series, ctx) -> None:
     corrected = report[report["method"] == "corrected"]
     if corrected.empty:
         return
-    reasons = dict(zip(corrected["given"],
-                       quoted(corrected["given"]) + " read as " + corrected["name"] + " (" + corrected["code"]
-                       + "), a corrected spelling", strict=True))
+    said = (quoted(corrected["given"]) + " read as " + corrected["name"] + " ("
+            + corrected["code"] + "), a corrected spelling")
+    reasons = dict(zip(corrected["given"], said, strict=True))
     ctx.add(name_text.isin(list(reasons)), "province", lambda: name_text.map(reasons),
             warn=True)
 

@@ -329,8 +329,10 @@ _TILES_OPTION = click.option(
               help="Cluster event points; stacked events spread out when clicked.")
 @_TILES_OPTION
 @_SOURCE_OPTION
+@_reader_options
 @_engine_options
-def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, engine, scheduler):
+def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, layer, polygons,
+          engine, scheduler):
     """Write every standard map, report and table for EVENTS into one folder.
 
     With no EVENTS, builds from the shipped, sourced dataset.
@@ -356,6 +358,7 @@ def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, e
             on_step=step,
             cluster=cluster,
             tiles=tiles,
+            read_options=_reader_settings(layer, polygons),
         )
     click.echo(result.coverage_sentence)
     click.echo(result.join_summary)

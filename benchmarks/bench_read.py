@@ -1,8 +1,12 @@
-"""Benchmark read_events: 1M synthetic rows from CSV and from Parquet.
+"""Benchmark read_events: 1M synthetic rows from CSV and from Parquet, against plain pandas.
 
 Writes the files under benchmarks/_data/ (git-ignored; reused when present), then reads each
 one in a fresh Python process so that the peak memory (maximum resident set size) belongs to
-that read alone. Prints rows per second and peak memory for each format.
+that read alone. Prints rows per second and peak memory for each format, and first the ratio
+that matters: ``read_events`` (reading, mapping and full validation, the call a user makes)
+against the baseline in the same run, ``pd.read_csv(path, engine="pyarrow")`` for CSV and
+``pd.read_parquet(path)`` for Parquet (reading only, no validation). Issue 13 asks for a CSV
+ratio of at most 3.
 
 With ``--ucdp-rows N`` it also writes a UCDP GED-format CSV of N made-up rows, about 1% of them
 "IS - Taleban", and reads it: the peak memory stays far below the file's size because the
@@ -129,6 +133,28 @@ def read_once(path: str) -> None:
     }))
 
 
+def baseline_once(path: str) -> None:
+    """Child process: read one file with plain pandas and print JSON with the timing."""
+    import pandas as pd
+
+    before = _peak_mib()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    if path.endswith(".parquet"):
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, engine="pyarrow")
+    seconds = time.perf_counter() - start
+    print(json.dumps({"rows": len(frame), "seconds": seconds, "cpu": time.process_time() - cpu,
+                      "peak_mib": _peak_mib(), "start_mib": before}))
+
+
+def _child(flag: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, flag, str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def _peak_mib() -> float:
     """Peak resident memory of this process (VmHWM; reset by exec, unlike ru_maxrss)."""
     try:
@@ -147,18 +173,26 @@ def main() -> None:
     parser.add_argument("--ucdp-rows", type=int, default=0,
                         help="also read a UCDP-format CSV of this many made-up rows")
     parser.add_argument("--read", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read:
         read_once(args.read)
+        return
+    if args.baseline:
+        baseline_once(args.baseline)
         return
     paths = write_files(args.rows, args.seed)
     if args.ucdp_rows:
         paths["ucdp csv"] = write_ucdp(args.ucdp_rows, args.seed)
     for name, path in paths.items():
         size = path.stat().st_size / 2**20
-        out = subprocess.run([sys.executable, __file__, "--read", str(path)], check=True,
-                             capture_output=True, text=True).stdout
-        stats = json.loads(out.strip().splitlines()[-1])
+        stats = _child("--read", path)
+        base = _child("--baseline", path)
+        plain = "pd.read_parquet" if path.suffix == ".parquet" else 'pd.read_csv(engine="pyarrow")'
+        print(f"{name:8s} read_events / {plain} = {stats['seconds'] / base['seconds']:.1f}x "
+              f"wall ({stats['seconds']:.2f} s against {base['seconds']:.2f} s), "
+              f"{stats['cpu'] / base['cpu']:.1f}x CPU ({stats['cpu']:.2f} s against "
+              f"{base['cpu']:.2f} s); baseline peak {base['peak_mib']:,.0f} MiB")
         rate = stats["read"] / stats["seconds"]
         print(f"{name:8s} {size:7.1f} MiB  {stats['rows']:,} rows kept of {stats['read']:,} "
               f"({stats['valid']:,} valid, {stats['rejected']:,} rejected) in "

@@ -469,13 +469,27 @@ def test_normalised_codes_make_a_province_layer_for_the_join():
     assert result.events["assigned_by"].tolist() == ["point", "stated"]
 
 
-def test_a_code_that_is_none_of_the_34_is_named():
-    layer = _provinces_layer(["AF-KAN", "AF-XYZ", "AF-KAB"], ["Kandahar", "Helmand", "Kabul"])
+def test_a_code_that_is_none_of_the_34_takes_its_names_code():
+    # geoBoundaries' ADM1 writes AF-BDN for Badakhshan (AF-BDS).
+    layer = _provinces_layer(["AF-KAN", "AF-BDN", "AF-KAB"], ["Kandahar", "Badakhshan", "Kabul"])
+    with pytest.warns(BoundaryRepairWarning, match="'AF-BDN' is none of the 34"):
+        units = load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    assert units["province_code"].tolist() == ["AF-KAN", "AF-BDS", "AF-KAB"]
+    assert units.attrs["repairs"] == [
+        "row 2: shapeISO 'AF-BDN' is none of the 34 province codes; read as 'AF-BDS' from "
+        "shapeName 'Badakhshan'"
+    ]
+
+
+def test_a_code_that_is_none_of_the_34_without_a_name_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-XYZ", "AF-KAB"], ["Kandahar", "Atlantis", "Kabul"])
     with pytest.raises(BoundaryError) as info:
         load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
     message = str(info.value)
     assert "1 of 3" in message
-    assert "row 2 'AF-XYZ', named 'Helmand' (the name says AF-HEL)" in message
+    assert "row 2 'AF-XYZ', named 'Atlantis'" in message
+    with pytest.raises(BoundaryError, match="row 2 'AF-XYZ'"):
+        load_boundaries(layer, code_field="shapeISO")
 
 
 def test_swapped_codes_are_reported_naming_both():
@@ -542,6 +556,18 @@ def test_a_neighbours_layer_is_refused_but_a_layer_beyond_the_border_too_is_kept
         crs="EPSG:4326",
     )
     assert len(load_boundaries(region, code_field="code")) == 2
+
+
+def test_a_province_outside_afghanistan_is_named():
+    layer = _provinces_layer(["AF-KAN", "AF-KAB", "AF-HEL"], ["Kandahar", "Kabul", "Helmand"])
+    swapped = shapely.transform(layer.geometry.iloc[1], lambda xy: xy[:, ::-1])
+    layer.loc[1, "geometry"] = swapped  # latitude for longitude: in the Arctic
+    with pytest.raises(BoundaryError) as info:
+        load_boundaries(layer, code_field="shapeISO", name_field="shapeName")
+    message = str(info.value)
+    assert "1 province(s) lie wholly outside Afghanistan" in message
+    assert "row 2 (AF-KAB, centre at longitude 32.45, latitude 63.45)" in message
+    assert "swapped" in message
 
 
 def test_a_layer_in_a_wrong_crs_is_refused():

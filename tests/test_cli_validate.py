@@ -53,9 +53,12 @@ def test_unusable_inputs_exit_2_without_traceback(tmp_path):
     fake.write_text("event_id,date\nE1,2020-01-01\n", encoding="utf-8")
     nocols = tmp_path / "nocols.csv"
     nocols.write_text("a,b\n1,2\n", encoding="utf-8")
+    folder = tmp_path / "no_events"  # a folder is read file by file: this one holds none
+    folder.mkdir()
+    (folder / "notes.md").write_text("nothing here\n", encoding="utf-8")
     for path, says in (
         (tmp_path / "missing.csv", "no such file"),
-        (tmp_path, "directory"),
+        (folder, "directory with no event files"),
         (empty, "empty"),
         (fake, "not a Parquet file"),
         (nocols, "missing required columns"),

@@ -410,9 +410,12 @@ def test_fatality_range_must_be_ordered(tmp_path):
             header=header,
         )
     )
-    assert list(result.rejected["row"]) == [1]
+    assert list(result.rejected["row"]) == [1, 2]
     assert "above the high estimate" in result.rejected.loc[0, "reason"]
-    assert "outside its low-high range" in result.warnings.loc[0, "reason"]
+    # a best figure outside its own range is rejected at validation, naming row and column
+    assert result.rejected.loc[1, "column"] == "fatalities"
+    assert "best estimate 12.0 is outside its low-high range 2.0-9.0" in result.rejected.loc[
+        1, "reason"]
 
 
 def test_other_kinds_need_keep_all(tmp_path):

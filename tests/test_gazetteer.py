@@ -596,15 +596,24 @@ def test_english_words_are_refused_with_a_suggestion(word, suggestion):
     assert suggestion in info.value.suggestions[0]
 
 
-# Spelling families, held out: written before the rules for them were tried, none of them in
-# the package table (two that turned out to be listed, Ghour and Bâmiyân, were replaced by Gour
-# and Bâmyoun). Two doubled-letter spellings (Balkhh, Takhharr) failed on the first run and led
-# to collapsing doubled consonants before the digraph rules.
+# Spelling families, held out: the rules were tuned on Badakhchan, Pandjchir, Djozdjan,
+# Kundus, Nimros, Ghasni, Ghorat, Ghowrat, غورات, Kaboul, Badachschan and Ourouzgan; the lists
+# below were written before they were first run, and none is in the package table (two that
+# turned out to be listed, Ghour and Bâmiyân, were replaced by Gour and Bâmyoun). Only two
+# provinces have "sh", so the "ch" list stays close to the tuned examples. 104 of 106 passed on
+# the first run; the two doubled-letter failures (Balkhh, Takhharr) led to collapsing doubled
+# consonants before the digraph rules.
 HELD_OUT = {
     "Dari plural -at": [
         ("Ghurat", "AF-GHO"), ("Ghoraat", "AF-GHO"), ("Gorat", "AF-GHO"),
         ("Badghesat", "AF-BDG"), ("Badgisat", "AF-BDG"), ("بادغیسات", "AF-BDG"),
         ("ولایت غورات", "AF-GHO"), ("Ghowrat Province", "AF-GHO"), ("Ghourat", "AF-GHO"),
+    ],
+    # Kunarha (کنرها) is the old name of Kunar and the rule was written for it; these variants
+    # were checked once, after the rule (all passed), so they are not strictly held out.
+    "Dari plural -ha": [
+        ("Konarha", "AF-KNR"), ("Kunar-ha", "AF-KNR"), ("کونرها", "AF-KNR"),
+        ("Konar-ha Province", "AF-KNR"), ("Kunarhā", "AF-KNR"),
     ],
     "French ch for sh": [
         ("Badakhchân", "AF-BDS"), ("Badakchan", "AF-BDS"), ("Pandjchêr", "AF-PAN"),
@@ -665,6 +674,27 @@ def test_held_out_spellings_of_each_family(family, text, code):
     found = gazetteer.resolve_name(text)
     assert found.code == code, (family, found)
     assert found.method == "corrected", (family, found)
+
+
+# French ou before a vowel for w: the examples the rule was written for (not held out).
+FRENCH_W = [("Parouan", "AF-PAR"), ("Parouân", "AF-PAR"), ("Ouardak", "AF-WAR"),
+            ("Maïdan Ouardak", "AF-WAR")]
+
+
+@pytest.mark.parametrize(("text", "code"), FRENCH_W)
+def test_french_ou_before_a_vowel_reads_as_w(text, code):
+    assert gazetteer.resolve_name(text).code == code
+    assert resolve_province("Kounar") == "AF-KNR"  # ou before a consonant stays u
+
+
+def test_resolution_of_missing_values_and_its_error():
+    for value in (None, "", "  ", np.nan):
+        found = gazetteer.resolve_name(value)
+        assert (found.code, found.method, found.reason) == (None, "unknown", "empty")
+    found = gazetteer.resolve_name("Pakita")
+    error = found.error()
+    assert isinstance(error, UnknownProvinceError)
+    assert error.text == "Pakita" and error.suggestions == list(found.suggestions)
 
 
 def test_plural_ending_is_not_stripped_from_a_name_that_has_it():

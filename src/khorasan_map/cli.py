@@ -119,6 +119,24 @@ _SOURCE_OPTION = click.option(
 )
 
 
+def _reader_options(command):
+    """Add --layer (a GeoPackage with several layers) and --polygons (shapes, not points)."""
+    command = click.option(
+        "--polygons", default="refuse", show_default=True,
+        type=click.Choice(["refuse", "representative-point"]),
+        help="Events given as polygons or lines: refuse the rows, or place each at a point "
+             "inside its shape at district precision.")(command)
+    return click.option(
+        "--layer", default=None, metavar="NAME",
+        help="Layer to read from a GeoPackage that holds several.")(command)
+
+
+def _reader_settings(layer, polygons) -> dict:
+    """Return the read_events keywords that --layer and --polygons change (none by default)."""
+    given = {"layer": layer, "polygons": polygons.replace("-", "_")}
+    return {k: v for k, v in given.items() if v not in (None, "refuse")}
+
+
 def _parse_date(end=False):
     """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
 
@@ -217,7 +235,7 @@ def _check_window(since, until):
         )
 
 
-def _read_events_argument(paths, source_format):
+def _read_events_argument(paths, source_format, **reader):
     """Read EVENTS (or the shipped data); rejected rows are named on stderr, never hidden.
 
     Returns the valid events and ``{reason: count}`` of the rows left out, for the maps.
@@ -226,7 +244,7 @@ def _read_events_argument(paths, source_format):
 
     if not paths:
         return read_events(), {}
-    result = read_events(list(paths), format=source_format, on_invalid="report")
+    result = read_events(list(paths), format=source_format, on_invalid="report", **reader)
     if len(result.rejected):
         click.echo(
             f"{len(result.rejected):,} of {result.n_input:,} rows rejected as invalid and not "
@@ -263,8 +281,8 @@ def _options_checked():
 
 
 def _expand_events(events):
-    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded)."""
-    from khorasan_map.scale import expand_paths
+    """Expand globs and folders in EVENTS (quoted globs reach us unexpanded), for every command."""
+    from khorasan_map.sources import expand_paths
 
     return [str(p) for p in expand_paths(events)] if events else []
 
@@ -349,6 +367,8 @@ def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, e
     if result.n_rejected:
         rejected = result.out_dir / "rejected.csv"
         click.echo(f"{result.n_rejected:,} rows rejected: see {rejected}", err=True)
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
         sys.exit(EXIT_REJECTED)
 
 
@@ -388,9 +408,10 @@ class _progress:
               help="First day of the 'after' side of the split (default: settings.SHIFT_DATE, "
                    "2021-08-15).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_reader_options
 @_engine_options
 def coverage_command(events, since, until, kinds, min_confidence, source_format, split_date,
-                     as_json, engine, scheduler):
+                     as_json, layer, polygons, engine, scheduler):
     """Count the provinces where Taliban-ISK clashes (or other kinds) were recorded.
 
     Prints the coverage sentence, the provinces, counts by year and the split before and after
@@ -412,7 +433,8 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         _report_scale(cov.scale)
         rejected = bool(cov.scale.get("n_rejected"))
     else:
-        frame, left_out = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                 **_reader_settings(layer, polygons))
         rejected = bool(left_out)
         cov = coverage(frame, engine="memory", **window)
         if not events:
@@ -465,8 +487,10 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
 @click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
 @click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
 @_SOURCE_OPTION
+@_reader_options
 def export_command(events, output, column, scheme, k, bins, since, until, kinds, min_confidence,
-                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format):
+                   title, subtitle, page, dpi, multipage, pages_by, no_points, source_format,
+                   layer, polygons):
     """Write a static map for a report (PNG, SVG or PDF), with no browser and no network.
 
     With no EVENTS, maps the shipped dataset.
@@ -486,7 +510,9 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(events, source_format)
+    # read_events expands globs and folders itself, with sources.expand_paths
+    frame, left_out = _read_events_argument(events, source_format,
+                                            **_reader_settings(layer, polygons))
     with _options_checked():
         path = export_static(
             frame, output, column=column, scheme=scheme, k=k, bins=bins, since=since,
@@ -506,7 +532,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
 @click.option("--keep-all", is_flag=True,
               help="ACLED/UCDP: keep rows outside the Taliban-ISK rivalry (kind 'other').")
 @click.option("--today", default=None, help="Reject dates after this day (default: today).")
-def validate_command(events, source_format, rejected_path, keep_all, today):
+@_reader_options
+def validate_command(events, source_format, rejected_path, keep_all, today, layer, polygons):
     """Check event files row by row and say what is wrong, where.
 
     Exits 0 when every row is valid, 1 when rows were rejected, 2 when an input cannot be used
@@ -514,8 +541,10 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
     """
     from khorasan_map.events import read_events
 
-    result = read_events(list(events) or None, format=source_format, on_invalid="report",
-                         keep_all=keep_all, today=today)
+    # read_events expands globs and folders itself, with sources.expand_paths
+    result = read_events(list(events) or None, format=source_format,
+                         on_invalid="report", keep_all=keep_all, today=today,
+                         **_reader_settings(layer, polygons))
     click.echo(result.summary())
     limit = 20
     for line in result.messages("problems", limit=limit):
@@ -550,9 +579,11 @@ def validate_command(events, source_format, rejected_path, keep_all, today):
                    "out when clicked.")
 @_TILES_OPTION
 @_SOURCE_OPTION
+@_reader_options
 @_engine_options
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
-                min_confidence, title, subtitle, cluster, tiles, source_format, engine,
+                min_confidence, title, subtitle, cluster, tiles, source_format, layer, polygons,
+                engine,
                 scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
@@ -581,7 +612,8 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         left_out = rejected_reasons(frame.attrs["scale"]["n_rejected"])
         _report_scale(frame.attrs["scale"])
     else:
-        frame, left_out = _read_events_argument(events, source_format)
+        frame, left_out = _read_events_argument(events, source_format,
+                                                **_reader_settings(layer, polygons))
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
                   title=title, subtitle=subtitle, left_out=left_out, tiles=tiles)
     if map_type != "choropleth":

@@ -20,14 +20,16 @@ How a name is resolved
    ``velayat``, ``vilayat``, ``wilayah`` (and similar), ``afghanistan`` at the end, ``ولایت``
    and ``استان``. ``Maidan``/``میدان`` is dropped in front of Wardak.
 4. What remains is reduced to a *skeleton* by ordered rewrite rules that erase the
-   differences between transliteration families: German ``sch`` and French ``tch`` and
-   ``dj`` first (``Badachschan``, ``Djozdjan``), French ``ch`` for ``sh`` (``Pandjchir``),
+   differences between transliteration families: doubled consonants collapsed, French ``ou``
+   before a vowel read as ``w`` (``Parouan``), German ``sch`` and French ``tch`` and ``dj``
+   (``Badachschan``, ``Djozdjan``), French ``ch`` for ``sh`` (``Pandjchir``),
    ``q``/``c`` -> ``k``, then ``kh``/``gh``/``sh`` -> ``k``/``g``/``s``, ``ow``/``aw`` ->
    ``o``, ``ou``/``oo`` -> ``u``, ``ee`` -> ``i``, ``y`` -> ``i``, ``w`` -> ``v``, ``z`` ->
    ``s`` (``Kundus``), doubled letters collapsed and vowels after the first letter dropped (an
    initial vowel becomes ``a``). Dari skeletons fold ``ق``/``گ`` into ``ک`` and drop the
    long-vowel letters ``ا و ی`` after the first letter. A word that names nothing is tried
-   again without the Dari plural ending ``-at``/``ات`` (``Ghorat``, ``غورات``).
+   again without a Dari plural ending, ``-at``/``ات`` (``Ghorat``, ``غورات``) or ``-ha``/``ها``
+   (``Kunarha``, the old name of Kunar).
 5. The skeleton is looked up in a table built from every spelling listed in the package table.
    Building that table fails at import if two provinces would share a skeleton, so, for
    example, Paktia (``pkt``) and Paktika (``pktk``), or Kunar (``knr``) and Kunduz
@@ -244,28 +246,31 @@ _LATIN_RULES: tuple[tuple[str, str], ...] = (
     ("w", "v"),
     ("z", "s"),  # s for z (Kundus, Nimros, Ghasni)
 )
-# The Dari plural ending some province names carry (Badghisat, Ghorat, غورات): tried off when
-# the whole word names no province.
-_PLURAL_ENDINGS = ("aat", "at", "ات")
+# The Dari plural endings some province names carry (Badghisat, Ghorat, غورات; Kunarha,
+# کنرها): tried without them when the whole word names no province.
+_PLURAL_ENDINGS = ("aat", "at", "ات", "ha", "ها")
 _LATIN_VOWELS = frozenset("aeiou")
 _DARI_FOLD = str.maketrans({"ق": "ک", "گ": "ک", "آ": "ا", "أ": "ا", "إ": "ا"})
 _DARI_VOWELS = frozenset("اوی")
 _DOUBLED = re.compile(r"(.)\1+")
+_FRENCH_W = re.compile(r"ou(?=[aei])")
 _DOUBLED_CONSONANT = re.compile(r"([b-df-hj-np-tv-z])\1+")
 # A skeleton match is refused when the spelling, vowels kept, is less similar than this
 # (rapidfuzz ratio, 0-100) to every listed spelling of the province.
 _MIN_VOWEL_SIMILARITY = 70.0
 # Common English words whose skeleton is a province's ("cable": Kabul, "coast": Khost): they are
 # refused whenever the spelling rules would be needed to read them as a province. The list is
-# every lower-case word of a 70,000-word American English dictionary (Debian's wamerican) that
-# the rules would otherwise read as a province; regenerate it when the rules change.
+# every word of an 88,000-word American English dictionary (Debian's wamerican, proper nouns
+# lower-cased) that the rules would otherwise read as a province; regenerate it when the
+# rules change.
 _COMMON_WORDS = frozenset(
     """
     badges balk balky bilk black bloc block bowman budges budgies bulk cabal cable canary
-    capes caps capsize capsizes cast coast cockiest condoes condos copes copys cosiest cost
-    coupes coyest coziest cyst freebee gooier gore gory gouger gr grower guru hart heart
-    hearty hereto kinds legman logger numerous pact parvenu paucity pharaoh sable shabbily
-    sharply tackier taker
+    capes caps capsize capsizes cast coast cobol cockiest condoes condos conner connery copes
+    copys cosiest cost coupes coyest coziest cpis cst cyst freebee gooier gore gorey gory
+    gouger gr grower guerra guru harriet harriett hart harte heart hearty hereto huerta
+    kaposis kaundas kinds legman logger numerous pact parvenu paucity peruvian pharaoh sable
+    shabbily sharply tackier taker
     """.split()
 )
 
@@ -327,6 +332,7 @@ def _strip_affixes(tokens: list[str]) -> list[str]:
 def _latin_fold(word: str) -> str:
     """Apply the Latin rewrite rules and collapse doubled letters, keeping the vowels."""
     word = _DOUBLED_CONSONANT.sub(r"\1", word)  # "Balkhh", "Takhhar": before the digraphs
+    word = _FRENCH_W.sub("w", word)  # French ou before a vowel for w: "Parouan", "Ouardak"
     for old, new in _LATIN_RULES:
         word = word.replace(old, new)
     return _DOUBLED.sub(r"\1", word)
@@ -454,9 +460,9 @@ def _listed_forms(names: list[str]) -> tuple[set[str], set[str]]:
 
 
 _LISTED_EXACT = {code: {*names, code} for code, names in _SPELLINGS.items()}
-_LISTED_NORMAL, _FOLDED = {}, {}
-for _code, _names in _SPELLINGS.items():
-    _LISTED_NORMAL[_code], _FOLDED[_code] = _listed_forms(_names)
+_LISTED_FORMS = {code: _listed_forms(names) for code, names in _SPELLINGS.items()}
+_LISTED_NORMAL = {code: forms[0] for code, forms in _LISTED_FORMS.items()}
+_FOLDED = {code: forms[1] for code, forms in _LISTED_FORMS.items()}
 _FOLDED_CHOICES = [(word, code) for code, words in _FOLDED.items() for word in sorted(words)]
 
 
@@ -709,10 +715,12 @@ def resolve_province(text) -> str:
     >>> resolve_province("af nan")
     'AF-NAN'
     """
-    found = resolve_name(text)
-    if found.code is None:
-        raise found.error()
-    return found.code
+    if _is_missing(text):
+        raise UnknownProvinceError(text, (), "empty")
+    code, _, reason, suggestions = _resolve_text(str(text))
+    if code is None:
+        raise UnknownProvinceError(text, suggestions, reason)
+    return code
 
 
 def _as_object_array(values) -> np.ndarray:
@@ -731,7 +739,9 @@ def resolve_provinces(values, errors: str = "raise") -> np.ndarray:
     """Resolve many province names at once.
 
     Each distinct value is resolved once, so a column of a million rows with a few hundred
-    spellings costs little more than the hashing of its values.
+    spellings costs little more than the hashing of its values. Spellings the rules had to
+    correct are accepted, as by :func:`resolve_province`; :func:`resolution_report` on the
+    same values says which they were.
 
     Parameters
     ----------

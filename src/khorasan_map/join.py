@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -156,6 +157,11 @@ class PointLocator:
         self.codes = raw_codes[order]
         self.polygons = geoms[order]
         shapely.prepare(self.polygons)
+        # GEOS builds a prepared polygon's index on first use: do it now, not in the first query.
+        first = shapely.get_coordinates(shapely.get_exterior_ring(
+            shapely.get_geometry(self.polygons, 0)))
+        if len(first) == len(self.polygons):
+            shapely.intersects_xy(self.polygons, first[:, 0], first[:, 1])
         self._codes_or_none = np.empty(len(order) + 1, dtype=object)
         self._codes_or_none[1:] = self.codes
         self._codes_or_none[0] = None
@@ -179,34 +185,9 @@ class PointLocator:
 
         # Mixed cells: every cell a (split, padded) boundary segment may touch.
         seg, owner = _segments(self.polygons)
-        fx0 = (seg[:, 0] - self.x0) / cell
-        fy0 = (seg[:, 1] - self.y0) / cell
-        fx1 = (seg[:, 2] - self.x0) / cell
-        fy1 = (seg[:, 3] - self.y0) / cell
-        pieces = np.maximum(np.ceil(np.maximum(np.abs(fx1 - fx0), np.abs(fy1 - fy0))), 1).astype(
-            np.int64
-        )
-        seg_of = np.repeat(np.arange(len(seg)), pieces)
-        k = np.arange(len(seg_of)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        t0 = k / pieces[seg_of]
-        t1 = (k + 1) / pieces[seg_of]
-        ax = fx0[seg_of] + (fx1 - fx0)[seg_of] * t0
-        bx = fx0[seg_of] + (fx1 - fx0)[seg_of] * t1
-        ay = fy0[seg_of] + (fy1 - fy0)[seg_of] * t0
-        by = fy0[seg_of] + (fy1 - fy0)[seg_of] * t1
-        pad = _EPS_CELLS
-        i0 = np.floor(np.minimum(ax, bx) - pad).astype(np.int64)
-        i1 = np.floor(np.maximum(ax, bx) + pad).astype(np.int64)
-        j0 = np.floor(np.minimum(ay, by) - pad).astype(np.int64)
-        j1 = np.floor(np.maximum(ay, by) + pad).astype(np.int64)
-        wi, wj = i1 - i0 + 1, j1 - j0 + 1
-        n_each = wi * wj
-        piece = np.repeat(np.arange(len(i0)), n_each)
-        local = np.arange(len(piece)) - np.repeat(np.cumsum(n_each) - n_each, n_each)
-        ci = i0[piece] + local % wi[piece]
-        cj = j0[piece] + local // wi[piece]
-        cell_id = cj * self.nx + ci
-        pairs = np.unique(cell_id * n_poly + owner[seg_of[piece]])
+        cell_id, seg_of = _cells_near_pieces(seg, self.x0, self.y0, cell, _EPS_CELLS, self.nx,
+                                             self.ny)
+        pairs = np.unique(cell_id * n_poly + owner[seg_of])
         mixed_cells = np.unique(pairs // n_poly)
 
         # Overlapping layers: a polygon that covers a mixed cell's centre without crossing it.
@@ -354,12 +335,14 @@ class PointLocator:
         if count is not None:
             count[pts] = hits
 
-    def nearest(self, lon, lat, tolerance_m: float):
+    def nearest(self, lon, lat, tolerance_m: float, *, measure_beyond: bool = True):
         """Return the nearest polygon to each point, and its distance in metres.
 
         Distances are measured in :data:`settings.EQUAL_AREA_CRS`; ties go to the lowest rank
         (the border rule). Use it for points outside every polygon: inside one, the distance is
-        to its own boundary.
+        to its own boundary. Points within the tolerance are measured against the few edges a
+        precomputed band grid lists for their cell; a point whose cell lists none is farther
+        than the tolerance from every polygon without being measured.
 
         Parameters
         ----------
@@ -367,19 +350,52 @@ class PointLocator:
             Point coordinates in degrees (EPSG:4326).
         tolerance_m : float
             Largest distance, in metres, at which the nearest polygon still counts as near.
+        measure_beyond : bool, default True
+            Also measure the distance and the nearest polygon of points beyond the tolerance
+            (a tree query each, about 6 microseconds a point). With False they get NaN and -1.
 
         Returns
         -------
         near : numpy.ndarray
             Rank of the nearest polygon within ``tolerance_m`` (-1 beyond it).
         distance_m : numpy.ndarray
-            Distance to the nearest polygon, whatever it is.
+            Distance to the nearest polygon (NaN beyond the tolerance without
+            ``measure_beyond``).
         nearest : numpy.ndarray
-            Rank of the nearest polygon, whatever the distance (-1 only for an empty layer).
+            Rank of the nearest polygon (-1 for an empty layer, or beyond the tolerance without
+            ``measure_beyond``).
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import box
+        >>> layer = gpd.GeoDataFrame({"province_code": ["A"]}, geometry=[box(60, 30, 61, 31)],
+        ...                          crs=4326)
+        >>> near, metres, _ = PointLocator(layer).nearest([61.01, 61.5], [30.5, 30.5], 5_000)
+        >>> near.tolist(), bool(metres[0] < 1_000), bool(metres[1] > 40_000)
+        ([0, -1], True, True)
         """
-        return _nearest(
-            self, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), tolerance_m
-        )
+        return nearest_polygons(self, lon, lat, tolerance_m, measure_beyond)
+
+    def covering(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """Return every (point, polygon rank) pair where the polygon covers the point.
+
+        Meant for a modest number of points (a bounding-box filter per polygon): the points on
+        shared borders, for instance.
+
+        Parameters
+        ----------
+        lon, lat : array_like
+            Point coordinates in degrees.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Point positions and polygon ranks, one entry per covering pair.
+        """
+        x = np.asarray(lon, dtype=np.float64).ravel()
+        y = np.asarray(lat, dtype=np.float64).ravel()
+        return self._cover_by_bounds(x, y, all_pairs=True)
 
     def locate(self, lon, lat) -> np.ndarray:
         """Return the code of the polygon holding each point, None outside every polygon.
@@ -488,12 +504,296 @@ def locate_points(lon, lat, boundaries=None, *, code_field: str = "province_code
     --------
     >>> import geopandas as gpd
     >>> from shapely import box
-    >>> layer = gpd.GeoDataFrame({"province_code": ["A", "B"]},
-    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
-    >>> locate_points([0.5, 1.0, 5.0], [0.5, 0.5, 5.0], layer).tolist()
-    ['A', 'A', None]
+    >>> kabul_logar = gpd.GeoDataFrame({"province_code": ["AF-KAB", "AF-LOG"]},
+    ...                                geometry=[box(69, 34, 70, 35), box(69, 33, 70, 34)],
+    ...                                crs=4326)
+    >>> locate_points([69.5, 69.5, 75.0], [34.5, 34.0, 30.0], kabul_logar).tolist()
+    ['AF-KAB', 'AF-KAB', None]
     """
     return get_locator(boundaries, code_field).locate(lon, lat)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distances to the nearest polygon (in metres, in the equal-area CRS)
+# ---------------------------------------------------------------------------------------------
+
+#: Padding of the tolerance band, as a share of the tolerance: covers the change of scale of the
+#: equal-area projection between the points where it was sampled.
+_BAND_SAFETY: float = 1.25
+
+#: Band cells along the tolerance (a band cell is at least one locator cell wide).
+_BAND_CELLS_PER_TOLERANCE: int = 4
+
+#: Tolerance bands kept per locator.
+_BANDS_KEPT: int = 4
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """Every polygon edge, in degrees and in equal-area metres, with the rank owning it."""
+
+    degrees: np.ndarray
+    metres: np.ndarray
+    owner: np.ndarray
+    transformer: object
+
+
+@dataclass(frozen=True)
+class _Band:
+    """For each cell of a grid, the edges that may lie within the tolerance of a point in it."""
+
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    ptr: np.ndarray
+    edge: np.ndarray
+
+
+def equal_area_edges(locator: PointLocator) -> _Edges:
+    """Return the locator's polygon edges in degrees and in equal-area metres (cached).
+
+    Parameters
+    ----------
+    locator : PointLocator
+        The layer's locator.
+
+    Returns
+    -------
+    _Edges
+        ``degrees`` and ``metres`` (n, 4) arrays of segment end points, ``owner`` (the rank of
+        the polygon each edge belongs to) and the ``transformer`` from degrees to metres.
+    """
+    cached = locator.__dict__.get("_edges")
+    if cached is None:
+        from pyproj import Transformer
+
+        to_m = Transformer.from_crs(settings.CRS, settings.EQUAL_AREA_CRS, always_xy=True)
+        seg, owner = _segments(locator.polygons)
+        ax, ay = to_m.transform(seg[:, 0], seg[:, 1])
+        bx, by = to_m.transform(seg[:, 2], seg[:, 3])
+        cached = _Edges(seg, np.column_stack([ax, ay, bx, by]), owner, to_m)
+        locator._edges = cached
+    return cached
+
+
+def _metres_per_degree(edges: _Edges, bounds: tuple[float, float, float, float]) -> float:
+    """Return a lower bound of the projection's scale (metres per degree) over ``bounds``."""
+    x0, y0, x1, y1 = bounds
+    lon, lat = np.meshgrid(np.linspace(x0, x1, 25), np.linspace(max(y0, -89.0), min(y1, 89.0), 25))
+    lon, lat, h = lon.ravel(), lat.ravel(), 1e-3
+    px, py = edges.transformer.transform(lon, lat)
+    ex, ey = edges.transformer.transform(lon + h, lat)
+    nx_, ny_ = edges.transformer.transform(lon, lat + h)
+    jac = np.stack([[ex - px, nx_ - px], [ey - py, ny_ - py]]).transpose(2, 0, 1) / h
+    if not np.isfinite(jac).all():
+        return float("nan")
+    return float(np.linalg.svd(jac, compute_uv=False).min())
+
+
+def _cells_near_pieces(seg, x0, y0, cell, pad_cells, nx, ny):
+    """Return (cell, segment) pairs: every cell within ``pad_cells`` of a piece of a segment.
+
+    Long segments are split into pieces no longer than a cell, so the padded bounding box of
+    each piece stays small.
+    """
+    fx0, fy0 = (seg[:, 0] - x0) / cell, (seg[:, 1] - y0) / cell
+    fx1, fy1 = (seg[:, 2] - x0) / cell, (seg[:, 3] - y0) / cell
+    pieces = np.maximum(np.ceil(np.maximum(np.abs(fx1 - fx0), np.abs(fy1 - fy0))), 1)
+    pieces = pieces.astype(np.int64)
+    seg_of = np.repeat(np.arange(len(seg)), pieces)
+    k = np.arange(len(seg_of)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t0, t1 = k / pieces[seg_of], (k + 1) / pieces[seg_of]
+    ax = fx0[seg_of] + (fx1 - fx0)[seg_of] * t0
+    bx = fx0[seg_of] + (fx1 - fx0)[seg_of] * t1
+    ay = fy0[seg_of] + (fy1 - fy0)[seg_of] * t0
+    by = fy0[seg_of] + (fy1 - fy0)[seg_of] * t1
+    i0 = np.clip(np.floor(np.minimum(ax, bx) - pad_cells), 0, nx - 1).astype(np.int64)
+    i1 = np.clip(np.floor(np.maximum(ax, bx) + pad_cells), 0, nx - 1).astype(np.int64)
+    j0 = np.clip(np.floor(np.minimum(ay, by) - pad_cells), 0, ny - 1).astype(np.int64)
+    j1 = np.clip(np.floor(np.maximum(ay, by) + pad_cells), 0, ny - 1).astype(np.int64)
+    wi, wj = i1 - i0 + 1, j1 - j0 + 1
+    n_each = wi * wj
+    piece = np.repeat(np.arange(len(i0)), n_each)
+    local = np.arange(len(piece)) - np.repeat(np.cumsum(n_each) - n_each, n_each)
+    cell_id = (j0[piece] + local // wi[piece]) * nx + i0[piece] + local % wi[piece]
+    return cell_id, seg_of[piece]
+
+
+def tolerance_band(locator: PointLocator, tolerance_m: float) -> _Band | None:
+    """Return the grid of edges that may lie within ``tolerance_m`` of each cell (cached).
+
+    A point whose cell lists no edge is farther than the tolerance from every polygon, so it
+    needs no distance at all; a point whose cell lists edges gets its exact distance to those.
+    Returns None where the projection's scale cannot be bounded (the tree answers instead).
+
+    Parameters
+    ----------
+    locator : PointLocator
+        The layer's locator.
+    tolerance_m : float
+        The tolerance, in metres.
+
+    Returns
+    -------
+    _Band or None
+        The band grid.
+    """
+    bands = locator.__dict__.setdefault("_bands", OrderedDict())
+    key = float(tolerance_m)
+    if key in bands:
+        return bands[key]
+    edges = equal_area_edges(locator)
+    minx, miny = locator.bounds[:, 0].min(), locator.bounds[:, 1].min()
+    maxx, maxy = locator.bounds[:, 2].max(), locator.bounds[:, 3].max()
+    scale = _metres_per_degree(edges, (minx - 1, miny - 1, maxx + 1, maxy + 1))
+    band = None
+    if np.isfinite(scale) and scale > 0:
+        reach = _BAND_SAFETY * key / scale + 1e-9  # degrees
+        cell = max(locator.cell, reach / _BAND_CELLS_PER_TOLERANCE)
+        x0, y0 = minx - reach - cell, miny - reach - cell
+        nx = int(math.ceil((maxx - minx + 2 * reach) / cell)) + 3
+        ny = int(math.ceil((maxy - miny + 2 * reach) / cell)) + 3
+        cells, seg = _cells_near_pieces(edges.degrees, x0, y0, cell, reach / cell + 1e-6, nx, ny)
+        pairs = np.unique(cells * len(edges.owner) + seg)
+        counts = np.bincount(pairs // len(edges.owner), minlength=nx * ny)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        band = _Band(x0, y0, cell, nx, ny, ptr, (pairs % len(edges.owner)).astype(np.int32))
+    bands[key] = band
+    while len(bands) > _BANDS_KEPT:
+        bands.popitem(last=False)
+    return band
+
+
+def segment_distance(px, py, seg):
+    """Return the distance from each point to its segment, as GEOS measures it.
+
+    Parameters
+    ----------
+    px, py : numpy.ndarray
+        Point coordinates.
+    seg : numpy.ndarray
+        (n, 4) segment end points (ax, ay, bx, by), one per point.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distances (GEOS' ``pointToSegment`` formula, so shared vertices tie exactly).
+    """
+    ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    to_a = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    to_b = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+        across = np.abs(s) * np.sqrt(len2)
+    return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, across))
+
+
+def _nearest_in_band(locator, band, lon, lat, tolerance_m):
+    """Nearest polygon within the tolerance by the band's candidate edges (-1 beyond it)."""
+    n = len(lon)
+    rank = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    fx = (lon - band.x0) / band.cell
+    fy = (lat - band.y0) / band.cell
+    on_grid = (fx >= 0) & (fx < band.nx) & (fy >= 0) & (fy < band.ny)
+    pts = np.flatnonzero(on_grid)
+    cell = fy[pts].astype(np.int64) * band.nx + fx[pts].astype(np.int64)
+    n_c = band.ptr[cell + 1] - band.ptr[cell]
+    keep = n_c > 0
+    pts, cell, n_c = pts[keep], cell[keep], n_c[keep]
+    if not len(pts):
+        return rank, dist
+    edges = equal_area_edges(locator)
+    px, py = edges.transformer.transform(lon[pts], lat[pts])
+    px, py = np.asarray(px), np.asarray(py)
+    local = np.repeat(np.arange(len(pts)), n_c)
+    offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
+    edge = band.edge[np.repeat(band.ptr[cell], n_c) + offs]
+    d = segment_distance(px[local], py[local], edges.metres[edge])
+    starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
+    best = np.minimum.reduceat(d, starts)
+    owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
+    best_rank = np.minimum.reduceat(owner, starts)
+    near = best <= tolerance_m
+    rank[pts[near]] = best_rank[near]
+    dist[pts[near]] = best[near]
+    return rank, dist
+
+
+def _edge_tree(locator: PointLocator):
+    """Return an STRtree of every polygon edge in the equal-area CRS (cached on the locator)."""
+    cached = locator.__dict__.get("_edge_tree")
+    if cached is None:
+        edges = equal_area_edges(locator)
+        cached = shapely.STRtree(shapely.linestrings(edges.metres.reshape(-1, 2, 2)))
+        locator._edge_tree = cached
+    return cached
+
+
+def _nearest_by_tree(locator: PointLocator, lon: np.ndarray, lat: np.ndarray):
+    """Return the nearest polygon to each point, whatever the distance, and the distance."""
+    n = len(lon)
+    best = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    if n == 0:
+        return best, dist
+    edges = equal_area_edges(locator)
+    px, py = edges.transformer.transform(lon, lat)
+    (p_idx, e_idx), d = _edge_tree(locator).query_nearest(
+        shapely.points(px, py), return_distance=True, all_matches=True
+    )
+    none = np.iinfo(np.int64).max
+    lowest = np.full(n, none)
+    np.minimum.at(lowest, p_idx, edges.owner[e_idx])
+    dist[p_idx] = d
+    found = lowest < none
+    best[found] = lowest[found]
+    return best, dist
+
+
+def nearest_polygons(locator, lon, lat, tolerance_m, measure_beyond=True):
+    """Return the nearest polygon within the tolerance, the distance, and the nearest polygon.
+
+    See :meth:`PointLocator.nearest`.
+
+    Parameters
+    ----------
+    locator : PointLocator
+        The layer's locator.
+    lon, lat : numpy.ndarray
+        Point coordinates in degrees.
+    tolerance_m : float
+        Largest distance, in metres, at which the nearest polygon still counts as near.
+    measure_beyond : bool, default True
+        Also measure the points beyond the tolerance (slow: a tree query each).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``near`` rank (-1 beyond), ``distance_m`` and ``nearest`` rank.
+    """
+    lon = np.asarray(lon, dtype=float).ravel()
+    lat = np.asarray(lat, dtype=float).ravel()
+    band = tolerance_band(locator, tolerance_m) if len(lon) else None
+    if band is None:
+        near = np.full(len(lon), -1, dtype=np.int64)
+        dist = np.full(len(lon), np.nan)
+        beyond = np.arange(len(lon))
+    else:
+        near, dist = _nearest_in_band(locator, band, lon, lat, tolerance_m)
+        beyond = np.flatnonzero(near < 0)
+    nearest = near.copy()
+    if measure_beyond and len(beyond):
+        best, far = _nearest_by_tree(locator, lon[beyond], lat[beyond])
+        nearest[beyond], dist[beyond] = best, far
+        ok = (best >= 0) & (far <= tolerance_m)
+        near[beyond[ok]] = best[ok]
+    return near, dist, nearest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,12 +806,21 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "case",
     "detail",
     "stated_code",
+    "stated_text",
     "point_code",
     "used",
     "distance_km",
 )
 
 _ISO_PATTERN = r"AF-[A-Z]{3}"
+
+#: ``assigned_by`` and ``used`` values, by their integer code in the rule steps.
+_BY: tuple[str, ...] = ("none", "point", "stated", "nearest")
+_NONE, _POINT, _STATED, _NEAREST = range(4)
+
+#: Report cases, by their integer code in the rule steps (0: no report row).
+_CASES: tuple[object, ...] = (None, "disagreement", "outside", "border", "unlocatable")
+_NO_CASE, _DISAGREEMENT, _OUTSIDE, _BORDER, _UNLOCATABLE = range(5)
 
 
 @dataclass
@@ -525,14 +834,16 @@ class JoinResult:
         ``assigned_province`` (name or None) and ``assigned_by`` ("point", "nearest", "stated",
         "none").
     report : pandas.DataFrame
-        One row per event needing a look: ``event_id``, ``case`` ("disagreement", "outside",
-        "border", "unlocatable"), ``detail`` (a plain sentence), ``stated_code``, ``point_code``,
-        ``used`` ("point", "stated", "nearest", "none") and ``distance_km``. Indexed like the
-        events it describes.
+        One row per event needing a look: ``event_id`` (as given), ``case`` ("disagreement",
+        "outside", "border", "unlocatable"), ``detail`` (a plain sentence), ``stated_code`` (the
+        stated province, resolved), ``stated_text`` (the province text as given, that
+        ``stated_code`` was resolved from), ``point_code``, ``used`` ("point", "stated",
+        "nearest", "none") and ``distance_km``. Indexed like the events it describes.
     n_input, n_assigned, n_unassigned : int
         Counts; ``n_assigned + n_unassigned == n_input`` always.
-    tolerance_m : float
-        Snapping tolerance used for points outside every polygon.
+    tolerance_m : float, optional
+        Snapping tolerance used for points outside every polygon; by default
+        :data:`settings.BORDER_TOLERANCE_M`, read when the result is made.
     """
 
     events: pd.DataFrame
@@ -540,7 +851,11 @@ class JoinResult:
     n_input: int
     n_assigned: int
     n_unassigned: int
-    tolerance_m: float = settings.BORDER_TOLERANCE_M
+    tolerance_m: float | None = None
+
+    def __post_init__(self):
+        if self.tolerance_m is None:
+            self.tolerance_m = float(settings.BORDER_TOLERANCE_M)
 
     def counts_by(self) -> dict[str, int]:
         """Return the number of events per ``assigned_by`` value.
@@ -590,6 +905,60 @@ def join_sentence(n_input, n_assigned, n_unassigned, by, n_look, tolerance_m, wh
     )
 
 
+# -- text columns as small integer codes -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Factorized:
+    """A text column as integer ids (-1 for missing or blank) into its distinct stripped texts."""
+
+    ids: np.ndarray
+    texts: np.ndarray
+
+    def text_of(self, ids: np.ndarray) -> np.ndarray:
+        """Return the stripped text (or None) of each id."""
+        return np.append(self.texts, None)[ids]
+
+
+def factorize_text(values) -> _Factorized:
+    """Return a text column as ids into its distinct texts, stripped, blank counted as missing.
+
+    Arrow-backed text is dictionary-encoded by Arrow and categoricals keep their codes, so no
+    Python object is made per row; other columns go through :func:`pandas.factorize`.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text (any dtype; non-text values are taken as their ``str``).
+
+    Returns
+    -------
+    _Factorized
+        ``ids`` (int64, -1 for missing) and ``texts`` (object array of stripped texts, None where
+        a text is blank).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        ids, uniques = values.cat.codes.to_numpy(np.int64), values.cat.categories
+    elif getattr(values.dtype, "storage", None) == "pyarrow" or (
+        isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype)
+    ):
+        arrow = pa.array(values.array)
+        if isinstance(arrow, pa.Array):
+            arrow = pa.chunked_array([arrow], type=arrow.type)
+        encoded = pc.dictionary_encode(arrow).unify_dictionaries().combine_chunks()
+        ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+        uniques = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+    else:
+        ids, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        ids = ids.astype(np.int64)
+    texts = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    texts[texts == ""] = None
+    return _Factorized(ids, texts)
+
+
 def _column(events: pd.DataFrame, name: str) -> pd.Series:
     """Return a column, or an all-missing one when the frame lacks it."""
     if name in events.columns:
@@ -597,29 +966,98 @@ def _column(events: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(events), index=events.index, dtype=object)
 
 
-def _text(values: pd.Series) -> np.ndarray:
-    """Return stripped text as an object array, None for missing or blank entries."""
-    values = values.astype(object)
-    present = values.notna().to_numpy()
-    out = np.full(len(values), None, dtype=object)
-    stripped = values[present].astype(str).str.strip().to_numpy(dtype=object)
-    stripped[stripped == ""] = None
-    out[present] = stripped
-    return out
+def _take_or_missing(values: np.ndarray, ids: np.ndarray, missing=-1):
+    """Return ``values[ids]``, with ``missing`` where ``ids`` is -1."""
+    return np.append(values, missing)[ids]
 
 
-def _resolve_names(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
-    """Return ISO codes for province texts (codes or names), None when unresolvable."""
-    try:
-        from khorasan_map.gazetteer import resolve_provinces
-    except ImportError:  # pragma: no cover - the gazetteer ships with the package
-        resolve_provinces = None
-    if resolve_provinces is not None:
-        return np.asarray(resolve_provinces(values, errors="coerce"), dtype=object)
-    folded = {k.casefold(): v for k, v in known.items()}
-    return np.array(
-        [None if v is None else folded.get(str(v).casefold()) for v in values], dtype=object
+# -- the layer: codes, names, labels -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerCodes:
+    """The codes of a layer's polygons, with names and labels, as the join uses them.
+
+    Attributes
+    ----------
+    locator : PointLocator
+        The layer's locator.
+    codes : numpy.ndarray
+        Distinct polygon codes, in the border rule's order; a code's id is its position here.
+    code_of_rank : numpy.ndarray
+        The code id of each polygon rank.
+    names : numpy.ndarray
+        Each code's name (None where the layer has none).
+    labels : numpy.ndarray
+        Each code as written in the report: "Name (CODE)", or the code alone.
+    is_iso : bool
+        Whether every code is an ISO 3166-2:AF province code (stated provinces are compared).
+    code_field : str
+        The layer's code column.
+    """
+
+    locator: PointLocator
+    codes: np.ndarray
+    code_of_rank: np.ndarray
+    names: np.ndarray
+    labels: np.ndarray
+    is_iso: bool
+    code_field: str
+
+    @property
+    def distinct_codes(self) -> bool:
+        """Whether the codes are distinct texts (no missing code): usable as categories as is."""
+        return all(isinstance(c, str) for c in self.codes)
+
+    def id_of(self, codes: np.ndarray) -> np.ndarray:
+        """Return the id of each code (-1 for None and for codes not in the layer)."""
+        lookup = {c: i for i, c in enumerate(self.codes) if c is not None}
+        return np.array([lookup.get(c, -1) for c in codes], dtype=np.int64)
+
+
+def layer_codes(boundaries, code_field: str = "province_code", name_field: str = "province"):
+    """Return the :class:`LayerCodes` of a layer (cached with its locator).
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame
+        The polygon layer.
+    code_field, name_field : str
+        Its code and (optional) name columns.
+
+    Returns
+    -------
+    LayerCodes
+        Codes, names and labels in the border rule's order.
+    """
+    locator = get_locator(boundaries, code_field)
+    cache = locator.__dict__.setdefault("_layer_codes", {})
+    if name_field in cache:
+        return cache[name_field]
+    code_of_rank, codes = pd.factorize(pd.Series(locator.codes, dtype=object),
+                                       use_na_sentinel=False)
+    codes = np.asarray(codes, dtype=object)
+    raw_names = (
+        boundaries[name_field].to_numpy(dtype=object)[locator.positions]
+        if name_field in boundaries.columns
+        else np.full(len(locator.codes), None, dtype=object)
     )
+    names = np.full(len(codes), None, dtype=object)
+    names[code_of_rank] = [None if nm is None else str(nm) for nm in raw_names]  # last wins
+    labels = np.array(
+        [f"{nm} ({c})" if nm and nm != c else str(c) for c, nm in zip(codes, names, strict=True)],
+        dtype=object,
+    )
+    real = [c for c in codes if c is not None]
+    iso = _iso_codes()
+    is_iso = bool(real) and all(
+        isinstance(c, str) and (c in iso if iso else re.fullmatch(_ISO_PATTERN, c) is not None)
+        for c in real
+    )
+    result = LayerCodes(locator, codes, code_of_rank.astype(np.int64), names, labels, is_iso,
+                        code_field)
+    cache[name_field] = result
+    return result
 
 
 def _iso_codes() -> set[str]:
@@ -632,93 +1070,587 @@ def _iso_codes() -> set[str]:
         return set()
 
 
-def _name_of(code, layer_names: dict) -> str | None:
-    """Return a province name for a code: the layer's own name, else the gazetteer's."""
-    if code is None:
-        return None
-    name = layer_names.get(code)
-    if name:
-        return name
-    try:
-        from khorasan_map.gazetteer import province_name
-
-        return province_name(code)
-    except Exception:  # noqa: BLE001 - any failure just means "no name known"
-        return None
+# -- step 1: the stated province ---------------------------------------------------------------
 
 
-def _label(code, names: dict) -> str:
-    """Return "Name (CODE)" or just the code."""
-    name = names.get(code)
-    return f"{name} ({code})" if name and name != code else str(code)
+@dataclass(frozen=True)
+class _Stated:
+    """The stated province of each event: a code id (-1 for none) and the text it came from."""
+
+    ids: np.ndarray
+    code_text: _Factorized
+    name_ids: np.ndarray
+    name_texts: np.ndarray
+
+    def text_ids(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return, for ``rows``, ids into a table of texts as given (the code, else the name)."""
+        ids = self.code_text.ids[rows]
+        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)
+        no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
+        name_ids = self.name_ids[rows[no_code]]
+        ids[no_code] = np.where(name_ids >= 0, len(self.code_text.texts) + name_ids, -1)
+        return ids, np.concatenate([self.code_text.texts, self.name_texts]).astype(object)
+
+    def text(self, rows: np.ndarray) -> np.ndarray:
+        """Return the province text as given (the code, else the name) of ``rows``."""
+        code_ids = self.code_text.ids[rows]
+        has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)[code_ids]
+        code = self.code_text.text_of(code_ids)
+        name = np.append(self.name_texts, None)[self.name_ids[rows]]
+        return np.where(has_code, code, name)
 
 
-def _report_frame(rows: list[tuple], index: pd.Index) -> pd.DataFrame:
-    """Build the report from (position, *REPORT_COLUMNS) tuples; text columns keep None."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(REPORT_COLUMNS) + 1)
-    data = {
-        name: pd.Series(list(values), dtype=float if name == "distance_km" else object)
-        for name, values in zip(REPORT_COLUMNS, columns[1:], strict=True)
+def _resolve_texts(texts: np.ndarray, layer: LayerCodes, codes_first: bool) -> np.ndarray:
+    """Return the layer id each distinct text names: -1 for none, -2 for a code not in the layer.
+
+    ``codes_first``: a text that is one of the layer's codes in any case is taken as that code
+    before the gazetteer is asked (the ``province_code`` column).
+    """
+    from khorasan_map.gazetteer import resolve_provinces
+
+    upper = np.array([None if t is None else t.upper() for t in texts], dtype=object)
+    ids = layer.id_of(upper) if codes_first else np.full(len(texts), -1, dtype=np.int64)
+    ask = (ids < 0) & ~pd.isna(texts).astype(bool)
+    if ask.any():
+        resolved = np.asarray(resolve_provinces(texts[ask], errors="coerce"), dtype=object)
+        found = layer.id_of(resolved)
+        ids[ask] = np.where((found < 0) & ~pd.isna(resolved).astype(bool), -2, found)
+    return ids
+
+
+def stated_provinces(events: pd.DataFrame, layer: LayerCodes) -> _Stated:
+    """Step 1: the stated province of each event, as a code id of the layer (-1 for none).
+
+    It is ``province_code`` (one of the layer's codes in any case, else resolved by the
+    gazetteer), or, when that names nothing, ``province`` resolved by the gazetteer. Each
+    distinct text is resolved once. Against a layer whose codes are not provinces, no event has a
+    stated province.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The events.
+    layer : LayerCodes
+        The layer.
+
+    Returns
+    -------
+    _Stated
+        Ids per event, and the texts they came from.
+    """
+    n = len(events)
+    code_text = factorize_text(_column(events, "province_code"))
+    ids = np.full(n, -1, dtype=np.int64)
+    code_ids = np.full(len(code_text.texts), -1, dtype=np.int64)
+    if layer.is_iso:
+        code_ids = _resolve_texts(code_text.texts, layer, codes_first=True)
+        ids = _take_or_missing(code_ids, code_text.ids)
+    # The name is read only where the code names nothing.
+    no_code = np.flatnonzero(ids == -1)
+    name_ids = np.full(n, -1, dtype=np.int64)
+    name_texts = np.empty(0, dtype=object)
+    if len(no_code) and "province" in events.columns:
+        names = factorize_text(events["province"].iloc[no_code])
+        name_ids[no_code], name_texts = names.ids, names.texts
+        if layer.is_iso:
+            from_name = _resolve_texts(names.texts, layer, codes_first=False)
+            ids[no_code] = _take_or_missing(from_name, names.ids)
+    return _Stated(np.maximum(ids, -1), code_text, name_ids, name_texts)
+
+
+# -- step 2: usable points ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Coordinates and precision of each event, and which events are placed by their point."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    has_xy: np.ndarray
+    use_point: np.ndarray
+    district: np.ndarray
+    point_precision: np.ndarray
+    precision: _Factorized
+
+
+def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
+    """Step 2: which events are placed by their point.
+
+    A point is used where the coordinates are usable (finite, latitude within ±90, longitude
+    within ±180) and ``location_precision`` is exact, near or district (or missing), or is
+    province while no stated province stands in.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The events.
+    stated : _Stated
+        Their stated provinces (step 1).
+
+    Returns
+    -------
+    _Points
+        Coordinates, precision flags and ``use_point``.
+    """
+    lat = pd.to_numeric(_column(events, "latitude"), errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(_column(events, "longitude"), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
+        has_xy = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    precision = factorize_text(_column(events, "location_precision"))
+    lowered = np.array([None if p is None else p.lower() for p in precision.texts], dtype=object)
+    # One flag byte per distinct precision (missing last): 1 point-like, 2 province, 4 district.
+    flags = np.array(
+        [1 if p is None or p in settings.POINT_PRECISIONS else 0 for p in lowered] + [1],
+        dtype=np.uint8,
+    )
+    flags[:-1] |= np.where(lowered == "province", 2, 0).astype(np.uint8)
+    flags[:-1] |= np.where(lowered == "district", 4, 0).astype(np.uint8)
+    flag = flags[precision.ids]
+    point_like = (flag & 1).view(bool)
+    use_point = has_xy & (point_like | (((flag & 2) > 0) & (stated.ids < 0)))
+    lowered_texts = _Factorized(precision.ids, lowered)
+    district = (flag & 4) > 0
+    return _Points(lon, lat, has_xy, use_point, district, point_like, lowered_texts)
+
+
+# -- step 3: locate ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Where each used point falls: a code id (-1 outside every polygon) and border covers."""
+
+    point_ids: np.ndarray
+    border_rows: np.ndarray
+    cover_set: np.ndarray
+    cover_labels: np.ndarray
+    stated_in_cover: np.ndarray
+
+
+def _cover_sets(locator, layer, rows, lon, lat):
+    """Return, for border points, an id of their set of covering polygons and each set's labels."""
+    p_i, p_r = locator.covering(lon, lat)
+    order = np.lexsort((p_r, p_i))
+    p_i, p_r = p_i[order], p_r[order]
+    counts = np.bincount(p_i, minlength=len(rows))
+    width = int(counts.max()) if len(counts) else 0
+    slot = np.arange(len(p_i)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table = np.full((len(rows), width), -1, dtype=np.int64)
+    table[p_i, slot] = p_r
+    sets, cover_set = np.unique(table, axis=0, return_inverse=True)
+    labels = np.array(
+        [", ".join(layer.labels[layer.code_of_rank[r]] for r in s if r >= 0) for s in sets],
+        dtype=object,
+    )  # one per distinct set of covering polygons, not per event
+    return cover_set.ravel(), labels, p_i, p_r
+
+
+def locate_events(points: _Points, stated: _Stated, layer: LayerCodes) -> _Located:
+    """Step 3: locate the used points, and settle shared borders.
+
+    A point covered by two or more polygons (on a shared edge or vertex, or in an overlap) goes
+    to the stated province if that is one of them, else to the polygon whose code sorts first
+    (the module's border rule).
+
+    Parameters
+    ----------
+    points : _Points
+        Usable points (step 2).
+    stated : _Stated
+        Stated provinces (step 1).
+    layer : LayerCodes
+        The layer.
+
+    Returns
+    -------
+    _Located
+        Point code ids, and for border points their covering polygons.
+    """
+    # Every point is located (missing ones cost nothing), then the unused ones are dropped.
+    rank, count = layer.locator.locate_ranks(points.lon, points.lat, with_count=True)
+    rank = np.where(points.use_point, rank, -1)
+    point_ids = _take_or_missing(layer.code_of_rank, rank)
+    border = np.flatnonzero((rank >= 0) & (count >= 2))
+    cover_set = np.empty(0, dtype=np.int64)
+    cover_labels = np.empty(0, dtype=object)
+    stated_in = np.zeros(len(border), dtype=bool)
+    if len(border):
+        cover_set, cover_labels, p_i, p_r = _cover_sets(
+            layer.locator, layer, border, points.lon[border], points.lat[border]
+        )
+        match = layer.code_of_rank[p_r] == stated.ids[border][p_i]
+        stated_in[p_i[match]] = True
+        point_ids[border[stated_in]] = stated.ids[border[stated_in]]
+    return _Located(point_ids, border, cover_set, cover_labels, stated_in)
+
+
+# -- step 4: snap points outside every polygon -------------------------------------------------
+
+
+def snap_outside(points: _Points, located: _Located, layer: LayerCodes, tolerance_m: float):
+    """Step 4: the nearest polygon, within the tolerance, of used points outside every polygon.
+
+    Points in grid cells farther than the tolerance from every polygon are never measured.
+
+    Parameters
+    ----------
+    points : _Points
+        Usable points (step 2).
+    located : _Located
+        Located points (step 3).
+    layer : LayerCodes
+        The layer.
+    tolerance_m : float
+        The tolerance, in metres.
+
+    Returns
+    -------
+    near_ids : numpy.ndarray
+        Code id of the nearest polygon within the tolerance (-1 beyond it or not outside).
+    distance_km : numpy.ndarray
+        Its distance (NaN where there is none).
+    outside : numpy.ndarray
+        Whether the event's point is used and lies outside every polygon.
+    """
+    n = len(points.lon)
+    outside = points.use_point & (located.point_ids < 0)
+    rows = np.flatnonzero(outside)
+    near_ids = np.full(n, -1, dtype=np.int64)
+    distance_km = np.full(n, np.nan)
+    if len(rows):
+        near, dist, _ = layer.locator.nearest(
+            points.lon[rows], points.lat[rows], tolerance_m, measure_beyond=False
+        )
+        near_ids[rows] = _take_or_missing(layer.code_of_rank, near)
+        distance_km[rows] = dist / 1000.0
+    return near_ids, distance_km, outside
+
+
+# -- step 5: compare with the stated province ------------------------------------------------
+
+
+#: The rules' outcomes: (assigned_by, report case, used, where the code comes from), numbered
+#: in this order (:func:`compare_with_stated` computes the numbers).
+_RULES: dict[str, tuple[int, int, int, int]] = {
+    "unlocatable": (_NONE, _UNLOCATABLE, _NONE, _NONE),
+    "stated only": (_STATED, _NO_CASE, _NONE, _STATED),
+    "point": (_POINT, _NO_CASE, _NONE, _POINT),
+    "border": (_POINT, _BORDER, _POINT, _POINT),
+    "disagreement, point wins": (_POINT, _DISAGREEMENT, _POINT, _POINT),
+    "disagreement, stated wins": (_STATED, _DISAGREEMENT, _STATED, _STATED),
+    "nearest": (_NEAREST, _OUTSIDE, _NEAREST, _NEAREST),
+    "nearest disagrees, stated wins": (_STATED, _OUTSIDE, _STATED, _STATED),
+    "beyond, unassigned": (_NONE, _OUTSIDE, _NONE, _NONE),
+    "beyond, stated": (_STATED, _OUTSIDE, _STATED, _STATED),
+}
+_RULE_TABLE = np.array(list(_RULES.values()), dtype=np.int8)
+_RULE_ID = {name: i for i, name in enumerate(_RULES)}
+
+
+@dataclass
+class _Decision:
+    """The outcome of the rules for every event, as small integer codes."""
+
+    assigned: np.ndarray
+    by: np.ndarray
+    case: np.ndarray
+    used: np.ndarray
+    point_ids: np.ndarray
+    distance_km: np.ndarray
+
+
+def compare_with_stated(points, stated, located, near_ids, distance_km, outside) -> _Decision:
+    """Step 5: choose between the point and the stated province, and name the report case.
+
+    For exact and near precision the point wins a disagreement; for district precision the
+    stated province wins (see :func:`assign_provinces`). Outside every polygon the nearest
+    polygon within the tolerance stands in for the point; beyond it, the stated province.
+
+    Returns
+    -------
+    _Decision
+        Assigned code ids, ``assigned_by``, report case, ``used``, the report's point code ids
+        and distances.
+    """
+    n = len(points.lon)
+    s, code = stated.ids, located.point_ids
+    on_border = np.zeros(n, dtype=bool)
+    on_border[located.border_rows] = True
+    has_stated = s >= 0
+    inside = code >= 0
+    disagree = inside & has_stated & (s != code)
+    near = outside & (near_ids >= 0)
+    near_disagrees = near & has_stated & (s != near_ids) & points.district
+    beyond = outside & ~near
+    # The rule of each event, by arithmetic on the masks (see _RULES for the numbering).
+    i8 = np.int8
+    rule_inside = (2 + (on_border & ~disagree).view(i8) + 2 * disagree.view(i8)
+                   + (disagree & points.district).view(i8))
+    rule = np.where(inside, rule_inside, np.where(near, 6 + near_disagrees.view(i8),
+                    np.where(beyond, 8 + has_stated.view(i8), has_stated.view(i8)))).astype(i8)
+    by, case, used, source = (_RULE_TABLE[:, k][rule] for k in range(4))
+    assigned = np.where(source == _POINT, code, np.where(source == _STATED, s, -1))
+    assigned = np.where(source == _NEAREST, near_ids, assigned)
+    point_ids = np.where(inside, code, near_ids)
+    dist = np.where(near, distance_km, np.nan)
+    return _Decision(assigned, by, case, used, point_ids, dist)
+
+
+# -- step 6: report ----------------------------------------------------------------------------
+
+
+def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> tuple[np.ndarray, np.ndarray]:
+    """Return one text per row, built once per distinct combination of small integer keys.
+
+    ``parts`` are (values, number of possible values) pairs; ``build`` takes one array per part,
+    holding the distinct combinations, and returns their texts. Returns each row's position in
+    the texts, and the texts.
+    """
+    key = np.zeros(len(parts[0][0]), dtype=np.int64)
+    total = 1
+    for values, size in parts:
+        key = key * size + values
+        total *= size
+    if total <= max(1 << 20, 4 * len(key)):
+        seen = np.zeros(total, dtype=bool)
+        seen[key] = True
+        distinct = np.flatnonzero(seen)
+        inverse = (np.cumsum(seen) - 1)[key]
+    else:
+        distinct, inverse = np.unique(key, return_inverse=True)
+    columns, rest = [], distinct
+    for _, size in reversed(parts):
+        columns.append(rest % size)
+        rest = rest // size
+    return inverse, np.asarray(build(*columns[::-1]), dtype=object)
+
+
+def _tenths(km: np.ndarray) -> np.ndarray:
+    """Return ``km`` in whole tenths, rounded as ``f"{km:.1f}"`` rounds (half to even, exactly).
+
+    The product by ten is exact in extended precision, so the rounding sees the true value.
+    """
+    return np.rint(km.astype(np.longdouble) * 10).astype(np.int64)
+
+
+def _one_decimal(tenths: np.ndarray) -> np.ndarray:
+    """Return whole tenths as text with one decimal ("12.3")."""
+    whole = (tenths // 10).astype(str).astype(object)
+    return whole + "." + (tenths % 10).astype(str).astype(object)
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """What the report's sentences need: labels of codes and the tolerance in kilometres."""
+
+    labels: np.ndarray  # label of code id i at position i + 1; "" at 0
+    cover_labels: np.ndarray
+    km: str
+
+
+def _disagreement_text(w: _Wording, rows, dec, stated, located, points, cover_of):
+    cover = cover_of[rows] + 1
+    district = points.district[rows].astype(np.int64)
+
+    def build(cover, code, s, district):
+        label = w.labels[code]
+        on_border = ("on the border of " + np.append("", w.cover_labels)[cover]
+                     + ", assigned by the border rule to " + label)
+        where = np.where(cover > 0, on_border, "in " + label)
+        why = np.where(
+            district == 1,
+            "the stated province was used, because district-precision coordinates are a district "
+            "centroid whose lineage may draw this border differently",
+            "the point was used, because coordinates are more specific than a province name",
+        )
+        return ("The coordinates fall " + where + " but the source names " + w.labels[s]
+                + "; " + why.astype(object) + ".")
+
+    n_codes = len(w.labels)
+    return _text_by_key([(cover, len(w.cover_labels) + 1), (located.point_ids[rows] + 1, n_codes),
+                         (stated.ids[rows] + 1, n_codes), (district, 2)], build)
+
+
+def _border_text(w: _Wording, rows, located, cover_of, stated_in):
+    def build(cover, code, rule):
+        rule_text = np.where(rule == 1, "the stated province, one of them",
+                             "the first code in sort order (border rule)").astype(object)
+        return ("The point lies on the shared border of " + w.cover_labels[cover]
+                + "; it was given to " + w.labels[code] + ", " + rule_text + ".")
+
+    return _text_by_key([(cover_of[rows], max(len(w.cover_labels), 1)),
+                         (located.point_ids[rows] + 1, len(w.labels)),
+                         (stated_in[rows].astype(np.int64), 2)], build)
+
+
+def _near_text(w: _Wording, rows, dec, stated):
+    tenths = _tenths(dec.distance_km[rows])
+    used_stated = (dec.used[rows] == _STATED).astype(np.int64)
+    s = stated.ids[rows]
+    named = ((s >= 0) & (s != dec.point_ids[rows])).astype(np.int64)
+    n_codes = len(w.labels)
+
+    def build_start(tenths, near):
+        return ("The point lies outside every polygon, " + _one_decimal(tenths) + " km from "
+                + w.labels[near] + f", within the {w.km} km tolerance, so it was given to "
+                "the nearest polygon")
+
+    def build_end(s, used_stated, named):
+        source = w.labels[s]
+        return np.where(
+            used_stated == 1,
+            "; the source names " + source + ", which was used for a district-precision point.",
+            np.where(named == 1, " (the source names " + source + ").", "."),
+        ).astype(object)
+
+    start, starts = _text_by_key(
+        [(tenths, int(tenths.max()) + 1), (dec.point_ids[rows] + 1, n_codes)], build_start)
+    end, ends = _text_by_key([(s + 1, n_codes), (used_stated, 2), (named, 2)], build_end)
+    joined = starts[start] + ends[end]  # joined per row: few rows are near
+    which, distinct = pd.factorize(joined)
+    return which, np.asarray(distinct, dtype=object)
+
+
+def _beyond_text(w: _Wording, rows, stated):
+    def build(s):
+        tail = np.where(
+            s > 0,
+            "the stated province " + w.labels[s] + " was used",
+            "no stated province could stand in, so the event is unassigned",
+        ).astype(object)
+        return (f"The point lies outside every polygon, more than {w.km} km (the tolerance) "
+                "from the nearest; " + tail + ".")
+
+    return _text_by_key([(stated.ids[rows] + 1, len(w.labels))], build)
+
+
+def _unlocatable_text(rows, stated, points, layer: LayerCodes):
+    no_xy = ~points.has_xy[rows]
+    reason = np.where(no_xy, 0, 1 + np.maximum(points.precision.ids[rows], 0))
+    text_ids, texts = pd.factorize(stated.text(rows), use_na_sentinel=True)
+    precisions = np.asarray(points.precision.texts, dtype=object)
+    texts = np.asarray(texts, dtype=object)
+
+    def build(reason, text):
+        first = np.array(
+            ["no usable coordinates" if r == 0 else f"coordinates of {precisions[r - 1]!r} "
+             "precision only" for r in reason], dtype=object)  # one per distinct wording
+        if not layer.is_iso:
+            second = (f"the layer's units ({layer.code_field}) are not provinces, so a stated "
+                      "province cannot stand in")
+        else:
+            second = np.array(
+                ["no stated province" if t == 0 else f"the stated province {texts[t - 1]!r} is "
+                 "not a known province" for t in text], dtype=object)
+        return "The event cannot be placed: " + first + " and " + second + "."
+
+    return _text_by_key([(reason, len(precisions) + 1), (text_ids + 1, len(texts) + 1)], build)
+
+
+def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Categorical:
+    """Return a categorical column from codes (-1 for missing).
+
+    Repeated categories are merged, and a missing category makes its rows missing, unless the
+    caller says the categories are ``distinct`` texts already.
+    """
+    categories = np.asarray(categories, dtype=object)
+    if not distinct:
+        merged, categories = pd.factorize(categories, use_na_sentinel=True)
+        codes = np.append(merged, -1)[codes]
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def join_report(events, dec: _Decision, stated, points, located, layer, tolerance_m):
+    """Step 6: one report row per event that needs a look, in the events' order.
+
+    Each distinct sentence is written once and shared by every row it describes: ``detail``,
+    ``stated_code``, ``stated_text`` and ``point_code`` are categoricals; ``case`` and ``used``
+    are plain text (their counts list only the cases present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`REPORT_COLUMNS`, indexed like the events.
+    """
+    rows = np.flatnonzero(dec.case > 0)
+    case = dec.case[rows]
+    n = len(points.lon)
+    cover_of = np.full(n, -1, dtype=np.int64)
+    cover_of[located.border_rows] = located.cover_set
+    stated_in = np.zeros(n, dtype=bool)
+    stated_in[located.border_rows] = located.stated_in_cover
+    w = _Wording(np.append([""], layer.labels).astype(object), located.cover_labels,
+                 f"{tolerance_m / 1000:g}")
+    detail = np.full(len(rows), -1, dtype=np.int64)
+    sentences: list[np.ndarray] = []
+    outside = case == _OUTSIDE
+    beyond = outside & (dec.point_ids[rows] < 0)
+    for selected, write in (
+        (case == _DISAGREEMENT,
+         lambda r: _disagreement_text(w, r, dec, stated, located, points, cover_of)),
+        (case == _BORDER, lambda r: _border_text(w, r, located, cover_of, stated_in)),
+        (outside & ~beyond, lambda r: _near_text(w, r, dec, stated)),
+        (beyond, lambda r: _beyond_text(w, r, stated)),
+        (case == _UNLOCATABLE, lambda r: _unlocatable_text(r, stated, points, layer)),
+    ):
+        if selected.any():
+            which, texts = write(rows[selected])
+            detail[selected] = which + sum(len(t) for t in sentences)
+            sentences.append(texts)
+    index = events.index[rows]
+    columns = {
+        "event_id": _column(events, "event_id").array.take(rows),
+        "case": np.asarray(_CASES, dtype=object)[case],  # object: counts list only real cases
+        "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
+        "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
+        "stated_text": _categorical(*stated.text_ids(rows)),
+        "point_code": _categorical(dec.point_ids[rows], layer.codes, layer.distinct_codes),
+        "used": np.asarray(_BY, dtype=object)[dec.used[rows]],
+        "distance_km": dec.distance_km[rows],
     }
-    frame = pd.DataFrame(data)
-    frame.index = index[list(columns[0])]
+    frame = pd.DataFrame(index=index)
+    for name in REPORT_COLUMNS:  # one block per column: nothing is copied into a 2-D block
+        values = columns[name]
+        dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
+        frame[name] = pd.Series(values, index=index, dtype=dtype, copy=False)
     return frame
 
 
-def _edge_tree(locator: PointLocator):
-    """Return an STRtree of every polygon edge in the equal-area CRS, and each edge's rank.
-
-    Outside every polygon, the distance to the nearest edge is the distance to the nearest
-    polygon, and a tree of short edges answers it far faster than a tree of whole polygons.
-    Cached on the locator.
-    """
-    cached = getattr(locator, "_equal_area_edges", None)
-    if cached is None:
-        import geopandas as gpd
-
-        geoms = gpd.GeoSeries(locator.polygons, crs=settings.CRS).to_crs(settings.EQUAL_AREA_CRS)
-        seg, owner = _segments(np.asarray(geoms.values, dtype=object))
-        lines = shapely.linestrings(seg.reshape(-1, 2, 2))
-        cached = (shapely.STRtree(lines), owner)
-        locator._equal_area_edges = cached
-    return cached
+def _check_arguments(events, tolerance_m) -> float:
+    """Return the tolerance to use, after checking the arguments of :func:`assign_provinces`."""
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
+    if tolerance_m is None:
+        tolerance_m = settings.BORDER_TOLERANCE_M
+    if isinstance(tolerance_m, bool) or not (
+        isinstance(tolerance_m, (int, float)) and tolerance_m >= 0
+    ):
+        raise ValueError(
+            f"tolerance_m must be a distance in metres, 0 or more, not {tolerance_m!r}"
+        )
+    return float(tolerance_m)
 
 
-def _nearest(locator: PointLocator, lon: np.ndarray, lat: np.ndarray, tolerance_m: float):
-    """Return, per point, the nearest polygon within the tolerance, its distance, and the nearest.
-
-    Distances are in metres in :data:`settings.EQUAL_AREA_CRS`; ties go to the lowest rank (the
-    border rule). The first array is -1 where the nearest polygon lies beyond ``tolerance_m``; the
-    distance and the nearest polygon (third array) are given either way.
-    """
-    from pyproj import Transformer
-
-    n = len(lon)
-    rank = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.nan)
-    if n == 0:
-        return rank, dist, rank.copy()
-    to_m = Transformer.from_crs(settings.CRS, settings.EQUAL_AREA_CRS, always_xy=True)
-    px, py = to_m.transform(lon, lat)
-    tree, owner = _edge_tree(locator)
-    (p_idx, e_idx), d = tree.query_nearest(
-        shapely.points(px, py), return_distance=True, all_matches=True
-    )
-    none = np.iinfo(np.int64).max
-    best = np.full(n, none)
-    np.minimum.at(best, p_idx, owner[e_idx])
-    dist[p_idx] = d
-    found = best < none
-    near = found & (dist <= tolerance_m)
-    rank[near] = best[near]
-    return rank, dist, np.where(found, best, -1)
+def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
+    """Return the events (not copied: pandas copies on write) with the three assigned columns."""
+    out = events.copy(deep=False)
+    codes = np.append([None], layer.codes).astype(object)
+    names = np.append([None], layer.names).astype(object)
+    position = dec.assigned + 1
+    out["assigned_code"] = pd.Series(codes[position], index=events.index, dtype=object)
+    out["assigned_province"] = pd.Series(names[position], index=events.index, dtype=object)
+    out["assigned_by"] = pd.Series(np.asarray(_BY, dtype=object)[dec.by], index=events.index,
+                                   dtype=object)
+    return out
 
 
 def assign_provinces(
     events: pd.DataFrame,
     boundaries=None,
     *,
-    tolerance_m: float = settings.BORDER_TOLERANCE_M,
+    tolerance_m: float | None = None,
     code_field: str = "province_code",
     name_field: str = "province",
 ) -> JoinResult:
@@ -745,7 +1677,8 @@ def assign_provinces(
     4. **Outside every polygon.** The nearest polygon within ``tolerance_m`` (measured in
        :data:`settings.EQUAL_AREA_CRS` metres) is used (``assigned_by="nearest"``, distance
        reported), subject to the same disagreement rule; beyond the tolerance the stated
-       province is used if there is one, else the event stays unassigned. Report case "outside".
+       province is used if there is one, else the event stays unassigned (report case
+       "outside"; the distance of a point beyond the tolerance is not measured).
     5. **No usable point.** Province precision or missing coordinates: the stated province
        (``assigned_by="stated"``). The stated province is ``province_code``, or, when that is
        empty, ``province`` resolved with :func:`khorasan_map.gazetteer.resolve_provinces` (names,
@@ -757,8 +1690,11 @@ def assign_provinces(
     say), ``assigned_code`` is that layer's code, stated provinces are not compared (they name a
     different kind of unit), and events without a usable point are unassigned ("unlocatable").
 
-    No row is dropped or reordered: ``n_assigned + n_unassigned == n_input`` and the output keeps
-    the input's index.
+    The work is done in named steps, each vectorised over the events (:func:`stated_provinces`,
+    :func:`usable_points`, :func:`locate_events`, :func:`snap_outside`,
+    :func:`compare_with_stated`, :func:`join_report`). No row is dropped or reordered:
+    ``n_assigned + n_unassigned == n_input`` and the output keeps the input's index. The input
+    frame is not copied (pandas copies on write), only extended by three columns.
 
     Parameters
     ----------
@@ -767,8 +1703,9 @@ def assign_provinces(
         ``longitude`` and ``location_precision`` (absent columns count as empty).
     boundaries : geopandas.GeoDataFrame, optional
         The polygon layer; the shipped 34-province layer when omitted.
-    tolerance_m : float, default settings.BORDER_TOLERANCE_M
-        How far outside every polygon a point may lie and still be snapped to the nearest one.
+    tolerance_m : float, optional
+        How far outside every polygon a point may lie and still be snapped to the nearest one;
+        :data:`settings.BORDER_TOLERANCE_M` (read at call time) when omitted.
     code_field : str, default "province_code"
         Column of ``boundaries`` with each polygon's code.
     name_field : str, default "province"
@@ -796,246 +1733,18 @@ def assign_provinces(
     >>> result.n_assigned + result.n_unassigned == result.n_input
     True
     """
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a pandas DataFrame, not {type(events).__name__}")
-    if not (isinstance(tolerance_m, (int, float)) and tolerance_m >= 0):
-        raise ValueError(
-            f"tolerance_m must be a distance in metres, 0 or more, not {tolerance_m!r}"
-        )
+    tolerance_m = _check_arguments(events, tolerance_m)
     if boundaries is None:
         boundaries = _default_boundaries()
-    locator = get_locator(boundaries, code_field)
+    layer = layer_codes(boundaries, code_field, name_field)
+    stated = stated_provinces(events, layer)
+    points = usable_points(events, stated)
+    located = locate_events(points, stated, layer)
+    near_ids, distance_km, outside = snap_outside(points, located, layer, tolerance_m)
+    dec = compare_with_stated(points, stated, located, near_ids, distance_km, outside)
+    report = join_report(events, dec, stated, points, located, layer, tolerance_m)
+    out = _joined_events(events, dec, layer)
     n = len(events)
-
-    layer_codes = [c for c in locator.codes if c is not None]
-    raw_names = (
-        boundaries[name_field].to_numpy(dtype=object)[locator.positions]
-        if name_field in boundaries.columns
-        else [None] * len(locator.codes)
-    )
-    layer_names = {
-        c: (None if nm is None else str(nm)) for c, nm in zip(locator.codes, raw_names, strict=True)
-    }
-    iso = _iso_codes()
-    layer_is_iso = bool(layer_codes) and all(
-        isinstance(c, str)
-        and (c in iso if iso else pd.Series([c]).str.fullmatch(_ISO_PATTERN).all())
-        for c in layer_codes
-    )
-    names = dict(layer_names)
-    if layer_is_iso:
-        for code in iso:
-            names.setdefault(code, _name_of(code, layer_names))
-
-    # Stated province: the code as given, else the name resolved by the gazetteer.
-    stated_text = _text(_column(events, "province_code"))
-    name_text = _text(_column(events, "province"))
-    stated = np.full(n, None, dtype=object)
-    if layer_is_iso:
-        given = stated_text.copy()
-        for i, v in enumerate(given):
-            if v is not None and v.upper() in layer_codes:
-                given[i] = v.upper()
-        unresolved = np.array([v is not None and v not in layer_codes for v in given], dtype=bool)
-        if unresolved.any():
-            given[unresolved] = _resolve_names(given[unresolved], names)
-        from_name = pd.isna(given).astype(bool) & ~pd.isna(name_text).astype(bool)
-        if from_name.any():
-            given[from_name] = _resolve_names(name_text[from_name], names)
-        stated = np.array([g if g in layer_names else None for g in given], dtype=object)
-
-    # Usable coordinates and precision.
-    lat = pd.to_numeric(_column(events, "latitude"), errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(_column(events, "longitude"), errors="coerce").to_numpy(dtype=float)
-    has_xy = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    prec = np.array(
-        [None if p is None else p.lower() for p in _text(_column(events, "location_precision"))],
-        dtype=object,
-    )
-    point_prec = np.array([p is None or p in settings.POINT_PRECISIONS for p in prec], dtype=bool)
-    use_point = has_xy & (point_prec | ((prec == "province") & pd.isna(stated).astype(bool)))
-
-    # Locate the points.
-    point_code = np.full(n, None, dtype=object)
-    rank = np.full(n, -1, dtype=np.int64)
-    count = np.zeros(n, dtype=np.int64)
-    idx = np.flatnonzero(use_point)
-    if len(idx):
-        r, c = locator.locate_ranks(lon[idx], lat[idx], with_count=True)
-        rank[idx], count[idx] = r, c
-    located = use_point & (rank >= 0)
-    point_code[located] = locator.codes[rank[located]]
-
-    # Border points: every covering polygon, so the stated province can break the tie.
-    covering: dict[int, list] = {}
-    on_border = np.flatnonzero(located & (count >= 2))
-    if len(on_border):
-        p_i, p_r = locator._cover_by_bounds(lon[on_border], lat[on_border], all_pairs=True)
-        for pi, pr in sorted(zip(p_i.tolist(), p_r.tolist(), strict=True)):
-            covering.setdefault(int(on_border[pi]), []).append(locator.codes[pr])
-
-    # Outside every polygon: nearest within the tolerance.
-    outside = np.flatnonzero(use_point & (rank < 0))
-    near_code = np.full(n, None, dtype=object)
-    any_code = np.full(n, None, dtype=object)
-    dist_km = np.full(n, np.nan)
-    if len(outside):
-        n_rank, n_dist, n_any = locator.nearest(lon[outside], lat[outside], tolerance_m)
-        ok = n_rank >= 0
-        near_code[outside[ok]] = locator.codes[n_rank[ok]]
-        has_any = n_any >= 0
-        any_code[outside[has_any]] = locator.codes[n_any[has_any]]
-        dist_km[outside] = n_dist / 1000.0
-
-    assigned = np.full(n, None, dtype=object)
-    by = np.full(n, "none", dtype=object)
-    rows: list[tuple] = []
-    event_ids = _text(_column(events, "event_id"))
-    km = f"{tolerance_m / 1000:g}"
-
-    def report(i, case, detail, used, pcode=None, distance=np.nan):
-        rows.append((i, event_ids[i], case, detail, stated[i], pcode, used, distance))
-
-    # The common cases, vectorised: a point with no border and no disagreement; no point but a
-    # stated province. Everything else goes through the rules one row at a time.
-    no_cover = np.ones(n, dtype=bool)
-    no_cover[list(covering)] = False
-    plain = located & no_cover & (pd.isna(stated) | (stated == point_code))
-    assigned[plain], by[plain] = point_code[plain], "point"
-    by_stated = ~use_point & ~pd.isna(stated)
-    assigned[by_stated], by[by_stated] = stated[by_stated], "stated"
-
-    for i in np.flatnonzero(~(plain | by_stated)).tolist():
-        s = stated[i]
-        if located[i]:
-            code = point_code[i]
-            cover = covering.get(i)
-            if cover and s in cover:
-                code = s
-            point_code[i] = code
-            district = prec[i] == "district"
-            if s is not None and s != code:
-                if district:
-                    assigned[i], by[i], used = s, "stated", "stated"
-                    why = (
-                        "the stated province was used, because district-precision coordinates "
-                        "are a district centroid whose lineage may draw this border differently"
-                    )
-                else:
-                    assigned[i], by[i], used = code, "point", "point"
-                    why = (
-                        "the point was used, because coordinates are more specific than a "
-                        "province name"
-                    )
-                where = (
-                    f"on the border of {', '.join(_label(c, names) for c in cover)}, "
-                    f"assigned by the border rule to {_label(code, names)}"
-                    if cover
-                    else f"in {_label(code, names)}"
-                )
-                report(
-                    i,
-                    "disagreement",
-                    f"The coordinates fall {where} but the source names {_label(s, names)}; {why}.",
-                    used,
-                    code,
-                )
-            else:
-                assigned[i], by[i] = code, "point"
-                if cover:
-                    rule = (
-                        "the stated province, one of them"
-                        if s is not None and s in cover
-                        else "the first code in sort order (border rule)"
-                    )
-                    report(
-                        i,
-                        "border",
-                        f"The point lies on the shared border of "
-                        f"{', '.join(_label(c, names) for c in cover)}; it was given to "
-                        f"{_label(code, names)}, {rule}.",
-                        "point",
-                        code,
-                    )
-        elif use_point[i]:
-            nc, d = near_code[i], dist_km[i]
-            if nc is not None:
-                if s is not None and s != nc and prec[i] == "district":
-                    assigned[i], by[i], used = s, "stated", "stated"
-                    tail = (
-                        f"; the source names {_label(s, names)}, which was used for a "
-                        "district-precision point"
-                    )
-                else:
-                    assigned[i], by[i], used = nc, "nearest", "nearest"
-                    tail = (
-                        f" (the source names {_label(s, names)})"
-                        if s is not None and s != nc
-                        else ""
-                    )
-                report(
-                    i,
-                    "outside",
-                    f"The point lies outside every polygon, {d:.1f} km from "
-                    f"{_label(nc, names)}, within the {km} km tolerance, so it was given to the "
-                    f"nearest polygon{tail}.",
-                    used,
-                    nc,
-                    d,
-                )
-            else:
-                nearest_part = (
-                    f" (nearest: {_label(any_code[i], names)}, {d:.1f} km away, beyond the "
-                    f"{km} km tolerance)"
-                    if any_code[i] is not None
-                    else ""
-                )
-                if s is not None:
-                    assigned[i], by[i], used = s, "stated", "stated"
-                    tail = f"the stated province {_label(s, names)} was used"
-                else:
-                    used = "none"
-                    tail = "no stated province could stand in, so the event is unassigned"
-                report(
-                    i,
-                    "outside",
-                    f"The point lies outside every polygon{nearest_part}; {tail}.",
-                    used,
-                    None,
-                    d,
-                )
-        elif s is not None:
-            assigned[i], by[i] = s, "stated"
-        else:
-            reasons = []
-            if not has_xy[i]:
-                reasons.append("no usable coordinates")
-            elif not point_prec[i]:
-                reasons.append(f"coordinates of {prec[i]!r} precision only")
-            if not layer_is_iso:
-                reasons.append(
-                    f"the layer's units ({code_field}) are not provinces, so a stated province "
-                    "cannot stand in"
-                )
-            elif stated_text[i] is not None or name_text[i] is not None:
-                text = stated_text[i] if stated_text[i] is not None else name_text[i]
-                reasons.append(f"the stated province {text!r} is not a known province")
-            else:
-                reasons.append("no stated province")
-            detail = "The event cannot be placed: " + " and ".join(reasons) + "."
-            report(i, "unlocatable", detail, "none")
-
-    out = events.copy()
-    out["assigned_code"] = pd.Series(assigned, index=events.index, dtype=object)
-    out["assigned_province"] = pd.Series(
-        [None if c is None else names.get(c) for c in assigned], index=events.index, dtype=object
-    )
-    out["assigned_by"] = pd.Series(by, index=events.index, dtype=object)
-
-    report_frame = _report_frame(rows, events.index)
-
-    n_assigned = int(sum(a is not None for a in assigned))
-    result = JoinResult(out, report_frame, n, n_assigned, n - n_assigned, float(tolerance_m))
-    if result.n_assigned + result.n_unassigned != result.n_input or len(out) != n:
-        raise AssertionError("the join lost rows; this is a bug")  # pragma: no cover
-    return result
+    real = np.append(False, pd.notna(layer.codes)).astype(bool)
+    n_assigned = int(real[dec.assigned + 1].sum())
+    return JoinResult(out, report, n, n_assigned, n - n_assigned, tolerance_m)

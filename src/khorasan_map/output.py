@@ -21,7 +21,6 @@ import contextlib
 import csv
 import ctypes
 import errno as errno_codes
-import fcntl
 import os
 import re
 import shutil
@@ -425,7 +424,7 @@ def _exchange(a: Path, b: Path) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not Linux, or a C library without it
         return False
     at_cwd = -100
     if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
@@ -457,6 +456,10 @@ class _Lock:
         self.fd = None
 
     def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: builds into one folder are not locked there
+            return
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -535,7 +538,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back while a publish runs, so it is never cut in half."""
     held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):
         yield
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, held)
@@ -603,6 +607,8 @@ def _staged(out: Path, previous: set[str]) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     except OSError as exc:
         raise OutputError(f"cannot build into {out}: {exc.strerror or exc}", path=out) from None
+    mode = out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~umask()
+    os.chmod(staging, mode)  # mkdtemp makes it private; the build keeps the folder's mode
     try:
         with sigterm_as_interrupt():
             yield staging

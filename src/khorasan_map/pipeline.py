@@ -71,6 +71,8 @@ class BuildResult:
         "pandas" (events in memory) or "dask" (partition by partition).
     skipped : list of str
         What was not written, and why (only with the Dask engine).
+    problems : list of str
+        The first rejected rows, one line each (all of them are in ``rejected.csv``).
     """
 
     out_dir: Path
@@ -82,6 +84,7 @@ class BuildResult:
     join_summary: str = ""
     engine: str = "pandas"
     skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 def read_sources(sources=None, *, source_format="auto", keep_all=False):
@@ -240,7 +243,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None) -> BuildRes
     from khorasan_map.join import assign_provinces
 
     events, rejected = read.events, read.rejected
-    result = BuildResult(out, n_input=read.n_input, n_valid=len(events), n_rejected=len(rejected))
+    result = BuildResult(out, n_input=read.n_input, n_valid=len(events), n_rejected=len(rejected),
+                         problems=read.messages(limit=5))
     step("Joining events to provinces")
     joined = assign_provinces(events)
     result.join_summary = joined.summary_line()
@@ -497,8 +501,8 @@ def _run_child(send, fn, args, kwargs) -> None:
     """Body of a :class:`_ForkWorker` child: die with the parent, send back the result."""
     import signal
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     if os.getppid() == 1:  # the parent died before prctl
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -66,8 +66,6 @@ sent to each worker once.
 from __future__ import annotations
 
 import dataclasses
-import glob as _glob
-import json
 import os
 from pathlib import Path
 
@@ -76,6 +74,7 @@ import pandas as pd
 
 from khorasan_map import settings
 from khorasan_map.errors import EventValidationError, InputFileError
+from khorasan_map.sources import expand_paths, file_kind
 
 # The synthetic Parquet writer lives in khorasan_map.synthetic; these are its old names here.
 from khorasan_map.synthetic import ROW_GROUP_SIZE, write_synthetic_parquet  # noqa: F401
@@ -118,77 +117,10 @@ ROWS_PER_PARTITION: int = 500_000
 #: Columns never needed by the join or the summaries; not read from Parquet in the own schema.
 UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
 
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".geoparquet": "parquet",
-}
-_GLOB_CHARS = set("*?[")
-
 
 # ---------------------------------------------------------------------------------------------
 # Inputs and the engine choice
 # ---------------------------------------------------------------------------------------------
-
-
-def expand_paths(paths_or_glob) -> list[Path]:
-    """Turn paths, globs and folders into a sorted list of event files.
-
-    Parameters
-    ----------
-    paths_or_glob : str, pathlib.Path or list of them
-        Files, glob patterns (``"events/*.parquet"``, ``"data/**/*.csv"``) or folders (a
-        partitioned Parquet dataset: every ``.parquet``/``.csv`` file below it).
-
-    Returns
-    -------
-    list of pathlib.Path
-        Matching files; each pattern's matches sorted, patterns in the order given, no repeats.
-
-    Raises
-    ------
-    InputFileError
-        When a pattern matches nothing, a file does not exist or a folder holds no event files.
-
-    Examples
-    --------
-    >>> expand_paths("no/such/*.parquet")
-    Traceback (most recent call last):
-    ...
-    khorasan_map.errors.InputFileError: no files match 'no/such/*.parquet'
-    """
-    items = (
-        [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
-    )
-    if not items:
-        raise InputFileError("no input given: pass a path, a glob or a list of them")
-    found: dict[Path, None] = {}
-    for item in items:
-        text = os.path.expanduser(str(item))
-        if _GLOB_CHARS & set(text):
-            matches = sorted(p for p in _glob.glob(text, recursive=True) if Path(p).is_file())
-            if not matches:
-                raise InputFileError(f"no files match {str(item)!r}")
-            found.update(dict.fromkeys(Path(p) for p in matches))
-        elif Path(text).is_dir():
-            matches = sorted(
-                p
-                for p in Path(text).rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in _SUFFIXES
-                and not p.name.startswith(("_", "."))
-            )
-            if not matches:
-                raise InputFileError(f"{item} is a folder with no .parquet or .csv files")
-            found.update(dict.fromkeys(matches))
-        elif Path(text).is_file():
-            found[Path(text)] = None
-        else:
-            raise InputFileError(f"{item} does not exist (no such file or folder)")
-    return list(found)
 
 
 def _is_dask(obj) -> bool:
@@ -260,7 +192,7 @@ def choose_engine(
     max_rows = AUTO_DASK_ROWS if max_rows is None else max_rows
     paths = expand_paths(source)
     size = sum(p.stat().st_size for p in paths)
-    rows = sum(_parquet_rows(p) or 0 for p in paths if _kind_of(p) == "parquet")
+    rows = sum(_parquet_rows(p) or 0 for p in paths if file_kind(p) == "parquet")
     if size > max_bytes or rows > max_rows:
         _require_dask()
         return "dask"
@@ -275,14 +207,6 @@ def _require_dask():
         raise ImportError(
             "engine='dask' needs dask and dask-geopandas: pip install 'khorasan-map[scale]'"
         ) from exc
-
-
-def _kind_of(path: Path) -> str:
-    kind = _SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        with open(path, "rb") as handle:
-            kind = "parquet" if handle.read(4) == b"PAR1" else "csv"
-    return kind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +232,8 @@ def _pieces(paths: list[Path], rows_per_partition: int) -> list[_Piece]:
         labels = [str(p) for p in paths]
     out = []
     for path, label in zip(paths, labels, strict=True):
-        kind = _kind_of(path)
-        if kind == "csv":
+        kind = file_kind(path)
+        if kind != "parquet":  # CSV, GeoJSON, GeoPackage: one piece, read whole
             out.append(_Piece(str(path), label, "csv"))
             continue
         import pyarrow.parquet as pq
@@ -334,14 +258,13 @@ def _pieces(paths: list[Path], rows_per_partition: int) -> list[_Piece]:
     return out
 
 
-def _projection(names: list[str], fmt: str) -> tuple[list[str], str | None]:
-    """Columns to read from a Parquet file, and its GeoParquet geometry column if any."""
+def _projection(names: list[str], fmt: str) -> list[str]:
+    """Return the columns to read from a Parquet file (the geometry aside)."""
     from khorasan_map.events import detect_format
 
     if fmt == "auto":
         fmt = detect_format(names)
-    keep = [n for n in names if not (fmt == "khorasan" and n.strip().lower() in UNUSED_COLUMNS)]
-    return keep, None
+    return [n for n in names if not (fmt == "khorasan" and n.strip().lower() in UNUSED_COLUMNS)]
 
 
 def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
@@ -359,27 +282,12 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
         )
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(piece.path)
-    names = handle.schema_arrow.names
-    geo = handle.schema_arrow.metadata or {}
-    geom_col = None
-    if b"geo" in geo:
-        try:
-            geom_col = json.loads(geo[b"geo"]).get("primary_column", "geometry")
-        except ValueError:
-            geom_col = None
-    columns, _ = _projection([n for n in names if n != geom_col], fmt)
-    if geom_col in names:
-        columns.append(geom_col)
-    frame = handle.read_row_groups(list(piece.row_groups), columns=columns).to_pandas()
-    if geom_col and geom_col in frame.columns:
-        import geopandas as gpd
-        import shapely
+    from khorasan_map.readers import geoparquet_geometry, read_parquet_piece
 
-        geoms = shapely.from_wkb(frame[geom_col].to_numpy(dtype=object))
-        frame = gpd.GeoDataFrame(
-            frame.drop(columns=geom_col), geometry=geoms, crs=_geo_crs(geo, geom_col)
-        )
+    schema = pq.read_schema(piece.path)
+    geom_col, _ = geoparquet_geometry(schema)
+    columns = _projection([n for n in schema.names if n != geom_col], fmt)
+    frame = read_parquet_piece(piece.path, piece.row_groups, columns, label=piece.label)
     result = read_events(
         frame, format=fmt, on_invalid="report", keep_all=keep_all, today=today, progress=False
     )
@@ -391,14 +299,6 @@ def _read_piece(piece: _Piece, fmt: str, keep_all: bool, today):
     result.sources = [piece.label]
     del frame
     return result
-
-
-def _geo_crs(meta, geom_col):
-    try:
-        crs = json.loads(meta[b"geo"])["columns"][geom_col].get("crs")
-    except (KeyError, ValueError, AttributeError):
-        crs = None
-    return settings.CRS if crs is None else crs
 
 
 @dataclasses.dataclass
@@ -487,17 +387,9 @@ def _raise_if_rejected(result):
 
 
 def _raise_rejected(n_rejected, n_input, lines, rejected):
-    from khorasan_map.events import MAX_LISTED
+    from khorasan_map.validate import rejection_message
 
-    shown = lines[:MAX_LISTED]
-    more = n_rejected - len(shown)
-    text = [
-        f"{n_rejected:,} of {n_input:,} rows failed validation:",
-        *("  " + x for x in shown if not x.startswith("... and")),
-    ]
-    if more > 0:
-        text.append(f"  ... and {more:,} more")
-    raise EventValidationError("\n".join(text), rejected=rejected)
+    raise EventValidationError(rejection_message(n_rejected, n_input, lines), rejected=rejected)
 
 
 def read_events_dask(
@@ -826,30 +718,105 @@ def _valid_rows(result, piece: _Piece, n_valid: int) -> np.ndarray:
     return rows if len(rows) == n_valid else np.zeros(n_valid, dtype=np.int64)
 
 
-def _repeat_rows(events, rows, label, repeat, first_seen, several):
-    """Rejected-row report of the rows whose id was first used in an earlier partition.
+_DUPLICATE = "duplicate event id"
 
-    Worded as :func:`khorasan_map.events.read_events` words them, so both engines write the
-    same rejected.csv rows.
+
+def _in_file_words(rejected, piece: _Piece, several: bool):
+    """Word a piece's repeat messages as the whole-file reader does: file rows, file name.
+
+    A piece of a Parquet file is validated alone, so "first used in row N" counts from the
+    piece's first row and names no file; the in-memory reader counts from the file's first row
+    and names the file from the second file on.
     """
+    offset = piece.first_row - 1
+    prefix = f"{piece.label} " if several else ""
+    if not len(rejected) or (offset == 0 and not prefix):
+        return rejected
+    reason = rejected["reason"].astype(str).str.replace(
+        r"\(first used in row (\d+)\)",
+        lambda m: f"(first used in {prefix}row {int(m.group(1)) + offset})",
+        regex=True,
+    )
+    return rejected.assign(reason=reason)
+
+
+def _first_use_text(event_id, cited, several):
+    label, row = cited
+    return f"{_DUPLICATE} '{event_id}' (first used in {label + ' ' if several else ''}row {row})"
+
+
+def _reject_repeats(events, rows, rejected, label, index, exclude, several):
+    """Reject the rows whose id was first used in an earlier partition, as read_events does.
+
+    Valid rows become rejected rows; rows already rejected gain the repeat as one more problem.
+    Returns the events, their rows, the rejected rows and a problem line (or None).
+    """
+    firsts = [exclude.get(h) for h in _hash_ids(events["event_id"]).tolist()]
+    repeat = np.array([f is not None and f[2] != index for f in firsts], dtype=bool)
     ids = events["event_id"].to_numpy(dtype=object)[repeat]
-    where = [(f"{lab} " if several else "") + f"row {row}" for lab, row in first_seen]
-    return pd.DataFrame({
-        "file": label,
-        "row": rows[repeat],
-        "event_id": ids,
-        "column": "event_id",
-        "value": ids,
-        "reason": [f"duplicate event id '{i}' (first used in {w})"
-                   for i, w in zip(ids, where, strict=True)],
-    })
+    texts = [_first_use_text(i, _cited(f, label, r), several)
+             for f, i, r in zip([f for f, x in zip(firsts, repeat, strict=True) if x], ids,
+                                rows[repeat], strict=True)]
+    new = pd.DataFrame({"file": label, "row": rows[repeat], "event_id": ids,
+                        "column": "event_id", "value": ids, "reason": texts})
+    rejected = _add_repeat_problems(rejected, label, index, exclude, several)
+    note = None
+    if repeat.any():
+        note = (f"{label}: {int(repeat.sum()):,} rows repeat event ids first used in another "
+                f"file or earlier rows (e.g. {ids[0]!r}); not counted")
+    both = pd.concat([r for r in (rejected, new) if len(r)] or [rejected], ignore_index=True)
+    both = both.sort_values("row", kind="stable").reset_index(drop=True)
+    return events[~repeat], rows[~repeat], both, note
+
+
+def _add_repeat_problems(rejected, label, index, exclude, several):
+    """Give already-rejected repeats the in-memory reader's repeat problem and citation."""
+    if not len(rejected):
+        return rejected
+    rejected = rejected.copy()
+    ids = rejected["event_id"].fillna("").astype(str)
+    where = {c: rejected.columns.get_loc(c) for c in ("column", "value", "reason")}
+    for i, (event_id, reason, row) in enumerate(zip(ids, rejected["reason"].astype(str),
+                                                    rejected["row"], strict=True)):
+        first = exclude.get(int(_hash_ids([event_id])[0])) if event_id else None
+        if first is None:
+            continue
+        text = _first_use_text(event_id, _cited(first, label, int(row)), several)
+        if _DUPLICATE in reason:  # a repeat within the piece: cite the file's first row
+            start = reason.index(f"{_DUPLICATE} '{event_id}'")
+            end = reason.index(")", start) + 1
+            rejected.iat[i, where["reason"]] = reason[:start] + text + reason[end:]
+            continue
+        if first[2] == index:
+            continue
+        columns = dict.fromkeys([*str(rejected.iat[i, where["column"]]).split(", "), "event_id"])
+        rejected.iat[i, where["column"]] = ", ".join(columns)
+        rejected.iat[i, where["value"]] = f"{rejected.iat[i, where['value']]} | {event_id}"
+        rejected.iat[i, where["reason"]] = f"{reason}; {text}"
+    return rejected
+
+
+def _registered_ids(events, rows, rejected):
+    """Return hashes and rows of the ids a partition uses first.
+
+    Those are its valid rows and its rejected rows that are not repeats themselves (the
+    in-memory reader counts an invalid row's id as used, too).
+    """
+    hashes, at = [_hash_ids(events["event_id"])], [rows]
+    if len(rejected):
+        ids = rejected["event_id"].fillna("").astype(str)
+        used = ((ids != "") & ~rejected["reason"].astype(str).str.contains(_DUPLICATE))
+        used = used.to_numpy(bool)
+        hashes.append(_hash_ids(ids[used]))
+        at.append(rejected["row"].to_numpy(np.int64)[used])
+    return np.concatenate(hashes), np.concatenate(at)
 
 
 def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
     """Read, validate, place and tally one partition (a piece of a file or a DataFrame).
 
-    With ``exclude`` ({id hash: (label, row) of its first use}), rows whose id was first used in
-    an earlier partition are rejected as repeats, as the in-memory reader rejects them.
+    With ``exclude`` ({id hash: (label, row, partition) of its first use}), rows whose id was
+    first used in an earlier partition are rejected as repeats, as the in-memory reader does.
     """
     from khorasan_map.aggregate import tally_events
 
@@ -859,53 +826,58 @@ def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
         tally = tally_events(_with_coordinates(item), layer, **window)
         return _Part(tally, np.zeros(0, np.uint64), np.zeros(0, np.int64), "")
     result = _read_piece(item, opts.fmt, opts.keep_all, opts.today)
+    several = opts.several[index]
+    rejected = _in_file_words(result.rejected, item, several)
     events = result.events
-    hashes = _hash_ids(events["event_id"])
     rows = _valid_rows(result, item, len(events))
-    rejected = [result.rejected]
     lines = [f"{item.label} {line}" for line in result.messages("problems")
              if not line.startswith("... and")] if len(result.rejected) else []
     if exclude:
-        first = [exclude.get(h) for h in hashes.tolist()]
-        repeat = np.array([f is not None and f[2] != index for f in first], dtype=bool)
-        if repeat.any():
-            seen = [f[:2] for f, r in zip(first, repeat, strict=True) if r]
-            rejected.append(_repeat_rows(events, rows, item.label, repeat, seen,
-                                         opts.several[index]))
-            lines.append(f"{item.label}: {int(repeat.sum()):,} rows repeat event ids first used "
-                         f"in another file or earlier rows (e.g. "
-                         f"{events['event_id'].iloc[np.flatnonzero(repeat)[0]]!r}); not counted")
-            events, hashes, rows = events[~repeat], hashes[~repeat], rows[~repeat]
-    report = pd.concat([r for r in rejected if len(r)] or [result.rejected], ignore_index=True)
-    report = report.sort_values("row", kind="stable").reset_index(drop=True)
-    tally = tally_events(events, layer, n_input=result.n_input, rejected=report,
+        events, rows, rejected, note = _reject_repeats(events, rows, rejected, item.label,
+                                                       index, exclude, several)
+        lines += [note] if note else []
+    hashes, at = _registered_ids(events, rows, rejected)
+    tally = tally_events(events, layer, n_input=result.n_input, rejected=rejected,
                          problems=lines, **window)
-    return _Part(tally, hashes, rows, item.label)
+    return _Part(tally, hashes, at, item.label)
 
 
 def _first_uses(parts: list) -> dict:
-    """Return ``{id hash: (file label, row, partition)}`` of ids met in more than one partition.
+    """Return where each id met in more than one partition was first used.
 
-    The first use is the earliest partition (partitions are in file and row order).
+    ``{id hash: (file label, row, partition, {file label: first row in that file})}``: the
+    first use overall (partitions are in file and row order), and the first in each file, which
+    the in-memory reader cites for a repeat within one file.
     """
     sizes = [len(p.ids) for p in parts]
     if sum(sizes) < 2:
         return {}
-    ids = np.concatenate([p.ids for p in parts])
-    owner = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
-    order = np.lexsort((owner, ids))
-    ids, owner = ids[order], owner[order]
-    same = ids[1:] == ids[:-1]
-    if not same.any():
+    seen = pd.DataFrame({
+        "id": np.concatenate([p.ids for p in parts]),
+        "owner": np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
+        "row": np.concatenate([p.rows for p in parts]),
+    })
+    seen = seen[seen["id"].duplicated(keep=False)]
+    if not len(seen):
         return {}
-    rows = np.concatenate([p.rows for p in parts])[order]
-    heads = np.flatnonzero(np.concatenate([[True], ~same]))
-    counts = np.diff(np.concatenate([heads, [len(ids)]]))
-    out = {}
-    for h in heads[counts > 1].tolist():
-        o = int(owner[h])
-        out[int(ids[h])] = (parts[o].label, int(rows[h]), o)
-    return out
+    seen = seen[seen.groupby("id")["owner"].transform("nunique") > 1]
+    seen["label"] = [parts[o].label for o in seen["owner"]]
+    seen = seen.sort_values(["id", "owner", "row"], kind="stable")
+    per_file = seen.groupby(["id", "label"], sort=False)["row"].min()
+    files: dict = {}
+    for (h, label), row in per_file.items():
+        files.setdefault(int(h), {})[label] = int(row)
+    heads = seen.drop_duplicates("id")
+    return {int(h): (parts[o].label, int(r), int(o), files[int(h)])
+            for h, o, r in zip(heads["id"], heads["owner"], heads["row"], strict=True)}
+
+
+def _cited(first, label, row):
+    """Return the use a repeat at (label, row) cites: an earlier row of its file, else the first."""
+    in_file = first[3].get(label)
+    if in_file is not None and in_file < row:
+        return label, in_file
+    return first[0], first[1]
 
 
 def _run(items, layer, opts: _Options, scheduler):
@@ -1020,24 +992,12 @@ def tally_dask(
     return result
 
 
-def summarize_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=None,
-    min_confidence=None,
-    by="province",
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
-    """Count events per province with the partitioned engine; same table as the in-memory path.
+def summarize_dask(source, boundaries=None, **options):
+    """Count events per province with the partitioned engine; same table as in memory.
+
+    :func:`khorasan_map.aggregate.summarize` with ``engine="dask"``: each partition is read,
+    validated, placed and tallied in one task (:func:`tally_dask`), then the tallies are
+    combined and the table finished once.
 
     Parameters
     ----------
@@ -1049,21 +1009,14 @@ def summarize_dask(
         shipped dataset.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, by
-        As for :func:`khorasan_map.aggregate.summarize`.
-    format, keep_all, today
-        How files are read, as for :func:`khorasan_map.events.read_events`.
-    on_invalid : {"raise", "report"}, default "raise"
-        "raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError` when
-        any row was rejected. "report": count the valid rows and record the rejected ones in
-        ``attrs["scale"]``.
-    tolerance_m : float, optional
-        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
-    scheduler : str, dask.distributed.Client or None
-        None: local threads, or ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous",
-        "processes", a Client or a ``tcp://host:port`` address.
-    rows_per_partition : int, optional
-        Rows per partition for Parquet files and pandas DataFrames (default
+    **options
+        As for :func:`khorasan_map.aggregate.summarize`: ``since``, ``until``, ``kinds``,
+        ``min_confidence``, ``by``, and how files are read: ``format``, ``on_invalid``
+        ("raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError`
+        when any row was rejected; "report": record them in ``attrs["scale"]``), ``keep_all``,
+        ``today``, ``tolerance_m``, ``scheduler`` (None: local threads, or
+        ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous", "processes", a Client or a
+        ``tcp://host:port`` address) and ``rows_per_partition`` (default
         :data:`ROWS_PER_PARTITION`).
 
     Returns
@@ -1079,34 +1032,13 @@ def summarize_dask(
     >>> int(table["events"].sum()) == table.attrs["n_events"]  # doctest: +SKIP
     True
     """
-    from khorasan_map import aggregate
-
-    return aggregate.summarize(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, by=by, engine="dask", scheduler=scheduler, format=format,
-        on_invalid=on_invalid, keep_all=keep_all, today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("summarize")(source, boundaries, engine="dask", **options)
 
 
-def coverage_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=("clash",),
-    min_confidence=None,
-    split_date=None,
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
+def coverage_dask(source, boundaries=None, **options):
     """Count the provinces with events, with the partitioned engine; same answer as in memory.
+
+    :func:`khorasan_map.aggregate.coverage` with ``engine="dask"``.
 
     Parameters
     ----------
@@ -1115,10 +1047,10 @@ def coverage_dask(
         As for :func:`summarize_dask`.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, split_date
-        As for :func:`khorasan_map.aggregate.coverage`.
-    format, on_invalid, keep_all, today, tolerance_m, scheduler, rows_per_partition
-        As for :func:`summarize_dask`.
+    **options
+        ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
+        :func:`khorasan_map.aggregate.coverage`; how files are read, as for
+        :func:`summarize_dask`.
 
     Returns
     -------
@@ -1132,15 +1064,7 @@ def coverage_dask(
     >>> coverage_dask("events/*.parquet").sentence  # doctest: +SKIP
     'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
     """
-    from khorasan_map import aggregate
-
-    return aggregate.coverage(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, split_date=split_date, engine="dask",
-        scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
-        today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("coverage")(source, boundaries, engine="dask", **options)
 
 
 def _front_door(name):
@@ -1151,44 +1075,16 @@ def _front_door(name):
 
 
 def summarize(events_or_paths=None, boundaries=None, **options):
-    """Summarise per province with either engine: :func:`khorasan_map.aggregate.summarize`.
+    """Run :func:`khorasan_map.aggregate.summarize`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.summarize`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The table; ``attrs["engine"]`` names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("summarize")(events_or_paths, boundaries, **options)
 
 
 def coverage(events_or_paths=None, boundaries=None, **options):
-    """Answer "in how many provinces?" with either engine: :func:`khorasan_map.aggregate.coverage`.
+    """Run :func:`khorasan_map.aggregate.coverage`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.coverage`.
-
-    Returns
-    -------
-    khorasan_map.aggregate.Coverage
-        The answer; its ``engine`` attribute names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("coverage")(events_or_paths, boundaries, **options)

@@ -1,0 +1,101 @@
+"""One exit-code table for every command: 0, 1, 2 and 130 (synthetic event files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from khorasan_map import events
+from khorasan_map.cli import EXIT_CODES, main
+
+GOOD = (
+    "event_id,date,kind,province_code,location_precision,confidence\n"
+    "s1,2019-03-01,clash,AF-KNR,province,high\n"
+    "s2,2020-03-01,clash,AF-NAN,province,medium\n"
+)
+BAD = GOOD + "s3,2019-02-30,clash,AF-KNR,province,high\n"
+
+
+def command(name, tmp_path, events_path):
+    """The arguments of ``name`` run on ``events_path``, writing into ``tmp_path``."""
+    out = {
+        "build": ["--out", str(tmp_path / "maps"), "--keep-going"],
+        "coverage": [],
+        "map": ["-o", str(tmp_path / "m.html")],
+        "export": ["-o", str(tmp_path / "m.png"), "--dpi", "20"],
+        "validate": [],
+    }[name]
+    return [name, str(events_path), *out]
+
+
+COMMANDS = ["build", "coverage", "map", "export", "validate"]
+
+
+def write(tmp_path, text):
+    path = tmp_path / "events.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_0_success(tmp_path, name):
+    result = CliRunner().invoke(main, command(name, tmp_path, write(tmp_path, GOOD)))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_1_rows_rejected(tmp_path, name):
+    result = CliRunner().invoke(main, command(name, tmp_path, write(tmp_path, BAD)))
+    assert result.exit_code == 1, result.output
+    assert "row 3" in result.output and "Traceback" not in result.output
+
+
+def test_1_build_without_keep_going_writes_nothing(tmp_path):
+    args = ["build", str(write(tmp_path, BAD)), "--out", str(tmp_path / "maps")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "nothing was written" in result.stderr and not (tmp_path / "maps").exists()
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_2_unusable_input(tmp_path, name):
+    result = CliRunner().invoke(main, command(name, tmp_path, tmp_path / "missing.csv"))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "missing.csv" in result.stderr
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_2_usage_error(tmp_path, name):
+    result = CliRunner().invoke(main, [name, "--no-such-option"])
+    assert result.exit_code == 2, result.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_2_internal_error_is_one_line(tmp_path, name, monkeypatch):
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(events, "read_events", bug)
+    result = CliRunner().invoke(main, command(name, tmp_path, write(tmp_path, GOOD)))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: internal error (ZeroDivisionError")
+    assert "--debug" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_130_interrupted(tmp_path, name, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(events, "read_events", interrupted)
+    result = CliRunner().invoke(main, command(name, tmp_path, write(tmp_path, GOOD)))
+    assert result.exit_code == 130, result.output
+    assert "Interrupted" in result.stderr
+
+
+def test_the_readme_gives_the_same_table():
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in readme, code

@@ -91,9 +91,9 @@ def test_legend_uses_the_shared_classes(events, tmp_path, monkeypatch):
     seen = []
     original = static._legend
 
-    def spy(ax, classes, column, handles):
+    def spy(ax, classes, column, handles, places=None):
         seen.append(classes)
-        return original(ax, classes, column, handles)
+        return original(ax, classes, column, handles, places)
 
     monkeypatch.setattr(static, "_legend", spy)
     static.export_static(summary, tmp_path / "map.png", dpi=30)

@@ -34,6 +34,7 @@ from khorasan_map.maptext import (
 PAGE_SIZES: dict[str, tuple[float, float]] = {
     "a4": (8.27, 11.69),
     "letter": (8.5, 11.0),
+    "a3": (11.69, 16.54),
 }
 
 #: File types :func:`export_static` writes.
@@ -41,7 +42,14 @@ STATIC_FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 
 #: Provinces too small for a label inside them at report scale; their labels go outside with a
 #: leader line when they would collide.
-SMALL_PROVINCES: tuple[str, ...] = ("AF-KAP", "AF-PAN", "AF-KAB", "AF-LOG", "AF-PAR", "AF-LAG")
+SMALL_PROVINCES: tuple[str, ...] = (
+    "AF-KAB", "AF-KAP", "AF-PAR", "AF-PAN", "AF-LAG", "AF-KNR", "AF-NUR", "AF-LOG", "AF-PIA",
+    "AF-KHO",
+)
+
+#: Space kept on every page, in inches: above the map (title, subtitle, headline), below it
+#: (source and note), at the sides, and for the legends beside (landscape) or under (portrait).
+PAGE_MARGINS: dict[str, float] = {"top": 1.45, "bottom": 0.6, "side": 0.3, "legend": 2.3}
 
 _METADATA = {
     ".png": {"Software": None},
@@ -56,8 +64,8 @@ def page_size(page: str = "a4-landscape") -> tuple[float, float]:
     Parameters
     ----------
     page : str
-        ``"a4"`` or ``"letter"``, optionally followed by ``"-portrait"`` or ``"-landscape"``
-        (portrait when omitted).
+        ``"a4"``, ``"letter"`` or ``"a3"``, optionally followed by ``"-portrait"`` or
+        ``"-landscape"`` (portrait when omitted).
 
     Returns
     -------
@@ -271,10 +279,14 @@ def _annotate(ax, name, point, offset=None, color="#111111"):
 
 
 def _scale_bar(ax, length_km=200):
-    """Draw a scale bar in the projected metres of the equal-area CRS, at the lower left."""
+    """Draw a scale bar in the projected metres of the equal-area CRS, at the lower right.
+
+    Afghanistan leaves that corner of its extent empty (Pakistan, south-east of Kandahar), so
+    the bar stands on no province.
+    """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    left, bottom = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    left, bottom = x1 - 0.05 * (x1 - x0) - length_km * 1000, y0 + 0.04 * (y1 - y0)
     length = length_km * 1000
     height = 0.008 * (y1 - y0)
     from matplotlib.patches import Rectangle
@@ -316,10 +328,13 @@ def _transformers(crs):
 
 
 def _north_arrow(ax, crs):
-    """Draw an arrow to true north, computed from the projection where the arrow stands."""
+    """Draw an arrow to true north at the upper left, the empty corner north of Herat.
+
+    The arrow's angle is computed from the projection where it stands.
+    """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    x, y = x1 - 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0)
+    x, y = x0 + 0.05 * (x1 - x0), y1 - 0.14 * (y1 - y0)
     to_geo, to_map = _transformers(crs)
     lon, lat = to_geo.transform(x, y)
     nx, ny = to_map.transform(lon, lat + 0.5)
@@ -345,8 +360,14 @@ def _north_arrow(ax, crs):
     )
 
 
-def _legend(ax, classes, column, point_handles):
+def _legend(ax, classes, column, point_handles, places=None):
+    """Draw the fill legend and, when points are drawn, the points legend, each titled apart."""
     from matplotlib.patches import Patch
+
+    fill_place, point_place = places or ({"loc": "lower right"}, {"loc": "upper left"})
+    if places:
+        fill_place = {**fill_place, "bbox_transform": ax.figure.transFigure}
+        point_place = {**point_place, "bbox_transform": ax.figure.transFigure}
 
     handles = [
         Patch(facecolor=color, edgecolor="#555555", label=f"{label} ({count})")
@@ -354,8 +375,8 @@ def _legend(ax, classes, column, point_handles):
     ]
     first = ax.legend(
         handles=handles,
-        title=metric_label(column),
-        loc="lower right",
+        title=f"Province fill: {metric_label(column)}",
+        **fill_place,
         fontsize=6.5,
         title_fontsize=7,
         frameon=True,
@@ -364,8 +385,8 @@ def _legend(ax, classes, column, point_handles):
         ax.add_artist(first)
         ax.legend(
             handles=point_handles,
-            title="Events",
-            loc="upper left",
+            title="Events drawn as points: kind and location",
+            **point_place,
             fontsize=6.5,
             title_fontsize=7,
             frameon=True,
@@ -420,13 +441,15 @@ def draw_map(
         bins=bins,
     )
     projected, outline = _project(summary, crs)
-    fig = Figure(figsize=page_size(page), layout=None)
-    FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
-    ax = fig.add_axes((0.03, 0.08, 0.94, 0.74))
-    ax.set_axis_off()
-    ax.set_aspect("equal", adjustable="box")
     minx, miny, maxx, maxy = projected.total_bounds
-    pad = 0.04 * max(maxx - minx, maxy - miny)
+    pad = 0.03 * max(maxx - minx, maxy - miny)
+    width, height = page_size(page)
+    rect, places = map_layout(width, height, (maxx - minx + 2 * pad) / (maxy - miny + 2 * pad))
+    fig = Figure(figsize=(width, height), layout=None)
+    FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     fills = classes.color_of(metric_values(projected, column))
@@ -436,23 +459,84 @@ def draw_map(
     _label_provinces(fig, ax, projected, fills)
     _scale_bar(ax)
     _north_arrow(ax, crs)
-    _legend(ax, classes, column, handles)
-    text = text or map_text(summary, column=column)
-    fig.text(0.03, 0.965, text.title, fontsize=15, fontweight="bold", va="top")
-    fig.text(0.03, 0.925, f"{text.subtitle}, {text.date_range}", fontsize=10, va="top")
+    _legend(ax, classes, column, handles, places)
+    _page_words(fig, text or map_text(summary, column=column))
+    return fig
+
+
+def map_layout(width, height, aspect):
+    """Place the map and its legends on a page so the map takes all the room the words leave.
+
+    Parameters
+    ----------
+    width, height : float
+        Page size in inches.
+    aspect : float
+        Width over height of the map's extent.
+
+    Returns
+    -------
+    tuple
+        The map's axes rectangle ``(left, bottom, width, height)`` in page fractions, and the
+        placement options (``loc`` and ``bbox_to_anchor``, in page fractions) of the fill
+        legend and of the points legend.
+
+    Examples
+    --------
+    >>> rect, places = map_layout(8.27, 11.69, 1.35)
+    >>> round(rect[2], 2)  # the map spans the page's width, less the side margins
+    0.93
+    """
+    margin = PAGE_MARGINS
+    free_w = width - 2 * margin["side"]
+    free_h = height - margin["top"] - margin["bottom"]
+    landscape = width > height
+    if landscape:
+        map_h = min(free_h, (free_w - margin["legend"]) / aspect)
+        map_w = map_h * aspect
+    else:
+        map_w = min(free_w, (free_h - margin["legend"]) * aspect)
+        map_h = map_w / aspect
+    left = margin["side"]
+    bottom = height - margin["top"] - map_h
+    if not landscape:  # the map and the legends under it, centred in the room left
+        bottom -= (free_h - map_h - margin["legend"]) / 2
+    rect = (left / width, bottom / height, map_w / width, map_h / height)
+    if landscape:
+        x = (left + map_w + 0.15) / width
+        fill = {"loc": "upper left", "bbox_to_anchor": (x, rect[1] + rect[3])}
+        points = {"loc": "lower left", "bbox_to_anchor": (x, rect[1])}
+    else:
+        y = (bottom - 0.1) / height
+        fill = {"loc": "upper left", "bbox_to_anchor": (rect[0], y)}
+        points = {"loc": "upper right", "bbox_to_anchor": (rect[0] + rect[2], y)}
+    return rect, (fill, points)
+
+
+def _page_words(fig, text):
+    """Write the title, subtitle, headline, source and note, at fixed inches from the edges."""
+    width, height = fig.get_size_inches()
+    left = PAGE_MARGINS["side"] / width
+
+    def top(inches):
+        return 1 - inches / height
+
+    fig.text(left, top(0.3), text.title, fontsize=15, fontweight="bold", va="top")
+    subtitle = f"{text.subtitle}, {text.date_range}" if text.date_range else text.subtitle
+    fig.text(left, top(0.62), subtitle, fontsize=10, va="top")
     if text.headline:
-        fig.text(0.03, 0.897, text.headline, fontsize=8.5, va="top", color="#8c2d04",
-                 linespacing=1.3)
-    fig.text(0.03, 0.045, text.source, fontsize=7, va="bottom")
+        fig.text(left, top(0.86), text.headline, fontsize=8.5, va="top", color="#8c2d04",
+                 linespacing=1.3, wrap=True)
+    fig.text(left, 0.38 / height, text.source, fontsize=7, va="bottom", wrap=True)
     fig.text(
-        0.03,
-        0.025,
+        left,
+        0.2 / height,
         text.note + ". Equal-area projection (Albers, Afghanistan).",
         fontsize=6.5,
         va="bottom",
         color="#444444",
+        wrap=True,
     )
-    return fig
 
 
 def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
@@ -627,7 +711,7 @@ def export_static(data, path, *, dpi=200, multipage=False, **options):
         title, subtitle : str, optional
             Override the default words.
         page : str
-            ``a4`` or ``letter``, ``-portrait`` or ``-landscape``.
+            ``a4``, ``letter`` or ``a3``, ``-portrait`` or ``-landscape``.
         pages_by : {"year", "kind"}
             What the extra PDF pages split by.
         left_out : dict, optional
@@ -730,7 +814,7 @@ def save_figures(figures, path, dpi=200):
     suffix = path.suffix.lower()
 
     def write(tmp):
-        with matplotlib.rc_context({"svg.hashsalt": "khorasan-map"}):
+        with matplotlib.rc_context({"svg.hashsalt": "khorasan-map", "svg.fonttype": "none"}):
             if suffix == ".pdf":
                 with PdfPages(tmp, metadata=_METADATA[".pdf"]) as pdf:
                     for figure in figures:
@@ -747,6 +831,7 @@ __all__ = [
     "PAGE_SIZES",
     "draw_map",
     "export_static",
+    "map_layout",
     "map_text",
     "page_size",
     "report_figures",

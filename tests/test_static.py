@@ -207,3 +207,105 @@ def test_report_names_the_shipped_dataset_version_and_confidence_breakdown():
     assert "Clashes before 15 August 2021, by confidence: 8 of 34 provinces at high, 12 at " \
         "high or medium, 14 at every grade" in words
     assert "fought" not in words  # every kind is shown: the title does not call it fighting
+
+
+def _province_labels(fig):
+    """The province-name texts on a drawn page, with their boxes on the page."""
+    from khorasan_map.boundaries import load_provinces
+
+    names = set(load_provinces()["province"].astype(str))
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts
+            if t.get_text() in names]
+
+
+@pytest.mark.parametrize("page", ["a4-portrait", "a4-landscape", "letter-portrait"])
+def test_no_two_province_labels_overlap(events, page):
+    fig = static.report_figures(events, page=page)[0]
+    labels = _province_labels(fig)
+    assert len(labels) == 34
+    clashes = [(a, b) for i, (a, box_a) in enumerate(labels) for b, box_b in labels[i + 1:]
+               if box_a.overlaps(box_b)]
+    assert clashes == []
+
+
+def test_scale_bar_and_north_arrow_stand_on_no_province(events):
+    import shapely
+    from matplotlib.patches import Rectangle
+
+    from khorasan_map import settings
+    from khorasan_map.boundaries import load_provinces
+
+    fig = static.report_figures(events)[0]
+    ax = fig.axes[0]
+    land = shapely.union_all(load_provinces().to_crs(settings.EQUAL_AREA_CRS).geometry.values)
+    bar = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_zorder() == 7]
+    assert len(bar) == 4
+    for patch in bar:
+        (x0, y0), (x1, y1) = patch.get_bbox().get_points()
+        assert not shapely.box(x0, y0, x1, y1).intersects(land)
+    arrow = next(t for t in ax.texts if t.get_text() == "" and hasattr(t, "xyann"))
+    assert not shapely.Point(arrow.xyann).intersects(land)
+
+
+def test_the_two_legends_say_what_each_holds(events):
+    fig = static.report_figures(events)[0]
+    titles = [legend.get_title().get_text() for legend in fig.axes[0].findobj(
+        lambda artist: type(artist).__name__ == "Legend")]
+    assert len(titles) == 2 and len(set(titles)) == 2
+    assert "Events" not in titles
+    assert any("points" in title for title in titles)
+
+
+@pytest.mark.parametrize("page", ["a4-portrait", "a4-landscape", "letter-portrait",
+                                  "letter-landscape", "a3-portrait", "a3-landscape"])
+def test_the_map_uses_the_page(events, page):
+    fig = static.report_figures(events, page=page)[0]
+    width, height = fig.get_size_inches()
+    assert (width, height) == static.page_size(page)
+    left, bottom, w, h = fig.axes[0].get_position().bounds
+    assert left >= 0 and bottom >= 0 and left + w <= 1 and bottom + h <= 1
+    assert w * h >= 0.45  # the map takes at least 45% of the page (a third was blank before)
+
+
+def test_a3_is_a_page_size():
+    assert static.page_size("a3-landscape") == (16.54, 11.69)
+
+
+def test_svg_keeps_text_as_text(events, tmp_path):
+    path = static.export_static(events, tmp_path / "map.svg", title="My editable title")
+    root = ET.parse(path).getroot()
+    texts = ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "My editable title" in texts
+    assert "Kabul" in texts
+
+
+def test_year_pages_have_their_own_subtitle_points_and_coverage(events):
+    pages = static.report_figures(events, multipage=True)
+    words = {i: [t.get_text() for t in page.texts] for i, page in enumerate(pages)}
+    page_2017 = next(i for i, w in words.items() if "Events by province, 2017" in w)
+    assert not any("2017, 2017" in w for w in words[page_2017])
+    assert any("in 2017" in w and "Clashes" in w for w in words[page_2017])
+    ax = pages[page_2017].axes[0]
+    assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")
+               and c.get_zorder() == 5) == 1  # the Jowzjan clash of 2017 (t2)
+
+
+def test_kind_pages_name_their_kind_and_its_coverage(events):
+    pages = static.report_figures(events, multipage=True, pages_by="kind")
+    subtitles = [t.get_text() for page in pages[1:4] for t in page.texts]
+    assert any(s.startswith("Taliban-ISK clash: Events by province") for s in subtitles)
+    assert any("recorded in 2 of 34 provinces" in s for s in subtitles)
+
+
+def test_subtitle_dates_at_their_precision(events):
+    ranged = events.copy()
+    ranged.loc[0, ["date", "date_start"]] = pd.Timestamp("2014-01-01")
+    ranged.loc[0, "date_end"] = pd.Timestamp("2015-12-31")
+    ranged.loc[0, "date_precision"] = "range"
+    ranged.loc[3, "date_precision"] = "month"
+    ranged.loc[3, ["date", "date_start"]] = pd.Timestamp("2023-03-01")
+    ranged.loc[3, "date_end"] = pd.Timestamp("2023-03-31")
+    words = [t.get_text() for t in static.report_figures(ranged)[0].texts]
+    assert "Events by province, 2014 to March 2023" in words

@@ -50,6 +50,7 @@ __all__ = [
     "tooltip_rows",
     "value_text",
     "year_headlines",
+    "span_text",
 ]
 
 #: Legend and tooltip names of summary columns.
@@ -783,6 +784,57 @@ def date_text(date, start=None, end=None, precision=None) -> str:
         a, b = first.strftime("%B %Y"), last.strftime("%B %Y")
         return a if a == b else f"{a} to {b}"
     return f"{first.strftime('%Y-%m-%d')} to {last.strftime('%Y-%m-%d')}"
+
+
+def span_text(events) -> str | None:
+    """Write the span of some events, each end at its own record's precision.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with ``date`` and, where known, ``date_start``, ``date_end`` and
+        ``date_precision``.
+
+    Returns
+    -------
+    str or None
+        ``"2014 to 2025-02-11"`` when the first record is dated only 2014-2015; one date when
+        both ends read the same; None when no event is dated.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"date": ["2014-01-01", "2016-06-01"],
+    ...     "date_start": ["2014-01-01", "2016-06-01"], "date_end": ["2015-12-31", "2016-06-30"],
+    ...     "date_precision": ["range", "month"]})
+    >>> span_text(events)
+    '2014 to June 2016'
+    """
+    date = pd.to_datetime(events["date"], errors="coerce")
+    starts = pd.to_datetime(events.get("date_start", date), errors="coerce").fillna(date)
+    ends = pd.to_datetime(events.get("date_end", date), errors="coerce").fillna(starts)
+    if starts.isna().all():
+        return None
+    precision = events.get("date_precision", pd.Series("day", index=events.index))
+    first, last = starts.idxmin(), ends.idxmax()
+    ends_at = (_bound_text(starts[first], precision[first], ends[first], "start"),
+               _bound_text(ends[last], precision[last], starts[last], "end"))
+    return ends_at[0] if ends_at[0] == ends_at[1] else f"{ends_at[0]} to {ends_at[1]}"
+
+
+def _bound_text(date, precision, other, side) -> str:
+    """Write one end of a span: a whole year as the year, a whole month as the month."""
+    kind = (text_or_none(precision) or "day").lower()
+    if kind == "range":
+        first, last = (date, other) if side == "start" else (other, date)
+        if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+            kind = "year"
+        elif first.day == 1 and last == last + pd.offsets.MonthEnd(0):
+            kind = "month"
+    if kind == "year":
+        return str(date.year)
+    if kind == "month":
+        return date.strftime("%B %Y")
+    return date.strftime("%Y-%m-%d")
 
 
 #: Columns of the report's province-by-province evidence table.

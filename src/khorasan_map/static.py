@@ -28,6 +28,7 @@ from khorasan_map.maptext import (
     map_text,
     metric_label,
     metric_values,
+    span_text,
 )
 
 #: Page sizes in inches, portrait (width, height).
@@ -663,6 +664,8 @@ def report_figures(
         from khorasan_map.aggregate import filter_events
 
         kept = filter_events(events, **filters).events  # the mapped events
+        if since is None and until is None and len(kept):
+            text = replace(text, date_range=span_text(kept) or text.date_range)
     shown = kept if points else None
     if shown is not None:
         n_area = int((~shown["location_precision"].isin(settings.POINT_PRECISIONS)).sum())
@@ -671,8 +674,8 @@ def report_figures(
             text = replace(text, note=f"{text.note}; {note}")
     figures = [draw_map(summary, events=shown, text=text, **options)]
     if multipage:
-        figures += _extra_pages(events, summary, text, boundaries, filters, options, pages_by,
-                                by_year)
+        figures += _extra_pages(kept, summary, text, boundaries, filters, options, pages_by,
+                                by_year, points=points, cover=cover)
         figures.append(_counts_page(summary, page))
         if kept is not None:
             figures.append(_evidence_page(kept, summary, page))
@@ -742,12 +745,16 @@ def _static_path(path):
     return path
 
 
-def _extra_pages(events, summary, text, boundaries, filters, options, pages_by, by_year=None):
-    """One page per year or per kind, with the overview's classes held fixed."""
-    from khorasan_map import aggregate
+def _extra_pages(kept, summary, text, boundaries, filters, options, pages_by, by_year=None,
+                 points=True, cover=None):
+    """One page per year or per kind, with the overview's classes held fixed.
+
+    Each page has its own subtitle and date line, the points of its year or kind, and its own
+    coverage line.
+    """
     from khorasan_map.classify import classify_values
 
-    if events is None:
+    if kept is None:
         return []
     overall = classify_values(
         metric_values(summary, options["column"]),
@@ -756,36 +763,53 @@ def _extra_pages(events, summary, text, boundaries, filters, options, pages_by, 
         bins=options["bins"],
     )
     fixed = {**options, "scheme": "user_defined", "bins": list(overall.bins)}
-    figures = []
-    if pages_by == "year":
-        if by_year is None:
-            by_year = aggregate.summarize(events, boundaries, by=("province", "year"), **filters)
-        for year, part in by_year.groupby("year", sort=True):
-            part = part.copy()
-            part.attrs = {}
-            page_text = MapText(
-                text.title,
-                f"{text.subtitle}, {year}",
-                str(year),
-                text.source,
-                "",
-                f"{int(part['events'].sum()):,} records in {year}",
-            )
-            figures.append(draw_map(part, text=page_text, **fixed))
-    else:
-        for kind in sorted(events["kind"].dropna().unique()):
-            part = aggregate.summarize(events, boundaries, **{**filters, "kinds": [kind]})
-            label = settings.KIND_STYLES.get(kind, {"label": kind})["label"]
-            page_text = MapText(
-                text.title,
-                label,
-                text.date_range,
-                text.source,
-                "",
-                f"{int(part['events'].sum()):,} records",
-            )
-            figures.append(draw_map(part, text=page_text, **fixed))
-    return figures
+    pages = _year_pages if pages_by == "year" else _kind_pages
+    return [
+        draw_map(part, events=shown if points else None, text=page_text, **fixed)
+        for part, shown, page_text in pages(kept, text, boundaries, filters, by_year, cover)
+    ]
+
+
+def _year_pages(kept, text, boundaries, filters, by_year, cover):
+    """Yield (summary, events, words) for each year: the year's figures and its lead line."""
+    from khorasan_map import aggregate
+    from khorasan_map.maptext import year_headlines
+
+    if by_year is None:
+        by_year = aggregate.summarize(kept, boundaries, by=("province", "year"), **filters)
+    lines = year_headlines(by_year, filters["kinds"], cover)
+    years = aggregate.event_year(kept, filters["since"], filters["until"])
+    for year, part in by_year.groupby("year", sort=True):
+        part = part.copy()
+        part.attrs = {}
+        n_records = int(part["events"].sum())
+        page_text = replace(
+            text,
+            date_range=str(year),
+            headline="\n".join(lines.get(str(year), ())),
+            note=f"{n_records:,} records in {year}",
+        )
+        yield part, kept[(years == year).to_numpy()], page_text
+
+
+def _kind_pages(kept, text, boundaries, filters, by_year, cover):
+    """Yield (summary, events, words) for each kind: the kind's figures and its coverage."""
+    from khorasan_map import aggregate
+
+    for kind in sorted(kept["kind"].dropna().unique()):
+        kind_filters = {**filters, "kinds": [kind]}
+        part = aggregate.summarize(kept, boundaries, **kind_filters)
+        cover = aggregate.coverage(kept, boundaries, **kind_filters)
+        label = settings.KIND_STYLES.get(kind, {"label": kind})["label"]
+        shown = kept[kept["kind"] == kind]
+        page_text = replace(
+            text,
+            subtitle=f"{label}: {text.subtitle}",
+            date_range=span_text(shown) or text.date_range,
+            headline=cover.sentence,
+            note=f"{int(part['events'].sum()):,} records",
+        )
+        yield part, shown, page_text
 
 
 def save_figures(figures, path, dpi=200):

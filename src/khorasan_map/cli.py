@@ -478,7 +478,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
 @click.option("--title", default=None, help="Title printed on the map.")
 @click.option("--subtitle", default=None, help="Subtitle printed under the title.")
 @click.option("--page", default="a4-landscape", show_default=True,
-              help="a4 or letter, -portrait or -landscape.")
+              help="a4, letter or a3, -portrait or -landscape.")
 @click.option("--dpi", type=click.IntRange(min=10), default=200, show_default=True,
               help="Resolution of PNG output.")
 @click.option("--multipage", is_flag=True,

@@ -309,3 +309,12 @@ def test_subtitle_dates_at_their_precision(events):
     ranged.loc[3, "date_end"] = pd.Timestamp("2023-03-31")
     words = [t.get_text() for t in static.report_figures(ranged)[0].texts]
     assert "Events by province, 2014 to March 2023" in words
+
+
+def test_kind_pages_title_says_what_they_count(events):
+    pages = static.report_figures(events, multipage=True, pages_by="kind")
+    titles = [page.texts[0].get_text() for page in pages[:4]]
+    assert "fought" not in titles[0]  # the overview holds every kind
+    assert titles[1:].count("Where the Taliban and ISK have fought") == 1  # the clash page
+    mine = static.report_figures(events, multipage=True, pages_by="kind", title="Mine")
+    assert {page.texts[0].get_text() for page in mine[:4]} == {"Mine"}

@@ -26,9 +26,11 @@ from khorasan_map.maptext import (
     evidence_rows,
     headline,
     map_text,
+    map_title,
     metric_label,
     metric_values,
     span_text,
+    year_headlines,
 )
 
 #: Page sizes in inches, portrait (width, height).
@@ -773,7 +775,6 @@ def _extra_pages(kept, summary, text, boundaries, filters, options, pages_by, by
 def _year_pages(kept, text, boundaries, filters, by_year, cover):
     """Yield (summary, events, words) for each year: the year's figures and its lead line."""
     from khorasan_map import aggregate
-    from khorasan_map.maptext import year_headlines
 
     if by_year is None:
         by_year = aggregate.summarize(kept, boundaries, by=("province", "year"), **filters)
@@ -802,8 +803,10 @@ def _kind_pages(kept, text, boundaries, filters, by_year, cover):
         cover = aggregate.coverage(kept, boundaries, **kind_filters)
         label = settings.KIND_STYLES.get(kind, {"label": kind})["label"]
         shown = kept[kept["kind"] == kind]
+        default_title = text.title == map_title(filters["kinds"])
         page_text = replace(
             text,
+            title=map_title([kind]) if default_title else text.title,
             subtitle=f"{label}: {text.subtitle}",
             date_range=span_text(shown) or text.date_range,
             headline=cover.sentence,

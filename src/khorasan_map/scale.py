@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +125,10 @@ UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
 
 
 def _is_dask(obj) -> bool:
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # pragma: no cover - dask is optional
-        return False
-    return isinstance(obj, dd.DataFrame)
+    # A Dask DataFrame can only exist once dask.dataframe is imported: look it up rather than
+    # import it (importing it costs 1-3 s, on every small build).
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(obj, dd.DataFrame)
 
 
 def _parquet_rows(path: Path) -> int | None:

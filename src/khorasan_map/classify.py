@@ -8,8 +8,9 @@ the same classes in the same colours. The rules:
   :data:`settings.MISSING_COLOR` and labelled "No data".
 * ``0`` is the *zero* class ``0``, drawn in :data:`settings.ZERO_COLOR` and labelled "No events":
   a province where nothing was recorded is not the same as a province with few events.
-* Only the non-zero values are classified, into classes ``1..k`` (mapclassify's schemes, in numpy). When there
-  are fewer distinct values than ``k``, ``k`` shrinks to fit; it never invents empty classes.
+* Only the non-zero values are classified, into classes ``1..k`` (mapclassify's schemes, written
+  in numpy with the very same bins). When there are fewer distinct values than ``k``, ``k``
+  shrinks to fit; it never invents empty classes.
 * The result is deterministic: the same values always give the same bins (natural breaks on many
   values use an evenly spaced sample, never a random one).
 """

@@ -436,11 +436,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         frame, left_out = _read_events_argument(events, source_format,
                                                  **_reader_settings(layer, polygons))
         rejected = bool(left_out)
-        cov = coverage(frame, engine="memory", **window)
-        if not events:
-            from khorasan_map.dataset import shipped_dataset
-
-            cov.dataset = shipped_dataset().to_dict()
+        cov = coverage(frame, engine="memory", **window)  # names the records' version
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
         sys.exit(EXIT_REJECTED if rejected else EXIT_OK)

@@ -18,14 +18,20 @@ import hashlib
 from pathlib import Path
 from typing import NamedTuple
 
+from khorasan_map.schema import REPORT_COLUMNS
+
 __all__ = [
+    "AS_GIVEN",
     "DATAPACKAGE_FILE",
     "FIELDS",
     "TABLES",
     "Field",
+    "csv_header",
     "data_package",
     "events_table",
+    "field_entry",
     "package_sources",
+    "resource",
     "write_datapackage",
 ]
 
@@ -246,21 +252,27 @@ def csv_header(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def field_entry(name: str) -> dict:
+#: How a column is described that holds text as the input gave it.
+AS_GIVEN = Field("string", "As given in the input file.")
+
+
+def field_entry(name: str, *, as_given: bool = False) -> dict:
     """Return the Table Schema field for a column: its name, type, description and unit.
 
     Parameters
     ----------
     name : str
         The column as the CSV header spells it.
+    as_given : bool, default False
+        The column holds an input row's own text (``rejected.csv`` after its report columns),
+        whatever its name: text, :data:`AS_GIVEN`.
 
     Returns
     -------
     dict
-        From :data:`FIELDS`; a column not listed there (a rejected row's own input columns)
-        is text, "as given in the input file".
+        From :data:`FIELDS`; a column not listed there is described as :data:`AS_GIVEN`.
     """
-    known = FIELDS.get(name, Field("string", "As given in the input file."))
+    known = AS_GIVEN if as_given else FIELDS.get(name, AS_GIVEN)
     entry = {"name": name, "type": known.type, "description": known.description}
     if known.unit:
         entry["unit"] = known.unit
@@ -300,7 +312,11 @@ def resource(path: Path) -> dict:
     if fmt == "csv":
         entry["profile"] = "tabular-data-resource"
         entry["dialect"] = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}
-        entry["schema"] = {"fields": [field_entry(c) for c in csv_header(path)],
+        header = csv_header(path)
+        # rejected.csv: the report's columns, then the rejected row as it was given
+        n_described = len(REPORT_COLUMNS) if path.name == "rejected.csv" else len(header)
+        entry["schema"] = {"fields": [field_entry(c, as_given=i >= n_described)
+                                      for i, c in enumerate(header)],
                            "missingValues": [""]}
     return entry
 

@@ -15,8 +15,8 @@ Everything runs in one process, on the same events, and prints, in this order:
    predicate="within")`` (what a user would run for the same table), their RATIO, the same
    against sjoin on a bare GeoDataFrame of the points, and both peak memories (the rise of the
    process's peak resident set over its size before the call, each call in a fresh process
-   that has read the same events from Parquet; /proc/self/clear_refs resets the peak; where
-   that is not allowed, tracemalloc's peak, which sees numpy but not GEOS).
+   that has read the same events from Parquet, /proc/self/clear_refs resetting the peak; and
+   tracemalloc's peak of the same call, which sees numpy and Python but not GEOS).
    Then how many point placements agree with sjoin's, where sjoin assigns. Times are the best of
    ``--repeat`` runs in CPU time of this process (the machine is shared: wall time is printed
    beside it).
@@ -75,19 +75,26 @@ def _rss_kib(field):
 
 
 def peak_rise_mib(func):
-    """Run ``func`` once; return its result and the rise of peak memory, with the method."""
+    """Run ``func`` once; return the rise of the peak resident set, in MiB (None if unknown)."""
     gc.collect()
     try:
-        _CLEAR_REFS.write_text("5")
+        _CLEAR_REFS.write_text("5")  # resets the peak (VmHWM) to the current size
         before = _rss_kib("VmRSS")
-        result = func()
-        return result, (_rss_kib("VmHWM") - before) / 1024, "peak RSS rise"
+        func()
+        return (_rss_kib("VmHWM") - before) / 1024
     except OSError:
-        tracemalloc.start()
-        result = func()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return result, peak / 2**20, "tracemalloc peak"
+        func()
+        return None
+
+
+def traced_peak_mib(func):
+    """Run ``func`` once under tracemalloc; return its peak (numpy and Python, not GEOS), MiB."""
+    gc.collect()
+    tracemalloc.start()
+    func()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
 
 
 def measure_memory(path, which, boundaries, code_field):
@@ -97,8 +104,8 @@ def measure_memory(path, which, boundaries, code_field):
     if boundaries:
         args += ["--boundaries", boundaries]
     done = subprocess.run(args, capture_output=True, text=True, check=True)
-    mib, how = done.stdout.strip().split(" ", 1)
-    return float(mib), how
+    rise, traced = done.stdout.split()
+    return float(rise), float(traced)
 
 
 def memory_child(args):
@@ -112,8 +119,9 @@ def memory_child(args):
     else:
         def call():
             return sjoin_events(events, layer, args.code_field)
-    _, mib, how = peak_rise_mib(call)
-    print(f"{mib:.1f} {how}")
+    rise = peak_rise_mib(call)
+    traced = traced_peak_mib(call)
+    print(f"{'nan' if rise is None else f'{rise:.1f}'} {traced:.1f}")
     return 0
 
 
@@ -218,8 +226,9 @@ def end_to_end(name, events, layer, code_field, repeat, boundaries):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.parquet"
         events.to_parquet(path)
-        mem_assign, how = measure_memory(path, "assign_provinces", boundaries, code_field)
-        mem_sjoin, _ = measure_memory(path, "sjoin", boundaries, code_field)
+        mem_assign, traced_assign = measure_memory(path, "assign_provinces", boundaries,
+                                                   code_field)
+        mem_sjoin, traced_sjoin = measure_memory(path, "sjoin", boundaries, code_field)
     t_assign, w_assign = best_of(repeat, lambda: assign_provinces(events, layer, **kwargs))
     t_sjoin, w_sjoin = best_of(repeat, lambda: sjoin_events(events, layer, code_field))
     lon, lat = events["longitude"].to_numpy(), events["latitude"].to_numpy()
@@ -235,8 +244,9 @@ def end_to_end(name, events, layer, code_field, repeat, boundaries):
           f"({w_assign:.3f} s wall)")
     print(f"    RATIO END TO END sjoin / assign_provinces ({name}) {t_sjoin / t_assign:6.1f} x CPU"
           f"   (wall {w_sjoin / w_assign:.1f} x; against bare points {t_bare / t_assign:.1f} x)")
-    print(f"    memory ({how}): assign_provinces +{mem_assign:,.0f} MiB, "
-          f"sjoin +{mem_sjoin:,.0f} MiB")
+    print(f"    memory (peak RSS rise, fresh process): assign_provinces {mem_assign:+,.0f} MiB, "
+          f"sjoin {mem_sjoin:+,.0f} MiB; tracemalloc peak (numpy and Python, not GEOS): "
+          f"assign_provinces {traced_assign:,.0f} MiB, sjoin {traced_sjoin:,.0f} MiB")
     print(f"    agreement: {compared - differ:,} of {compared:,} point placements identical to "
           f"sjoin's; {differ} differ")
     return t_assign, t_sjoin, differ == 0

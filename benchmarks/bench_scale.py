@@ -41,7 +41,7 @@ TODAY = "2026-01-01"  # fixed, so both engines validate dates against the same d
 
 def ensure_data(folder: Path, n_files: int) -> list[Path]:
     """Write the synthetic files if they are missing; return the first ``n_files``."""
-    from khorasan_map.scale import write_synthetic_parquet
+    from khorasan_map.synthetic import write_synthetic_parquet
 
     marker = folder / "_SUCCESS"
     ok = False
@@ -98,20 +98,14 @@ def run_one(engine: str, files: list[str], out: str, agree: bool) -> None:
     }
     if agree:
         result["table"] = table_records(table)
-        result["attrs"] = {k: v for k, v in table.attrs.items() if k != "scale"}
+        result["attrs"] = {k: v for k, v in table.attrs.items() if k not in ("scale", "engine")}
         if engine == "dask":
             cov = scale.coverage_dask(files, layer, today=TODAY)
             result["join"] = table.attrs["scale"]["join"]
         else:
             cov = aggregate.coverage(events, layer)
             joined = assign_provinces(events, layer)
-            result["join"] = {
-                "n_input": joined.n_input,
-                "n_assigned": joined.n_assigned,
-                "n_unassigned": joined.n_unassigned,
-                "cases": scale._counts_dict(joined.report["case"].value_counts()),
-                "by": scale._counts_dict(joined.events["assigned_by"].value_counts()),
-            }
+            result["join"] = aggregate.join_counts_of(joined)
         result["coverage"] = cov.to_dict()
     del pd
     Path(out).write_text(json.dumps(result, default=str))

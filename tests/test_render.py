@@ -618,3 +618,49 @@ def test_maps_read_precomputed_results(events, monkeypatch):
     assert choropleth["headline"] == list(head.lines)
     points = data_of(html_of(render.points_map(None, prepared=prepared)))
     assert points["points"]["e"] == prepared.points["e"]
+
+
+# --------------------------------------------------------------------------------------------
+# Clustering and tiles, from Python and the command line
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_map_cluster_and_tiles_options(tmp_path):
+    from click.testing import CliRunner
+
+    from khorasan_map.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "p.html"
+    done = runner.invoke(main, ["map", "--type", "points", "--cluster", "--tiles", "none",
+                                "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    html = out.read_text(encoding="utf-8")
+    assert data_of(html)["points"]["cluster"] is True and "L.tileLayer" not in html
+    done = runner.invoke(main, ["map", "--type", "combined", "--no-cluster", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    html = out.read_text(encoding="utf-8")
+    assert data_of(html)["points"]["cluster"] is False and "tile.openstreetmap.org" in html
+    done = runner.invoke(main, ["map", "--tiles", "No.Such.Tiles", "-o", str(out)])
+    assert done.exit_code == 2 and "unknown tiles" in done.output
+    done = runner.invoke(main, ["build", "--help"])
+    assert "--cluster / --no-cluster" in done.output and "--tiles NAME" in done.output
+
+
+def test_build_clusters_points_by_default(tmp_path):
+    from khorasan_map import pipeline
+
+    pipeline.build(out_dir=tmp_path / "a", tiles="none")
+    for name in ("index.html", "points.html", "timeline.html"):
+        html = (tmp_path / "a" / name).read_text(encoding="utf-8")
+        assert data_of(html)["points"]["cluster"] is True, name
+        assert "L.tileLayer" not in html
+    pipeline.build(out_dir=tmp_path / "b", cluster=False)
+    html = (tmp_path / "b" / "points.html").read_text(encoding="utf-8")
+    assert data_of(html)["points"]["cluster"] is False
+
+
+def test_default_tiles_are_read_when_the_map_is_made(events, monkeypatch):
+    monkeypatch.setattr(settings, "TILES", "Esri.WorldImagery")
+    html = html_of(render.choropleth_map(events))
+    assert "arcgisonline" in html.lower()

@@ -7,6 +7,7 @@ layer is four squares covering part of Afghanistan, so many events are unassigne
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -244,7 +245,9 @@ def test_random_partitionings_give_the_answer_of_one_partition(pool, layer):
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies
 
-    @hypothesis.settings(max_examples=12, deadline=None, database=None,
+    examples = int(os.environ.get("TALLY_EXAMPLES", 12))  # more: TALLY_EXAMPLES=60
+
+    @hypothesis.settings(max_examples=examples, deadline=None, database=None,
                          suppress_health_check=list(hypothesis.HealthCheck))
     @hypothesis.given(data=st.data())
     def check(data):

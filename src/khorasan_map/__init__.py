@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "save_html": "export",
     "save_table": "export",
     "save_json": "export",
+    "write_csv": "output",
     "export_static": "static",
     "build": "pipeline",
     # errors

@@ -527,15 +527,14 @@ def source_key(events):
 
     Returns
     -------
-    pandas.Series of object
-        The key, None when an event names no source.
+    pandas.Series of string
+        The key, missing when an event names no source.
     """
-    key = pd.Series(None, index=events.index, dtype="object")
+    key = pd.Series(pd.NA, index=events.index, dtype="string")
     for col in ("source_name", "source_title", "source_url"):
         if col in events:
             val = events[col].astype("string").str.strip()
-            val = val.where(val.str.len() > 0)
-            key = val.astype("object").where(val.notna(), key)
+            key = val.where(val.str.len() > 0, key)
     return key
 
 
@@ -602,79 +601,82 @@ def fatality_figures(events):
     }
 
 
+def _text_key(events, column):
+    """Lower-cased, stripped text of a column as a tally key, "" when missing."""
+    if column not in events:
+        return np.full(len(events), "", dtype=object)
+    values = events[column]
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
+    codes, uniques = pd.factorize(values)
+    keys = np.array([str(u).strip().lower() for u in uniques] + [""], dtype=object)
+    return keys[codes]  # code -1 (missing) picks the final ""
+
+
 def kind_key(events):
     """Return each event's kind, lower-cased, "" when missing (the tally's ``kind`` key)."""
-    if "kind" not in events:
-        return pd.Series("", index=events.index, dtype=object)
-    kind = events["kind"].astype("string").str.strip().str.lower()
-    return kind.fillna("").astype(object)
+    return pd.Series(_text_key(events, "kind"), index=events.index, dtype=object)
 
 
 def confidence_key(events):
     """Return each event's confidence grade, lower-cased, "" when missing (a tally key)."""
-    if "confidence" not in events:
-        return pd.Series("", index=events.index, dtype=object)
-    conf = events["confidence"].astype("string").str.strip().str.lower()
-    return conf.fillna("").astype(object)
+    return pd.Series(_text_key(events, "confidence"), index=events.index, dtype=object)
 
 
-def distinct_hashes(group, keys, values):
-    """Return ``{group key: sorted unique 64-bit hashes}`` of the non-missing values per group.
+def group_hash(frame):
+    """Return one 64-bit hash per row of the :data:`TALLY_KEYS` columns (a tally group's id)."""
+    keys = pd.DataFrame({k: frame[k].to_numpy(dtype=np.int64 if k == "year" else object)
+                         for k in TALLY_KEYS})
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy(np.uint64)
 
-    Distinct sources and actors are counted from these hashes, so partial results can be
-    merged (:func:`merge_distinct`) without keeping the strings. Two different values would
-    have to share a 64-bit hash within a province for a count to be off by one.
+
+def distinct_pairs(group, values):
+    """Return the distinct (group, value) pairs as 64-bit hashes, for distinct counts.
+
+    Distinct sources and actors are counted from these pairs, so partial results can be
+    merged (:func:`merge_pairs`) without keeping the strings. Two different values would have
+    to share a 64-bit hash within a province for a count to be off by one.
 
     Parameters
     ----------
-    group : numpy.ndarray of int
-        Group number of each row.
-    keys : sequence
-        The group key of each group number.
-    values : pandas.Series
+    group : numpy.ndarray of uint64
+        Each row's group, from :func:`group_hash`.
+    values : array-like
         One value per row; missing values are skipped.
 
     Returns
     -------
-    dict
-        One entry per group with at least one value.
+    pandas.DataFrame
+        Columns ``group`` and ``hash`` (uint64), one row per distinct pair.
     """
-    ok = values.notna().to_numpy(bool)
-    if not ok.any():
-        return {}
-    grp = np.asarray(group, dtype=np.int64)[ok]
-    hashes = pd.util.hash_array(values.to_numpy(dtype=object)[ok], categorize=True)
-    order = np.lexsort((hashes, grp))
-    grp, hashes = grp[order], hashes[order]
-    cuts = np.flatnonzero(np.diff(grp)) + 1
-    starts = np.concatenate([[0], cuts])
-    return {
-        keys[grp[s]]: np.unique(chunk)
-        for s, chunk in zip(starts, np.split(hashes, cuts), strict=True)
-    }
+    codes, uniques = pd.factorize(pd.Series(values) if not isinstance(values, pd.Series)
+                                  else values.reset_index(drop=True))
+    ok = codes >= 0
+    value_hash = pd.util.hash_array(np.asarray(uniques, dtype=object), categorize=False)
+    pairs = pd.DataFrame({"group": np.asarray(group, dtype=np.uint64)[ok],
+                          "hash": value_hash[codes[ok]]})
+    return pairs.drop_duplicates(ignore_index=True)
 
 
-def merge_distinct(parts):
-    """Return the union of several ``{group key: unique hashes}`` mappings.
+def merge_pairs(frames):
+    """Return the union of several :func:`distinct_pairs` tables.
 
     Parameters
     ----------
-    parts : iterable of dict
-        Mappings from :func:`distinct_hashes`.
+    frames : iterable of pandas.DataFrame
+        Tables with ``group`` and ``hash``.
 
     Returns
     -------
-    dict
-        Every key, with the sorted union of its hashes.
+    pandas.DataFrame
+        Every distinct pair once.
     """
-    out: dict = {}
-    for part in parts:
-        for key, hashes in part.items():
-            out.setdefault(key, []).append(hashes)
-    return {
-        key: arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays))
-        for key, arrays in out.items()
-    }
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({"group": np.zeros(0, np.uint64), "hash": np.zeros(0, np.uint64)})
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -740,8 +742,9 @@ class Tally:
         Indexed by :data:`TALLY_KEYS` (the year clipped to the window, :data:`NO_YEAR` when the
         date is unknown): the :data:`SUM_COLUMNS`, ``first_date``/``last_date`` (of ``date``)
         and ``start``/``end`` (of the date range) of the counted events.
-    sources, actors : dict
-        ``{group key: unique 64-bit hashes}`` of the source keys and actor names.
+    sources, actors : pandas.DataFrame
+        Distinct (group, value) pairs of the source keys and actor names, as 64-bit hashes
+        (:func:`distinct_pairs`; the group from :func:`group_hash`).
     record_ids : dict
         ``{(province_code, kind, confidence, side): sorted ids}`` of the events before and
         after the split, at most :data:`MAX_RECORD_IDS` each.
@@ -769,8 +772,8 @@ class Tally:
     """
 
     groups: pd.DataFrame
-    sources: dict
-    actors: dict
+    sources: pd.DataFrame
+    actors: pd.DataFrame
     record_ids: dict
     left: dict
     since: pd.Timestamp | None = None
@@ -811,8 +814,8 @@ class Tally:
             return first
         return cls(
             groups=_combine_groups([t.groups for t in tallies]),
-            sources=merge_distinct(t.sources for t in tallies),
-            actors=merge_distinct(t.actors for t in tallies),
+            sources=merge_pairs(t.sources for t in tallies),
+            actors=merge_pairs(t.actors for t in tallies),
             record_ids=_merge_ids(t.record_ids for t in tallies),
             left=_add_dicts(t.left for t in tallies),
             since=first.since,
@@ -1171,10 +1174,11 @@ def tally_events(
     counted = kept[pd.isna(place)]
     rows = _event_rows(counted, since_ts, until_ts, split)
     rejected = _empty_rejected() if rejected is None else rejected
+    groups = _group_rows(rows)
     return Tally(
-        groups=_group_rows(rows),
-        sources=_distinct_by_group(rows, rows["_source"]),
-        actors=_actor_hashes(rows, counted),
+        groups=groups,
+        sources=distinct_pairs(rows["_group"].to_numpy(), source_key(counted)),
+        actors=_actor_pairs(rows, counted),
         record_ids=_record_ids(rows),
         left=left,
         since=since_ts,
@@ -1219,7 +1223,7 @@ def _event_rows(counted, since, until, split):
     else:
         precise = pd.Series(np.nan, index=counted.index)
     ids = counted["event_id"] if "event_id" in counted else pd.Series(counted.index)
-    return pd.DataFrame({
+    rows = pd.DataFrame({
         "province_code": counted["assigned_code"].astype(str).to_numpy(),
         "year": year.fillna(NO_YEAR).astype("int64").to_numpy(),
         "kind": kind_key(counted).to_numpy(),
@@ -1238,13 +1242,22 @@ def _event_rows(counted, since, until, split):
         "last_date": best_date(counted).to_numpy(),
         "start": start.to_numpy(),
         "end": end.to_numpy(),
-        "_source": source_key(counted).to_numpy(),
-        "_id": ids.astype(str).to_numpy(),
+        "_id": _text_ids(ids),
     })
+    return rows
+
+
+def _text_ids(ids):
+    """Record ids as Arrow-backed text (sorted fast for :func:`_record_ids`)."""
+    if isinstance(ids.dtype, pd.StringDtype):
+        return ids.array
+    return pd.array(ids.astype(str).to_numpy(dtype=object), dtype="string")
 
 
 def _group_rows(rows):
+    """Group the event rows by :data:`TALLY_KEYS`; add each row's group hash as ``_group``."""
     if not len(rows):
+        rows["_group"] = np.zeros(0, np.uint64)
         return _empty_groups()
     g = rows.groupby(list(TALLY_KEYS), sort=True)
     out = g[list(SUM_COLUMNS)].sum()
@@ -1252,32 +1265,26 @@ def _group_rows(rows):
         out[col] = g[col].min()
     for col in _MAX_COLUMNS:
         out[col] = g[col].max()
+    rows["_group"] = group_hash(out.reset_index())[g.ngroup().to_numpy()]
     return out
 
 
-def _distinct_by_group(rows, values):
-    if not len(rows):
-        return {}
-    group = rows.groupby(list(TALLY_KEYS), sort=True).ngroup().to_numpy()
-    keys = list(rows.groupby(list(TALLY_KEYS), sort=True).groups.keys())
-    return distinct_hashes(group, keys, pd.Series(values, index=rows.index))
-
-
-def _actor_hashes(rows, counted):
+def _actor_pairs(rows, counted):
     parts = []
     for col in ("actor1", "actor2"):
         if col in counted:
             actor = counted[col].astype("string").str.strip()
-            actor = actor.where(actor.str.len().fillna(0) > 0).astype(object)
-            parts.append(_distinct_by_group(rows, actor.to_numpy()))
-    return merge_distinct(parts)
+            actor = actor.where(actor.str.len().fillna(0) > 0)
+            parts.append(distinct_pairs(rows["_group"].to_numpy(), actor))
+    return merge_pairs(parts)
 
 
 def _record_ids(rows):
     out: dict = {}
     keys = ["province_code", "kind", "confidence"]
-    for side, col in (("before", "n_before"), ("after", "n_after")):
-        part = rows.loc[rows[col] > 0, [*keys, "_id"]].sort_values("_id", kind="stable")
+    ordered = rows[[*keys, "_id", "n_before", "n_after"]].sort_values("_id", kind="stable")
+    for side in _SIDES:
+        part = ordered[ordered["n_" + side] > 0]
         part = part.groupby(keys, sort=False).head(MAX_RECORD_IDS)
         for key, ids in part.groupby(keys, sort=False)["_id"]:
             out[(*key, side)] = tuple(ids)
@@ -1316,13 +1323,10 @@ def _group_stats(sel, keys, sources, actors):
         out[col] = out[col].astype(float).where(out["fatalities_known"] > 0)
     share = out["precise_sum"] / out["precise_count"]
     out["share_province_precise"] = share.where(out["precise_count"] > 0)
-    full = list(zip(*(sel[k] for k in TALLY_KEYS), strict=True))
-    mine = list(zip(*(sel[k] for k in keys), strict=True))
-    for name, distinct in (("n_sources", sources), ("n_actors", actors)):
-        union = merge_distinct({m: distinct[f]} for f, m in zip(full, mine, strict=True)
-                               if f in distinct)
-        out[name] = [len(union.get(i if isinstance(i, tuple) else (i,), ()))
-                     for i in out.index]
+    chosen = pd.DataFrame({"group": group_hash(sel), **{k: sel[k].to_numpy() for k in keys}})
+    for name, pairs in (("n_sources", sources), ("n_actors", actors)):
+        mine = pairs.merge(chosen, on="group", how="inner")
+        out[name] = mine.groupby(keys)["hash"].nunique()
     return out.reset_index()
 
 
@@ -1720,14 +1724,10 @@ def check_rejected(result, on_invalid="raise"):
     if not result.n_rejected or on_invalid == "report":
         return
     from khorasan_map.errors import EventValidationError
-    from khorasan_map.events import MAX_LISTED
+    from khorasan_map.validate import rejection_message
 
-    shown = [x for x in result.problems[:MAX_LISTED] if not x.startswith("... and")]
-    text = [f"{result.n_rejected:,} of {result.n_input:,} rows failed validation:",
-            *("  " + x for x in shown)]
-    if result.n_rejected > len(shown):
-        text.append(f"  ... and {result.n_rejected - len(shown):,} more")
-    raise EventValidationError("\n".join(text), rejected=result.rejected)
+    message = rejection_message(result.n_rejected, result.n_input, result.problems)
+    raise EventValidationError(message, rejected=result.rejected)
 
 
 def scale_info(result):
@@ -1763,13 +1763,7 @@ def summarize(
     min_confidence=None,
     by="province",
     engine="auto",
-    scheduler=None,
-    format="auto",
-    on_invalid="raise",
-    keep_all=False,
-    today=None,
-    tolerance_m=None,
-    rows_per_partition=None,
+    **read,
 ):
     """Count events per province (or per province and year), every province included.
 
@@ -1790,8 +1784,11 @@ def summarize(
         first to the last (of the window when given, else of the counted events). The year is
         that of ``date``, clipped to the window (an event begun before ``since`` counts in
         ``since``'s year); events with an unknown date are then left out.
-    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
-        Which engine runs, how files are read and placed, as for :func:`tally`.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        Which engine runs, as for :func:`tally`.
+    **read
+        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
+        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
 
     Returns
     -------
@@ -1828,9 +1825,7 @@ def summarize(
     """
     parse_by(by)
     _check_filters(kinds, min_confidence)
-    result = tally(events, boundaries, since=since, until=until, engine=engine,
-                   scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
-                   today=today, tolerance_m=tolerance_m, rows_per_partition=rows_per_partition)
+    result = tally(events, boundaries, since=since, until=until, engine=engine, **read)
     table = result.summary(boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
     table.attrs["engine"] = result.engine
     table.attrs["scale"] = scale_info(result)
@@ -1857,13 +1852,7 @@ def coverage(
     min_confidence=None,
     split_date=None,
     engine="auto",
-    scheduler=None,
-    format="auto",
-    on_invalid="raise",
-    keep_all=False,
-    today=None,
-    tolerance_m=None,
-    rows_per_partition=None,
+    **read,
 ):
     """Count the provinces where events of the chosen kinds were recorded.
 
@@ -1885,8 +1874,11 @@ def coverage(
     split_date : str or date, optional
         First day of the "after" side of the before/after split (default
         :data:`khorasan_map.settings.SHIFT_DATE`, read at call time).
-    engine, scheduler, format, on_invalid, keep_all, today, tolerance_m, rows_per_partition
-        Which engine runs, how files are read and placed, as for :func:`tally`.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        Which engine runs, as for :func:`tally`.
+    **read
+        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
+        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
 
     Returns
     -------
@@ -1912,9 +1904,7 @@ def coverage(
     if split is None:
         raise ValueError("split_date is required")
     result = tally(events, boundaries, since=since, until=until, split_date=split,
-                   engine=engine, scheduler=scheduler, format=format, on_invalid=on_invalid,
-                   keep_all=keep_all, today=today, tolerance_m=tolerance_m,
-                   rows_per_partition=rows_per_partition)
+                   engine=engine, **read)
     cov = result.coverage(boundaries, kinds=kinds, min_confidence=min_confidence)
     cov.dataset = result.dataset
     cov.engine = result.engine

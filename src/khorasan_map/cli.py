@@ -305,6 +305,14 @@ def _report_scale(info):
             click.echo(f"  {line}", err=True)
 
 
+#: ``--tiles`` of map and build: the basemap of online maps.
+_TILES_OPTION = click.option(
+    "--tiles", default="default", show_default=True, metavar="NAME",
+    help="Basemap tiles of online maps: an xyzservices name (OpenStreetMap.Mapnik, "
+         "Esri.WorldImagery...), 'default' for settings.TILES, or 'none' (the province "
+         "outlines are then the basemap). --offline maps never load tiles.")
+
+
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
@@ -317,9 +325,12 @@ def _report_scale(info):
 @click.option("--offline", is_flag=True, help="Self-contained HTML maps: no tiles, no CDN.")
 @click.option("--keep-going", is_flag=True,
               help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
+@click.option("--cluster/--no-cluster", default=True, show_default=True,
+              help="Cluster event points; stacked events spread out when clicked.")
+@_TILES_OPTION
 @_SOURCE_OPTION
 @_engine_options
-def build(events, out_dir, offline, keep_going, source_format, engine, scheduler):
+def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, engine, scheduler):
     """Write every standard map, report and table for EVENTS into one folder.
 
     With no EVENTS, builds from the shipped, sourced dataset.
@@ -328,6 +339,11 @@ def build(events, out_dir, offline, keep_going, source_format, engine, scheduler
     from khorasan_map.pipeline import build as run_build
 
     events = _expand_events(events)
+    if tiles.strip().lower() not in ("default", "none", ""):
+        from khorasan_map.render import tile_provider
+
+        with _options_checked():  # an unknown name, or tiles that need a key
+            tile_provider(tiles)
     with _progress() as step:
         result = run_build(
             events,
@@ -338,6 +354,8 @@ def build(events, out_dir, offline, keep_going, source_format, engine, scheduler
             engine=engine,
             scheduler=scheduler,
             on_step=step,
+            cluster=cluster,
+            tiles=tiles,
         )
     click.echo(result.coverage_sentence)
     click.echo(result.join_summary)
@@ -492,7 +510,8 @@ def export_command(events, output, column, scheme, k, bins, since, until, kinds,
     if multipage and not output.lower().endswith(".pdf"):
         raise click.BadParameter("--multipage needs a .pdf file", param_hint="'-o'")
     _check_window(since, until)
-    frame, left_out = _read_events_argument(_expand_events(events), source_format,
+    # read_events expands globs and folders itself, with sources.expand_paths
+    frame, left_out = _read_events_argument(events, source_format,
                                             **_reader_settings(layer, polygons))
     with _options_checked():
         path = export_static(
@@ -522,7 +541,8 @@ def validate_command(events, source_format, rejected_path, keep_all, today, laye
     """
     from khorasan_map.events import read_events
 
-    result = read_events(_expand_events(events) or None, format=source_format,
+    # read_events expands globs and folders itself, with sources.expand_paths
+    result = read_events(list(events) or None, format=source_format,
                          on_invalid="report", keep_all=keep_all, today=today,
                          **_reader_settings(layer, polygons))
     click.echo(result.summary())
@@ -554,11 +574,16 @@ def validate_command(events, source_format, rejected_path, keep_all, today, laye
 @_filter_options("mapped")
 @click.option("--title", default=None, help="Title shown on the map.")
 @click.option("--subtitle", default=None, help="Subtitle shown under the title.")
+@click.option("--cluster/--no-cluster", default=None,
+              help="Cluster event points (default: above 300 points); stacked events spread "
+                   "out when clicked.")
+@_TILES_OPTION
 @_SOURCE_OPTION
 @_reader_options
 @_engine_options
 def map_command(events, map_type, output, offline, column, scheme, k, bins, since, until, kinds,
-                min_confidence, title, subtitle, source_format, layer, polygons, engine,
+                min_confidence, title, subtitle, cluster, tiles, source_format, layer, polygons,
+                engine,
                 scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
@@ -590,7 +615,9 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
         frame, left_out = _read_events_argument(events, source_format,
                                                 **_reader_settings(layer, polygons))
     common = dict(since=since, until=until, kinds=kinds, min_confidence=min_confidence,
-                  title=title, subtitle=subtitle, left_out=left_out)
+                  title=title, subtitle=subtitle, left_out=left_out, tiles=tiles)
+    if map_type != "choropleth":
+        common["cluster"] = cluster
     with _options_checked():  # an unknown --metric column, bins that do not fit the data
         if map_type == "points":
             m = render.points_map(frame, **common)

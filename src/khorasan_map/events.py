@@ -469,16 +469,7 @@ class _State:
         several = len(self.sources) > 1
         within = has & ids.duplicated(keep="first").to_numpy()
         earlier = has & ~within
-        if self.seen_chunks:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            known = pa.chunked_array([c[1] for c in self.seen_chunks]).combine_chunks()
-            found = pc.is_in(arrow_text(ids), value_set=known)
-            earlier &= np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False),
-                                  dtype=bool)
-        else:
-            earlier[:] = False
+        earlier &= self._seen_before(ids)
         if within.any():
             first_row = frame["_row"].where(has).groupby(ids).transform("first")
             where = (self.label + " " if several else "") + "row " + first_row[within].astype(
@@ -492,6 +483,21 @@ class _State:
         new = has & ~within & ~earlier
         kept = ids[new]
         self.seen_chunks.append((self.label, arrow_text(kept), frame["_row"][new].to_numpy()))
+
+    def _seen_before(self, ids) -> np.ndarray:
+        """Return which ids an earlier chunk already used (one hash of this chunk's ids)."""
+        if not self.seen_chunks:
+            return np.zeros(len(ids), dtype=bool)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        known = pa.chunked_array([c[1] for c in self.seen_chunks])
+        new = arrow_text(ids)
+        again = pc.is_in(known, value_set=new)  # probe the earlier ids in this chunk's table
+        if not pc.any(again).as_py():
+            return np.zeros(len(ids), dtype=bool)
+        found = pc.is_in(new, value_set=known.filter(again).combine_chunks())
+        return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
     def _seen_label(self, event_id):
         for label, ids, rows in self.seen_chunks:

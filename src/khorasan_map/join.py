@@ -185,34 +185,9 @@ class PointLocator:
 
         # Mixed cells: every cell a (split, padded) boundary segment may touch.
         seg, owner = _segments(self.polygons)
-        fx0 = (seg[:, 0] - self.x0) / cell
-        fy0 = (seg[:, 1] - self.y0) / cell
-        fx1 = (seg[:, 2] - self.x0) / cell
-        fy1 = (seg[:, 3] - self.y0) / cell
-        pieces = np.maximum(np.ceil(np.maximum(np.abs(fx1 - fx0), np.abs(fy1 - fy0))), 1).astype(
-            np.int64
-        )
-        seg_of = np.repeat(np.arange(len(seg)), pieces)
-        k = np.arange(len(seg_of)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        t0 = k / pieces[seg_of]
-        t1 = (k + 1) / pieces[seg_of]
-        ax = fx0[seg_of] + (fx1 - fx0)[seg_of] * t0
-        bx = fx0[seg_of] + (fx1 - fx0)[seg_of] * t1
-        ay = fy0[seg_of] + (fy1 - fy0)[seg_of] * t0
-        by = fy0[seg_of] + (fy1 - fy0)[seg_of] * t1
-        pad = _EPS_CELLS
-        i0 = np.floor(np.minimum(ax, bx) - pad).astype(np.int64)
-        i1 = np.floor(np.maximum(ax, bx) + pad).astype(np.int64)
-        j0 = np.floor(np.minimum(ay, by) - pad).astype(np.int64)
-        j1 = np.floor(np.maximum(ay, by) + pad).astype(np.int64)
-        wi, wj = i1 - i0 + 1, j1 - j0 + 1
-        n_each = wi * wj
-        piece = np.repeat(np.arange(len(i0)), n_each)
-        local = np.arange(len(piece)) - np.repeat(np.cumsum(n_each) - n_each, n_each)
-        ci = i0[piece] + local % wi[piece]
-        cj = j0[piece] + local // wi[piece]
-        cell_id = cj * self.nx + ci
-        pairs = np.unique(cell_id * n_poly + owner[seg_of[piece]])
+        cell_id, seg_of = _cells_near_pieces(seg, self.x0, self.y0, cell, _EPS_CELLS, self.nx,
+                                             self.ny)
+        pairs = np.unique(cell_id * n_poly + owner[seg_of])
         mixed_cells = np.unique(pairs // n_poly)
 
         # Overlapping layers: a polygon that covers a mixed cell's centre without crossing it.
@@ -529,10 +504,11 @@ def locate_points(lon, lat, boundaries=None, *, code_field: str = "province_code
     --------
     >>> import geopandas as gpd
     >>> from shapely import box
-    >>> layer = gpd.GeoDataFrame({"province_code": ["A", "B"]},
-    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
-    >>> locate_points([0.5, 1.0, 5.0], [0.5, 0.5, 5.0], layer).tolist()
-    ['A', 'A', None]
+    >>> kabul_logar = gpd.GeoDataFrame({"province_code": ["AF-KAB", "AF-LOG"]},
+    ...                                geometry=[box(69, 34, 70, 35), box(69, 33, 70, 34)],
+    ...                                crs=4326)
+    >>> locate_points([69.5, 69.5, 75.0], [34.5, 34.0, 30.0], kabul_logar).tolist()
+    ['AF-KAB', 'AF-KAB', None]
     """
     return get_locator(boundaries, code_field).locate(lon, lat)
 

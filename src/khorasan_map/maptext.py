@@ -49,6 +49,7 @@ __all__ = [
     "text_or_none",
     "tooltip_rows",
     "value_text",
+    "year_headlines",
 ]
 
 #: Legend and tooltip names of summary columns.
@@ -625,6 +626,46 @@ def headline(events=None, summary=None, boundaries=None, *, since=None, until=No
     if every and kinds is None:
         lines.append(every)
     return Headline(tuple(lines), cover)
+
+
+def year_headlines(by_year, kinds=None, overall=None) -> dict[str, list[str]]:
+    """Return a timeline's headline for each year: that year's figures, then all years' lead.
+
+    Parameters
+    ----------
+    by_year : pandas.DataFrame
+        A province-year summary (``summarize(..., by=("province", "year"))``).
+    kinds : None or sequence of str
+        The kinds the lead counts (clashes when None, as :func:`headline`).
+    overall : Headline, optional
+        The all-years headline; its lead closes each year's lines.
+
+    Returns
+    -------
+    dict of str to list of str
+        ``{"2016": ["Clashes recorded in 2 of 34 provinces (6%) in 2016", ...]}``.
+    """
+    from khorasan_map.aggregate import coverage_sentence, kinds_noun
+
+    lead_kinds = tuple(kinds) if kinds is not None else HEADLINE_KINDS
+    columns = [f"n_{k}" for k in lead_kinds if f"n_{k}" in by_year] or ["events"]
+    noun = kinds_noun(lead_kinds) if columns != ["events"] else "Events"
+    total = by_year["province_code"].astype(str).nunique()
+    years = pd.to_numeric(by_year["year"], errors="coerce")
+    lead = by_year[columns].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1) > 0
+    every = pd.to_numeric(by_year["events"], errors="coerce").fillna(0) > 0
+    out = {}
+    for year in sorted(int(y) for y in years.dropna().unique()):
+        this = (years == year).to_numpy()
+        n_lead = by_year.loc[this & lead.to_numpy(), "province_code"].nunique()
+        n_every = by_year.loc[this & every.to_numpy(), "province_code"].nunique()
+        lines = [f"{coverage_sentence(noun, int(n_lead), int(total))} in {year}"]
+        if kinds is None:
+            lines.append(f"Every kind: events in {n_every} of {total} provinces in {year}")
+        if overall is not None and overall.lines:
+            lines.append(f"All years: {overall.sentence}")
+        out[str(year)] = lines
+    return out
 
 
 def _before_by_grade(cover, events, boundaries, filters) -> dict[str, int]:

@@ -69,7 +69,7 @@ def _from_arrow(array, index=None) -> pd.Series:
 
 def as_text(series) -> pd.Series:
     """Return trimmed text with empty strings as missing (numbers and days as text)."""
-    if series.dtype.kind in "iu":
+    if series.dtype.kind in "iub":
         out = series.astype("str")
     elif series.dtype.kind == "f":
         out = by_unique(series, lambda u: u.astype("float64").map("{:g}".format))
@@ -111,9 +111,12 @@ def by_unique(series: pd.Series, func) -> pd.Series:
     return _from_arrow(pc.take(table, pa.array(codes, mask=codes < 0)))
 
 
-def norm_token(series):
-    """Return lower-case text with spaces and hyphens as underscores ("Near " -> "near")."""
-    return by_unique(as_text(series),
+def norm_token(series, trimmed=False):
+    """Return lower-case text with spaces and hyphens as underscores ("Near " -> "near").
+
+    ``trimmed=True`` says the text already went through :func:`as_text`.
+    """
+    return by_unique(series if trimmed else as_text(series),
                       lambda u: u.str.lower().str.replace(r"[\s\-]+", "_", regex=True))
 
 
@@ -167,13 +170,17 @@ def _iso_days(day: pd.Series) -> pd.Series:
 
     text = arrow_text(day)
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 2019-02-30 over into March: keep only days that read back as written
-    real = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text), False)
+    # strptime rolls 2019-02-30 over into March: keep only ten-character days whose day of the
+    # month reads back as written
+    day_text = pc.utf8_lpad(pc.cast(pc.day(parsed), pa.large_string()), width=2, padding="0")
+    real = pc.and_(pc.equal(pc.utf8_length(text), 10),
+                   pc.equal(day_text, pc.utf8_slice_codeunits(text, 8, 10)))
+    real = pc.fill_null(real, False)
     parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
     return _in_range(pd.Series(parsed.to_numpy(zero_copy_only=False)))
 
 
-def parse_dates(values: pd.Series, forms=()):
+def parse_dates(values: pd.Series, forms=(), trimmed=False):
     """Parse ISO dates (and "15 March 2019"); return datetimes and the bad-text mask.
 
     A time after the date ("2017-07-31 00:00:00.000", "2021-08-26T12:00:00+04:30") is
@@ -187,6 +194,8 @@ def parse_dates(values: pd.Series, forms=()):
     forms : tuple of str
         More ``strptime`` forms to try, after ISO and :data:`WORDED_FORMS` (ACLED's
         "9-May-20" is ``"%d-%b-%y"``).
+    trimmed : bool
+        The text already went through :func:`as_text`.
 
     Returns
     -------
@@ -200,7 +209,7 @@ def parse_dates(values: pd.Series, forms=()):
             values = values.dt.tz_localize(None)  # keep the local calendar date
         out = _in_range(values).dt.normalize()
         return out, (out.isna() & values.reset_index(drop=True).notna()).to_numpy()
-    text = as_text(values).reset_index(drop=True)
+    text = (values if trimmed else as_text(values)).reset_index(drop=True)
     day = text
     long = (text.str.len() > 10).fillna(False)
     if long.any():

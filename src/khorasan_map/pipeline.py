@@ -124,6 +124,8 @@ def build(
     engine: str = "auto",
     scheduler=None,
     on_step: Callable[[str], None] | None = None,
+    cluster: bool = True,
+    tiles: str | None = "default",
 ) -> BuildResult:
     """Write the standard maps, reports and tables for a set of events.
 
@@ -139,6 +141,12 @@ def build(
         gone. A second build into the same folder at the same time is refused.
     offline : bool
         Write self-contained HTML maps that need no network (no tiles, scripts inlined).
+    cluster : bool, default True
+        Cluster the event points (stacked events spiderfy when clicked), so every event can be
+        opened; False draws every point on its own.
+    tiles : str or None, default "default"
+        Basemap of the online maps: an xyzservices name, ``"default"`` for
+        :data:`khorasan_map.settings.TILES`, None or ``"none"`` for none.
     keep_going : bool
         When rows are rejected, write the rest and ``rejected.csv`` instead of stopping.
     source_format : {"auto", "khorasan", "acled", "ucdp"}
@@ -193,7 +201,8 @@ def build(
     if len(read.rejected) and not keep_going:
         raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
     with staged_folder(out, BUILD_FILES) as staging:
-        result = _write_build(read, staging, offline, step, read.sources if sources else None)
+        result = _write_build(read, staging, offline, step, {"cluster": cluster, "tiles": tiles},
+                              inputs=read.sources if sources else None)
     return _published(result, out)
 
 
@@ -230,10 +239,11 @@ def left_out_reasons(read) -> dict[str, int]:
     return reasons
 
 
-def _write_build(read, out: Path, offline: bool, step, inputs=None) -> BuildResult:
+def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None) -> BuildResult:
     """Join, summarise and write every file of a build into ``out`` (the staging folder).
 
-    ``inputs`` names the event files read (None for the shipped records), for the package.
+    ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
+    files read (None for the shipped records), for ``datapackage.json``.
     """
     from khorasan_map import aggregate, maptext, render
     from khorasan_map.datapackage import events_table, write_datapackage
@@ -255,7 +265,9 @@ def _write_build(read, out: Path, offline: bool, step, inputs=None) -> BuildResu
     cover = head.coverage
     result.coverage_sentence = cover.sentence
     prepared = render.prepare_points(placed)
-    shared = {"summary": summary, "coverage": head}
+    drawing = {"cluster": True, "tiles": "default", **(drawing or {})}
+    shared = {"summary": summary, "coverage": head, "tiles": drawing["tiles"]}
+    points = {"prepared": prepared, "cluster": drawing["cluster"]}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -263,11 +275,10 @@ def _write_build(read, out: Path, offline: bool, step, inputs=None) -> BuildResu
         result.written.append(out / name)
 
     maps = {
-        "index.html": (render.combined_map, {**shared, "prepared": prepared}),
+        "index.html": (render.combined_map, {**shared, **points}),
         "choropleth.html": (render.choropleth_map, shared),
-        "points.html": (render.points_map, {"prepared": prepared}),
-        "timeline.html": (render.timeline_map, {**shared, "summary": by_year,
-                                                "prepared": prepared}),
+        "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
+        "timeline.html": (render.timeline_map, {**shared, **points, "summary": by_year}),
     }
     import mapclassify  # noqa: F401  imported once, before the fork, for both processes
 
@@ -276,7 +287,7 @@ def _write_build(read, out: Path, offline: bool, step, inputs=None) -> BuildResu
     with _second_core() as worker:
         step("Drawing the report")
         report = worker.submit(_write_report, placed, out, left_out,
-                               {**shared, "by_year": by_year})
+                               {"summary": summary, "coverage": head, "by_year": by_year})
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
                   offline=offline)

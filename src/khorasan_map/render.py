@@ -64,6 +64,7 @@ from khorasan_map.classify import Classes, classify_values
 from khorasan_map.maptext import (
     DATASET_LABELS,
     METRIC_LABELS,
+    Headline,
     class_labels,
     dataset_line,
     fatalities_text,
@@ -79,11 +80,13 @@ from khorasan_map.maptext import (
     summary_span,
     text_or_none,
     tooltip_rows,
+    year_headlines,
 )
 from khorasan_map.web import web_file
 
 __all__ = [
     "DATASET_LABELS",
+    "DEFAULT_TILES",
     "ELEMENT_CLASSES",
     "MAP_TYPES",
     "METRIC_LABELS",
@@ -94,6 +97,7 @@ __all__ = [
     "prepare_points",
     "safe_json",
     "safe_url",
+    "tile_provider",
     "timeline_map",
 ]
 
@@ -118,6 +122,9 @@ ELEMENT_CLASSES: dict[str, str] = {
 #: Where online maps load Leaflet.markercluster: the same 1.4.1 that offline maps inline from
 #: the xstatic-leaflet-markercluster package.
 _CLUSTER_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.4.1"
+
+#: Stands for :data:`khorasan_map.settings.TILES`, read when a map is made.
+DEFAULT_TILES: str = "default"
 
 #: Points maps cluster above this many points unless told otherwise.
 CLUSTER_THRESHOLD: int = 300
@@ -331,6 +338,11 @@ def _base_map(tiles):
     """Make a folium map over Afghanistan with only Leaflet's own assets and optional tiles."""
     import folium
 
+    if tiles == DEFAULT_TILES:
+        tiles = settings.TILES  # read when the map is made: run-time overrides work
+    if isinstance(tiles, str) and tiles.strip().lower() in ("", "none"):
+        tiles = None
+
     bounds = settings.AFGHANISTAN_BOUNDS
     center = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
     m = folium.Map(location=center, zoom_start=6, tiles=None, control_scale=True)
@@ -338,7 +350,7 @@ def _base_map(tiles):
     m.default_js = [item for item in m.default_js if item[0] == "leaflet"]
     m.default_css = [item for item in m.default_css if item[0] == "leaflet_css"]
     if tiles:
-        provider = _tile_provider(tiles)
+        provider = tile_provider(tiles)
         folium.TileLayer(
             provider.build_url(scale_factor="{r}"),
             attr=provider.html_attribution,
@@ -349,8 +361,23 @@ def _base_map(tiles):
     return m
 
 
-def _tile_provider(name):
-    """Return the xyzservices provider for a name, refusing those that need an API key."""
+def tile_provider(name):
+    """Return the xyzservices provider for a tile name, refusing those that need an API key.
+
+    Parameters
+    ----------
+    name : str
+        An xyzservices name, for example ``"OpenStreetMap.Mapnik"``.
+
+    Returns
+    -------
+    xyzservices.TileProvider
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or tiles that need an API key; the message names the default.
+    """
     import xyzservices
 
     try:
@@ -1063,7 +1090,7 @@ def choropleth_map(
     subtitle: str | None = None,
     source: str | None = None,
     left_out: dict | None = None,
-    tiles: str | None = settings.TILES,
+    tiles: str | None = DEFAULT_TILES,
     summary=None,
     coverage=None,
 ):
@@ -1099,8 +1126,9 @@ def choropleth_map(
     left_out : dict, optional
         Events left out before they reached this function, ``{reason: count}`` (for example
         ``{"rejected as invalid": 2}``), added to the map's "Left out" line.
-    tiles : str or None, default settings.TILES
-        Basemap tiles (a folium/xyzservices name); None for none (the provinces are then the
+    tiles : str or None, default :data:`DEFAULT_TILES`
+        Basemap tiles (an xyzservices name); the default is :data:`khorasan_map.settings.TILES`,
+        read when the map is made; None (or ``"none"``) for none (the provinces are then the
         basemap, as in offline files).
 
     Returns
@@ -1142,7 +1170,7 @@ def points_map(
     subtitle: str | None = None,
     source: str | None = None,
     left_out: dict | None = None,
-    tiles: str | None = settings.TILES,
+    tiles: str | None = DEFAULT_TILES,
     prepared: PreparedPoints | None = None,
 ):
     """Map events as points, one colour per kind, one symbol per location precision.
@@ -1280,7 +1308,7 @@ def combined_map(
     subtitle: str | None = None,
     source: str | None = None,
     left_out: dict | None = None,
-    tiles: str | None = settings.TILES,
+    tiles: str | None = DEFAULT_TILES,
     summary=None,
     coverage=None,
     prepared: PreparedPoints | None = None,
@@ -1432,7 +1460,7 @@ def timeline_map(
     subtitle: str | None = None,
     source: str | None = None,
     left_out: dict | None = None,
-    tiles: str | None = settings.TILES,
+    tiles: str | None = DEFAULT_TILES,
     summary=None,
     coverage=None,
     prepared: PreparedPoints | None = None,
@@ -1496,7 +1524,11 @@ def timeline_map(
     if events is not None and points:
         prepared = _points_for(events, prepared, layer, filters)
         extra.extend(_add_timeline_points(spec, groups, prepared, cluster))
-    spec["headline"] = _headline(summary, events, boundaries, filters, coverage)
+    lines = _headline(summary, events, boundaries, filters, coverage)
+    spec["headline"] = lines
+    spec["timeline"]["headlines"] = year_headlines(
+        summary, filters["kinds"], Headline(tuple(lines))
+    )
     words = (title, subtitle or f"{metric_label(column)} by province and year", source, left_out)
     spec["furniture"] = _summary_furniture(summary, events, layer, filters, words, extra=extra)
     m = _base_map(tiles)

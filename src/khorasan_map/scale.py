@@ -740,9 +740,9 @@ def _in_file_words(rejected, piece: _Piece, several: bool):
     return rejected.assign(reason=reason)
 
 
-def _first_use_text(first, several):
-    label, row = first[0], first[1]
-    return f"{_DUPLICATE} '{{}}' (first used in {label + ' ' if several else ''}row {row})"
+def _first_use_text(event_id, cited, several):
+    label, row = cited
+    return f"{_DUPLICATE} '{event_id}' (first used in {label + ' ' if several else ''}row {row})"
 
 
 def _reject_repeats(events, rows, rejected, label, index, exclude, several):
@@ -754,12 +754,12 @@ def _reject_repeats(events, rows, rejected, label, index, exclude, several):
     firsts = [exclude.get(h) for h in _hash_ids(events["event_id"]).tolist()]
     repeat = np.array([f is not None and f[2] != index for f in firsts], dtype=bool)
     ids = events["event_id"].to_numpy(dtype=object)[repeat]
-    texts = [_first_use_text(f, several).format(i)
-             for f, i in zip([f for f in firsts if f is not None and f[2] != index], ids,
-                             strict=True)]
+    texts = [_first_use_text(i, _cited(f, label, r), several)
+             for f, i, r in zip([f for f, x in zip(firsts, repeat, strict=True) if x], ids,
+                                rows[repeat], strict=True)]
     new = pd.DataFrame({"file": label, "row": rows[repeat], "event_id": ids,
                         "column": "event_id", "value": ids, "reason": texts})
-    rejected = _add_repeat_problems(rejected, index, exclude, several)
+    rejected = _add_repeat_problems(rejected, label, index, exclude, several)
     note = None
     if repeat.any():
         note = (f"{label}: {int(repeat.sum()):,} rows repeat event ids first used in another "
@@ -769,22 +769,30 @@ def _reject_repeats(events, rows, rejected, label, index, exclude, several):
     return events[~repeat], rows[~repeat], both, note
 
 
-def _add_repeat_problems(rejected, index, exclude, several):
+def _add_repeat_problems(rejected, label, index, exclude, several):
+    """Give already-rejected repeats the in-memory reader's repeat problem and citation."""
     if not len(rejected):
         return rejected
     rejected = rejected.copy()
     ids = rejected["event_id"].fillna("").astype(str)
-    for i, (event_id, reason) in enumerate(zip(ids, rejected["reason"].astype(str),
-                                               strict=True)):
+    where = {c: rejected.columns.get_loc(c) for c in ("column", "value", "reason")}
+    for i, (event_id, reason, row) in enumerate(zip(ids, rejected["reason"].astype(str),
+                                                    rejected["row"], strict=True)):
         first = exclude.get(int(_hash_ids([event_id])[0])) if event_id else None
-        if first is None or first[2] == index or _DUPLICATE in reason:
+        if first is None:
             continue
-        columns = list(dict.fromkeys([*str(rejected["column"].iat[i]).split(", "), "event_id"]))
-        rejected.iloc[i, rejected.columns.get_loc("column")] = ", ".join(columns)
-        rejected.iloc[i, rejected.columns.get_loc("value")] = (
-            f"{rejected['value'].iat[i]} | {event_id}")
-        rejected.iloc[i, rejected.columns.get_loc("reason")] = (
-            f"{reason}; {_first_use_text(first, several).format(event_id)}")
+        text = _first_use_text(event_id, _cited(first, label, int(row)), several)
+        if _DUPLICATE in reason:  # a repeat within the piece: cite the file's first row
+            start = reason.index(f"{_DUPLICATE} '{event_id}'")
+            end = reason.index(")", start) + 1
+            rejected.iat[i, where["reason"]] = reason[:start] + text + reason[end:]
+            continue
+        if first[2] == index:
+            continue
+        columns = dict.fromkeys([*str(rejected.iat[i, where["column"]]).split(", "), "event_id"])
+        rejected.iat[i, where["column"]] = ", ".join(columns)
+        rejected.iat[i, where["value"]] = f"{rejected.iat[i, where['value']]} | {event_id}"
+        rejected.iat[i, where["reason"]] = f"{reason}; {text}"
     return rejected
 
 
@@ -835,28 +843,41 @@ def _partial(item, layer, opts: _Options, index=0, exclude=None) -> _Part:
 
 
 def _first_uses(parts: list) -> dict:
-    """Return ``{id hash: (file label, row, partition)}`` of ids met in more than one partition.
+    """Return where each id met in more than one partition was first used.
 
-    The first use is the earliest partition (partitions are in file and row order).
+    ``{id hash: (file label, row, partition, {file label: first row in that file})}``: the
+    first use overall (partitions are in file and row order), and the first in each file, which
+    the in-memory reader cites for a repeat within one file.
     """
     sizes = [len(p.ids) for p in parts]
     if sum(sizes) < 2:
         return {}
-    ids = np.concatenate([p.ids for p in parts])
-    owner = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
-    order = np.lexsort((owner, ids))
-    ids, owner = ids[order], owner[order]
-    same = ids[1:] == ids[:-1]
-    if not same.any():
+    seen = pd.DataFrame({
+        "id": np.concatenate([p.ids for p in parts]),
+        "owner": np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
+        "row": np.concatenate([p.rows for p in parts]),
+    })
+    seen = seen[seen["id"].duplicated(keep=False)]
+    if not len(seen):
         return {}
-    rows = np.concatenate([p.rows for p in parts])[order]
-    heads = np.flatnonzero(np.concatenate([[True], ~same]))
-    counts = np.diff(np.concatenate([heads, [len(ids)]]))
-    out = {}
-    for h in heads[counts > 1].tolist():
-        o = int(owner[h])
-        out[int(ids[h])] = (parts[o].label, int(rows[h]), o)
-    return out
+    seen = seen[seen.groupby("id")["owner"].transform("nunique") > 1]
+    seen["label"] = [parts[o].label for o in seen["owner"]]
+    seen = seen.sort_values(["id", "owner", "row"], kind="stable")
+    per_file = seen.groupby(["id", "label"], sort=False)["row"].min()
+    files: dict = {}
+    for (h, label), row in per_file.items():
+        files.setdefault(int(h), {})[label] = int(row)
+    heads = seen.drop_duplicates("id")
+    return {int(h): (parts[o].label, int(r), int(o), files[int(h)])
+            for h, o, r in zip(heads["id"], heads["owner"], heads["row"], strict=True)}
+
+
+def _cited(first, label, row):
+    """Return the use a repeat at (label, row) cites: an earlier row of its file, else the first."""
+    in_file = first[3].get(label)
+    if in_file is not None and in_file < row:
+        return label, in_file
+    return first[0], first[1]
 
 
 def _run(items, layer, opts: _Options, scheduler):
@@ -971,24 +992,12 @@ def tally_dask(
     return result
 
 
-def summarize_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=None,
-    min_confidence=None,
-    by="province",
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
-    """Count events per province with the partitioned engine; same table as the in-memory path.
+def summarize_dask(source, boundaries=None, **options):
+    """Count events per province with the partitioned engine; same table as in memory.
+
+    :func:`khorasan_map.aggregate.summarize` with ``engine="dask"``: each partition is read,
+    validated, placed and tallied in one task (:func:`tally_dask`), then the tallies are
+    combined and the table finished once.
 
     Parameters
     ----------
@@ -1000,21 +1009,14 @@ def summarize_dask(
         shipped dataset.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, by
-        As for :func:`khorasan_map.aggregate.summarize`.
-    format, keep_all, today
-        How files are read, as for :func:`khorasan_map.events.read_events`.
-    on_invalid : {"raise", "report"}, default "raise"
-        "raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError` when
-        any row was rejected. "report": count the valid rows and record the rejected ones in
-        ``attrs["scale"]``.
-    tolerance_m : float, optional
-        Snapping tolerance of the join (default :data:`khorasan_map.settings.BORDER_TOLERANCE_M`).
-    scheduler : str, dask.distributed.Client or None
-        None: local threads, or ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous",
-        "processes", a Client or a ``tcp://host:port`` address.
-    rows_per_partition : int, optional
-        Rows per partition for Parquet files and pandas DataFrames (default
+    **options
+        As for :func:`khorasan_map.aggregate.summarize`: ``since``, ``until``, ``kinds``,
+        ``min_confidence``, ``by``, and how files are read: ``format``, ``on_invalid``
+        ("raise": after the pass, raise :class:`~khorasan_map.errors.EventValidationError`
+        when any row was rejected; "report": record them in ``attrs["scale"]``), ``keep_all``,
+        ``today``, ``tolerance_m``, ``scheduler`` (None: local threads, or
+        ``DASK_SCHEDULER_ADDRESS`` when set; "synchronous", "processes", a Client or a
+        ``tcp://host:port`` address) and ``rows_per_partition`` (default
         :data:`ROWS_PER_PARTITION`).
 
     Returns
@@ -1030,34 +1032,13 @@ def summarize_dask(
     >>> int(table["events"].sum()) == table.attrs["n_events"]  # doctest: +SKIP
     True
     """
-    from khorasan_map import aggregate
-
-    return aggregate.summarize(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, by=by, engine="dask", scheduler=scheduler, format=format,
-        on_invalid=on_invalid, keep_all=keep_all, today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("summarize")(source, boundaries, engine="dask", **options)
 
 
-def coverage_dask(
-    source,
-    boundaries=None,
-    *,
-    since=None,
-    until=None,
-    kinds=("clash",),
-    min_confidence=None,
-    split_date=None,
-    format: str = "auto",
-    on_invalid: str = "raise",
-    keep_all: bool = False,
-    today=None,
-    tolerance_m: float | None = None,
-    scheduler=None,
-    rows_per_partition: int | None = None,
-):
+def coverage_dask(source, boundaries=None, **options):
     """Count the provinces with events, with the partitioned engine; same answer as in memory.
+
+    :func:`khorasan_map.aggregate.coverage` with ``engine="dask"``.
 
     Parameters
     ----------
@@ -1066,10 +1047,10 @@ def coverage_dask(
         As for :func:`summarize_dask`.
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    since, until, kinds, min_confidence, split_date
-        As for :func:`khorasan_map.aggregate.coverage`.
-    format, on_invalid, keep_all, today, tolerance_m, scheduler, rows_per_partition
-        As for :func:`summarize_dask`.
+    **options
+        ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
+        :func:`khorasan_map.aggregate.coverage`; how files are read, as for
+        :func:`summarize_dask`.
 
     Returns
     -------
@@ -1083,15 +1064,7 @@ def coverage_dask(
     >>> coverage_dask("events/*.parquet").sentence  # doctest: +SKIP
     'Clashes recorded in 34 of 34 provinces (100%), 2015-01-01 to 2025-12-31'
     """
-    from khorasan_map import aggregate
-
-    return aggregate.coverage(
-        source, boundaries, since=since, until=until, kinds=kinds,
-        min_confidence=min_confidence, split_date=split_date, engine="dask",
-        scheduler=scheduler, format=format, on_invalid=on_invalid, keep_all=keep_all,
-        today=today,
-        tolerance_m=tolerance_m, rows_per_partition=rows_per_partition,
-    )
+    return _front_door("coverage")(source, boundaries, engine="dask", **options)
 
 
 def _front_door(name):
@@ -1102,44 +1075,16 @@ def _front_door(name):
 
 
 def summarize(events_or_paths=None, boundaries=None, **options):
-    """Summarise per province with either engine: :func:`khorasan_map.aggregate.summarize`.
+    """Run :func:`khorasan_map.aggregate.summarize`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.summarize`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The table; ``attrs["engine"]`` names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("summarize")(events_or_paths, boundaries, **options)
 
 
 def coverage(events_or_paths=None, boundaries=None, **options):
-    """Answer "in how many provinces?" with either engine: :func:`khorasan_map.aggregate.coverage`.
+    """Run :func:`khorasan_map.aggregate.coverage`, kept here under its old name.
 
-    Kept under this name; every argument is passed on (``engine="pandas"`` means "memory").
-
-    Parameters
-    ----------
-    events_or_paths : DataFrame, dask DataFrame, path, glob, list of them or None
-        The events, or files to read (None: the shipped dataset).
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer.
-    **options
-        As for :func:`khorasan_map.aggregate.coverage`.
-
-    Returns
-    -------
-    khorasan_map.aggregate.Coverage
-        The answer; its ``engine`` attribute names the engine that ran.
+    ``engine="pandas"`` is the old name of ``engine="memory"``.
     """
     return _front_door("coverage")(events_or_paths, boundaries, **options)

@@ -724,7 +724,7 @@ def save_figures(figures, path, dpi=200):
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from khorasan_map.export import _atomic_write
+    from khorasan_map.output import atomic_write
 
     path = _static_path(path)
     suffix = path.suffix.lower()
@@ -739,7 +739,7 @@ def save_figures(figures, path, dpi=200):
                 figures[0].savefig(tmp, format=suffix[1:], dpi=dpi, metadata=_METADATA[suffix])
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 __all__ = [

@@ -85,6 +85,67 @@ def _ensure_each(rng, values: np.ndarray, choices) -> None:
     values[where] = np.array(list(choices), dtype=object)
 
 
+def _points(rng, boundaries, geoms, n):
+    """Draw clustered points inside the provinces; return lon, lat and each point's code."""
+    import shapely
+
+    outline = shapely.union_all(boundaries.geometry.values)
+    shapely.prepare(outline)
+    minx, miny, maxx, maxy = outline.bounds
+
+    # Cluster centres: uniform inside the country, heavy-tailed weights.
+    centres = np.empty((0, 2))
+    while len(centres) < _N_CLUSTERS:
+        cx = rng.uniform(minx, maxx, 4 * _N_CLUSTERS)
+        cy = rng.uniform(miny, maxy, 4 * _N_CLUSTERS)
+        inside = shapely.contains_xy(outline, cx, cy)
+        centres = np.vstack([centres, np.column_stack([cx[inside], cy[inside]])])
+    centres = centres[:_N_CLUSTERS]
+    weight = rng.pareto(1.2, _N_CLUSTERS) + 0.05
+    spread = rng.uniform(0.03, 0.35, _N_CLUSTERS)
+
+    cluster = rng.choice(_N_CLUSTERS, size=n, p=weight / weight.sum())
+    lon = centres[cluster, 0] + rng.normal(0.0, 1.0, n) * spread[cluster]
+    lat = centres[cluster, 1] + rng.normal(0.0, 1.0, n) * spread[cluster]
+    code = _locate(lon, lat, boundaries, geoms)
+    for _ in range(20):  # re-draw the points that fell outside every province
+        out = np.flatnonzero(pd.isna(code))
+        if not out.size:
+            break
+        c = cluster[out]
+        lon[out] = centres[c, 0] + rng.normal(0.0, 1.0, out.size) * spread[c]
+        lat[out] = centres[c, 1] + rng.normal(0.0, 1.0, out.size) * spread[c]
+        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
+    out = np.flatnonzero(pd.isna(code))
+    if out.size:  # still outside after 20 draws: use the centre itself
+        lon[out], lat[out] = centres[cluster[out], 0], centres[cluster[out], 1]
+        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
+    return lon, lat, code
+
+
+def _dates(rng, date_precision, n):
+    """Draw each event's start and end dates from its date precision (NaT when unknown)."""
+    # Dates: a start per event, an end from the precision.
+    span = int((_END - _START).astype(int))
+    start = _START + rng.integers(0, span, n).astype("timedelta64[D]")
+    month = start.astype("datetime64[M]")
+    year = start.astype("datetime64[Y]")
+    start = np.where(date_precision == "month", month.astype("datetime64[D]"), start)
+    start = np.where(date_precision == "year", year.astype("datetime64[D]"), start)
+    one = np.timedelta64(1, "D")
+    end = np.where(date_precision == "month", (month + 1).astype("datetime64[D]") - one, start)
+    end = np.where(date_precision == "year", (year + 1).astype("datetime64[D]") - one, end)
+    end = np.where(date_precision == "range",
+                   start + rng.integers(1, 15, n).astype("timedelta64[D]"), end)
+    end = np.minimum(end, _END)
+    start_ns = pd.to_datetime(start.astype("datetime64[ns]"))
+    end_ns = pd.to_datetime(end.astype("datetime64[ns]"))
+    unknown = date_precision == "unknown"
+    start_ns = start_ns.where(~unknown)
+    end_ns = end_ns.where(~unknown)
+    return start_ns, end_ns
+
+
 def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     """Generate ``n`` synthetic events in the event schema.
 
@@ -121,8 +182,6 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
         from khorasan_map.schema import empty_events, final_types
 
         return final_types(empty_events())
-    import shapely
-
     if boundaries is None:
         from khorasan_map.boundaries import load_provinces
 
@@ -133,37 +192,7 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     geoms = dict(zip(codes_all, boundaries.geometry.values, strict=True))
     rng = np.random.default_rng(seed)
 
-    outline = shapely.union_all(boundaries.geometry.values)
-    shapely.prepare(outline)
-    minx, miny, maxx, maxy = outline.bounds
-
-    # Cluster centres: uniform inside the country, heavy-tailed weights.
-    centres = np.empty((0, 2))
-    while len(centres) < _N_CLUSTERS:
-        cx = rng.uniform(minx, maxx, 4 * _N_CLUSTERS)
-        cy = rng.uniform(miny, maxy, 4 * _N_CLUSTERS)
-        inside = shapely.contains_xy(outline, cx, cy)
-        centres = np.vstack([centres, np.column_stack([cx[inside], cy[inside]])])
-    centres = centres[:_N_CLUSTERS]
-    weight = rng.pareto(1.2, _N_CLUSTERS) + 0.05
-    spread = rng.uniform(0.03, 0.35, _N_CLUSTERS)
-
-    cluster = rng.choice(_N_CLUSTERS, size=n, p=weight / weight.sum())
-    lon = centres[cluster, 0] + rng.normal(0.0, 1.0, n) * spread[cluster]
-    lat = centres[cluster, 1] + rng.normal(0.0, 1.0, n) * spread[cluster]
-    code = _locate(lon, lat, boundaries, geoms)
-    for _ in range(20):  # re-draw the points that fell outside every province
-        out = np.flatnonzero(pd.isna(code))
-        if not out.size:
-            break
-        c = cluster[out]
-        lon[out] = centres[c, 0] + rng.normal(0.0, 1.0, out.size) * spread[c]
-        lat[out] = centres[c, 1] + rng.normal(0.0, 1.0, out.size) * spread[c]
-        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
-    out = np.flatnonzero(pd.isna(code))
-    if out.size:  # still outside after 20 draws: use the centre itself
-        lon[out], lat[out] = centres[cluster[out], 0], centres[cluster[out], 1]
-        code[out] = _locate(lon[out], lat[out], boundaries, geoms)
+    lon, lat, code = _points(rng, boundaries, geoms, n)
 
     kinds = _kind_weights()
     kind = _choice(rng, kinds, n)
@@ -173,24 +202,7 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
     _ensure_each(rng, loc_precision, LOCATION_WEIGHTS)
     _ensure_each(rng, date_precision, DATE_WEIGHTS)
 
-    # Dates: a start per event, an end from the precision.
-    span = int((_END - _START).astype(int))
-    start = _START + rng.integers(0, span, n).astype("timedelta64[D]")
-    month = start.astype("datetime64[M]")
-    year = start.astype("datetime64[Y]")
-    start = np.where(date_precision == "month", month.astype("datetime64[D]"), start)
-    start = np.where(date_precision == "year", year.astype("datetime64[D]"), start)
-    one = np.timedelta64(1, "D")
-    end = np.where(date_precision == "month", (month + 1).astype("datetime64[D]") - one, start)
-    end = np.where(date_precision == "year", (year + 1).astype("datetime64[D]") - one, end)
-    end = np.where(date_precision == "range",
-                   start + rng.integers(1, 15, n).astype("timedelta64[D]"), end)
-    end = np.minimum(end, _END)
-    start_ns = pd.to_datetime(start.astype("datetime64[ns]"))
-    end_ns = pd.to_datetime(end.astype("datetime64[ns]"))
-    unknown = date_precision == "unknown"
-    start_ns = start_ns.where(~unknown)
-    end_ns = end_ns.where(~unknown)
+    start_ns, end_ns = _dates(rng, date_precision, n)
 
     # Fatalities: heavy-tailed, some unknown, low/high around the best estimate.
     best = np.floor(rng.pareto(1.5, n) * 3).astype("float64")
@@ -206,7 +218,7 @@ def synthetic_events(n: int, seed: int = 0, boundaries=None) -> pd.DataFrame:
                       np.where(isk_first, "ISK", "Taliban (defecting)"), "Taliban")
     actor2 = np.where(actor1 == "Taliban", "ISK", np.where(isk_first, "Taliban", "ISK"))
     confidence = _choice(rng, {"low": 0.3, "medium": 0.4, "high": 0.3}, n)
-    end_days = np.where(unknown, np.datetime64("NaT"), end.astype("datetime64[D]"))
+    end_days = end_ns.to_numpy().astype("datetime64[D]")  # NaT where the date is unknown
     source_date = pc.cast(pa.array(end_days.astype("datetime64[D]")), pa.string())
     events = pd.DataFrame({
         "event_id": _arrow_series(ids),

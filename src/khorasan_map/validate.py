@@ -121,7 +121,7 @@ def validate_rows(ev: pd.DataFrame, ctx: ProblemLog) -> pd.DataFrame:
     ctx.add(out["event_id"].isna(), "event_id", "event_id is empty")
 
     # kind
-    kind = norm_token(ev["kind"])
+    kind = norm_token(out["kind"], trimmed=True)
     out["kind"] = kind
     ctx.add(kind.isna(), "kind", "kind is empty (one of " + ", ".join(settings.EVENT_KINDS)
             + ")")
@@ -134,7 +134,7 @@ def validate_rows(ev: pd.DataFrame, ctx: ProblemLog) -> pd.DataFrame:
     for column, allowed in (("location_precision", settings.LOCATION_PRECISIONS),
                             ("date_precision", settings.DATE_PRECISIONS),
                             ("confidence", settings.CONFIDENCE_LEVELS)):
-        token = norm_token(ev[column])
+        token = norm_token(out[column], trimmed=True)
         out[column] = token
         bad = token.notna() & ~token.isin(allowed)
         ctx.add(bad, column, lambda c=column, t=token, a=allowed: c + " " + quoted(t)
@@ -209,7 +209,7 @@ def _parse_again(values, parsed_values, parsed):
                                    and values.reset_index(drop=True).equals(
                                        parsed_values.reset_index(drop=True))):
         return parsed[0].copy(), parsed[1].copy()
-    return parse_dates(values)
+    return parse_dates(values, trimmed=True)
 
 
 def _validate_dates(ev, out, ctx):
@@ -218,7 +218,7 @@ def _validate_dates(ev, out, ctx):
     given_start = raw_start.notna().to_numpy()
     start_src = _first_of(raw_start, raw_date)
     date_src = _first_of(raw_date, start_src)
-    start, bad_start = parse_dates(start_src)
+    start, bad_start = parse_dates(start_src, trimmed=True)
     date, bad_date = _parse_again(date_src, start_src, (start, bad_start))
     end, bad_end = _parse_again(raw_end, start_src, (start, bad_start))
     if bad_start.any() or bad_date.any() or bad_end.any():

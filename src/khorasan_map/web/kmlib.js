@@ -148,6 +148,7 @@ var kmLib = window.kmLib || (function () {
       };
     }
     var layer = L.geoJSON(spec.geojson, {
+      pane: "kmProvinces",
       style: style,
       onEachFeature: function (feature, path) {
         var row = spec.rows[feature.properties.i];
@@ -173,6 +174,7 @@ var kmLib = window.kmLib || (function () {
 
   function outlines(map, target, spec) {
     var layer = L.geoJSON(spec.geojson, {
+      pane: "kmProvinces",
       interactive: false,
       style: function () {
         return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
@@ -191,7 +193,8 @@ var kmLib = window.kmLib || (function () {
 
   function pointStyle(kind, precision) {
     var base = PRECISION_STYLE[precision] || PRECISION_STYLE.near;
-    var out = {fillColor: kind.color, color: base.color || kind.color};
+    // A click on a point stays with it: the map does not hear it, so spread-out stacks stay open.
+    var out = {fillColor: kind.color, color: base.color || kind.color, bubblingMouseEvents: false};
     Object.keys(base).forEach(function (key) { if (key !== "color") { out[key] = base[key]; } });
     return out;
   }
@@ -297,8 +300,17 @@ var kmLib = window.kmLib || (function () {
     return {group: group, show: show};
   }
 
+  // Panes, bottom to top: provinces and outlines (350), count badges (390), then Leaflet's own
+  // overlay pane (400) for points and marker pane (600) for clusters. A point or a cluster
+  // drawn over a badge stays on top and takes the click.
+  function panes(map) {
+    [["kmProvinces", 350], ["kmBadges", 390]].forEach(function (pane) {
+      if (!map.getPane(pane[0])) { map.createPane(pane[0]).style.zIndex = pane[1]; }
+    });
+  }
+
   function badges(map, target, spec, state) {
-    var group = L.featureGroup();
+    var group = L.featureGroup(), pane = "kmBadges";
     function draw() {
       group.clearLayers();
       spec.items.forEach(function (item) {
@@ -306,8 +318,9 @@ var kmLib = window.kmLib || (function () {
         if (!count) { return; }
         var label = el("span", "km-badge-count", count);
         var width = 12 + 7 * String(count).length;
-        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20]});
-        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false});
+        var icon = L.divIcon({className: "km-badge", html: label, iconSize: [width, 20],
+                              iconAnchor: [-4, -4]});
+        var marker = L.marker([item.lat, item.lon], {icon: icon, keyboard: false, pane: pane});
         marker.bindTooltip(function () {
           var box = el("div", "km-tooltip");
           box.appendChild(auto(el("div", "km-tooltip-title", item.name)));
@@ -325,16 +338,21 @@ var kmLib = window.kmLib || (function () {
   }
 
   // The headline: the lead figure first, then one figure a line (a plain string is one line).
-  function headline(lines) {
-    var box = auto(el("div", "km-headline"));
+  function fillHeadline(box, lines) {
+    while (box.firstChild) { box.removeChild(box.firstChild); }
     (typeof lines === "string" ? [lines] : lines).forEach(function (line, i) {
       box.appendChild(auto(el("div", i === 0 ? "km-headline-lead" : "km-headline-line", line)));
     });
     return box;
   }
 
+  function headline(lines) {
+    return fillHeadline(auto(el("div", "km-headline")), lines);
+  }
+
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
+    panes(map);
     var parts = {};
     if (spec.choropleth) {
       parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);
@@ -344,7 +362,7 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
     if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }
-    if (spec.headline) { control(map, "topright", headline(spec.headline)); }
+    if (spec.headline) { parts.headline = control(map, "topright", headline(spec.headline)); }
     if (spec.legend) {
       parts.legend = legend(spec.legend);
       control(map, "bottomright", parts.legend.node);
@@ -353,6 +371,37 @@ var kmLib = window.kmLib || (function () {
     if (spec.timeline) { slider(map, spec, state, parts); }
     if (spec.fit) { map.fitBounds(spec.fit); }
     return parts;
+  }
+
+  // Year ticks under the slider: every year when they fit, else every other one.
+  function ticks(steps) {
+    var row = el("div", "km-slider-ticks"), every = steps.length > 8 ? 2 : 1;
+    steps.forEach(function (step, i) {
+      var shown = i % every === 0 || i === steps.length - 1;
+      row.appendChild(el("span", "km-slider-tick", shown ? step : ""));
+    });
+    return row;
+  }
+
+  // Play and pause: one step a second and a bit, from the start again after the last.
+  function player(input, update) {
+    var button = el("button", "km-slider-play", "Play"), timer = null;
+    button.type = "button";
+    button.addEventListener("click", function () {
+      if (timer) {
+        clearInterval(timer);
+        timer = null;
+        button.textContent = "Play";
+        return;
+      }
+      button.textContent = "Pause";
+      timer = setInterval(function () {
+        var next = Number(input.value) + 1;
+        input.value = String(next > Number(input.max) ? 0 : next);
+        update();
+      }, 1200);
+    });
+    return button;
   }
 
   function slider(map, spec, state, parts) {
@@ -367,7 +416,10 @@ var kmLib = window.kmLib || (function () {
     input.value = String(steps.indexOf(state.step));
     input.setAttribute("aria-label", spec.timeline.label);
     box.appendChild(label);
-    box.appendChild(input);
+    var line = el("div", "km-slider-row");
+    line.appendChild(input);
+    box.appendChild(line);
+    box.appendChild(ticks(steps));
     if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
     function update() {
       state.step = steps[Number(input.value)];
@@ -386,7 +438,10 @@ var kmLib = window.kmLib || (function () {
           parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
         });
       }
+      var lines = spec.timeline.headlines && spec.timeline.headlines[state.step];
+      if (parts.headline && lines) { fillHeadline(parts.headline, lines); }
     }
+    line.appendChild(player(input, update));
     input.addEventListener("input", update);
     control(map, "topleft", box);
     update();

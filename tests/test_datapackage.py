@@ -71,6 +71,8 @@ def check_package(folder):
         assert [f["name"] for f in fields] == read_csv_rows(path)[0], r["path"]
         for f in fields:
             assert f["type"] in TABLE_TYPES and f["description"], (r["path"], f)
+        if r["path"] != "rejected.csv":  # every column but a rejected row's own is in FIELDS
+            assert [f["name"] for f in fields if f["name"] not in FIELDS] == [], r["path"]
     return package
 
 

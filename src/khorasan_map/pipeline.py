@@ -91,7 +91,7 @@ class BuildResult:
     problems: list[str] = field(default_factory=list)
 
 
-def read_sources(sources=None, *, source_format="auto", keep_all=False):
+def read_sources(sources=None, *, source_format="auto", keep_all=False, **read_options):
     """Read and validate every source; return a :class:`~khorasan_map.events.ValidationResult`.
 
     Parameters
@@ -102,6 +102,8 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
         Format of every file (auto-detected by default).
     keep_all : bool
         Keep ACLED/UCDP events that are not Taliban-vs-ISK.
+    **read_options
+        Further :func:`khorasan_map.events.read_events` keywords (``layer=``, ``polygons=``).
 
     Returns
     -------
@@ -111,7 +113,8 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
     from khorasan_map.events import read_events
 
     source = list(sources) if sources else None
-    return read_events(source, format=source_format, on_invalid="report", keep_all=keep_all)
+    return read_events(source, format=source_format, on_invalid="report", keep_all=keep_all,
+                       **read_options)
 
 
 def build(
@@ -126,6 +129,7 @@ def build(
     on_step: Callable[[str], None] | None = None,
     cluster: bool = True,
     tiles: str | None = "default",
+    read_options: dict | None = None,
 ) -> BuildResult:
     """Write the standard maps, reports and tables for a set of events.
 
@@ -159,6 +163,10 @@ def build(
         Where the Dask engine runs (:func:`khorasan_map.scale.summarize_dask`).
     on_step : callable, optional
         Called with a short description before each step (for progress displays).
+    read_options : dict, optional
+        Further :func:`khorasan_map.events.read_events` keywords for the in-memory engine, such
+        as ``{"layer": "events"}`` for a GeoPackage with several layers or
+        ``{"polygons": "representative_point"}``.
 
     Returns
     -------
@@ -197,7 +205,7 @@ def build(
             write_manifest(result, staging, rejected_reasons(result.n_rejected))
         return _published(result, out)
     step("Reading and validating events")
-    read = read_sources(sources, source_format=source_format)
+    read = read_sources(sources, source_format=source_format, **(read_options or {}))
     if len(read.rejected) and not keep_going:
         raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
     with staged_folder(out, BUILD_FILES) as staging:
@@ -298,6 +306,7 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     table = events_table(placed)
     write("events.csv", save_table, table)
     write("events.geojson", save_table, table)
+    cover.dataset = aggregate.dataset_of(placed)  # the shipped records' version, if used
     write("coverage.json", save_json, cover.to_dict())
     if len(joined.report):
         write("join_report.csv", save_table, joined.report)

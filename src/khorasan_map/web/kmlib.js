@@ -261,6 +261,10 @@ var kmLib = window.kmLib || (function () {
   }
 
   function points(map, target, spec, state) {
+    if (spec.canvas) {  // many points: one canvas layer (kmcanvas.js)
+      return window.kmCanvas.points(map, target, spec, state,
+                                    {popup: eventPopup, yearOf: yearOf});
+    }
     expand(spec);
     var n = spec.n, markers = new Array(n), styles = {};
     spec.year = spec.dates.map(yearOf);

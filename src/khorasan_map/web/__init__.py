@@ -22,7 +22,9 @@ from importlib.resources import files
 __all__ = ["WEB_FILES", "web_file"]
 
 #: The page files this package ships.
-WEB_FILES: tuple[str, ...] = ("kmlib.js", "kmcanvas.js", "kmlib.css", "offline-icons.js", "offline.css")
+WEB_FILES: tuple[str, ...] = (
+    "kmlib.js", "kmcanvas.js", "kmlib.css", "offline-icons.js", "offline.css"
+)
 
 
 @functools.cache

@@ -12,6 +12,8 @@ var kmCanvas = window.kmCanvas || (function () {
     district: {radius: 8, weight: 2, stroke: null, fill: 0, dash: [3, 3]}
   };
 
+  var PAD = 10;  // pixels around the view where a point's ring still shows
+
   function bytes(text) {
     var raw = atob(text), out = new Uint8Array(raw.length);
     for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
@@ -89,6 +91,7 @@ var kmCanvas = window.kmCanvas || (function () {
       this._shown = new Uint8Array(spec.n).fill(1);
       this._px = new Float32Array(spec.n);
       this._py = new Float32Array(spec.n);
+      this._cell = new Int32Array(spec.n);
     },
 
     onAdd: function (map) {
@@ -112,6 +115,7 @@ var kmCanvas = window.kmCanvas || (function () {
         this._shown[i] = !keep || keep(i) ? 1 : 0;
         n += this._shown[i];
       }
+      this._version = (this._version || 0) + 1;
       this._schedule();
       return n;
     },
@@ -126,6 +130,10 @@ var kmCanvas = window.kmCanvas || (function () {
       var t0 = window.performance ? performance.now() : 0;
       var map = this._map, size = map.getSize(), canvas = this._canvas;
       var topLeft = map.containerPointToLayerPoint([0, 0]);
+      var view = [map.getZoom(), topLeft.x, topLeft.y, map.getPixelOrigin().x,
+                  map.getPixelOrigin().y, size.x, size.y, this._version].join();
+      if (view === this._view) { return; }  // nothing moved since the last draw
+      this._view = view;
       L.DomUtil.setPosition(canvas, topLeft);
       canvas.width = size.x;
       canvas.height = size.y;
@@ -133,15 +141,25 @@ var kmCanvas = window.kmCanvas || (function () {
       var ox = topLeft.x + map.getPixelOrigin().x, oy = topLeft.y + map.getPixelOrigin().y;
       var px = this._px, py = this._py, mx = this._mx, my = this._my, shown = this._shown;
       px.fill(NaN);
-      var which = this._sprites.which, list = this._sprites.list;
-      for (var i = 0; i < this._n; i++) {
+      // A later point on the same pixel covers an earlier one: stamp only the last of each pixel.
+      var w = size.x + 2 * PAD, top = new Int32Array(w * (size.y + 2 * PAD)).fill(-1);
+      var cell = this._cell, i, x, y;
+      for (i = 0; i < this._n; i++) {
+        cell[i] = -1;
         if (!shown[i]) { continue; }
-        var img = list[which[i]], h = img.width / 2;
-        var x = mx[i] * world - ox, y = my[i] * world - oy;
-        if (x < -h || y < -h || x > size.x + h || y > size.y + h) { continue; }
+        x = mx[i] * world - ox;
+        y = my[i] * world - oy;
+        if (x < -PAD || y < -PAD || x >= size.x + PAD || y >= size.y + PAD) { continue; }
         px[i] = x;
         py[i] = y;
-        g.drawImage(img, Math.round(x - h), Math.round(y - h));
+        cell[i] = Math.floor(y + PAD) * w + Math.floor(x + PAD);
+        top[cell[i]] = i;
+      }
+      var which = this._sprites.which, list = this._sprites.list;
+      for (i = 0; i < this._n; i++) {
+        if (cell[i] < 0 || top[cell[i]] !== i) { continue; }
+        var img = list[which[i]], h = img.width / 2;
+        g.drawImage(img, Math.round(px[i] - h), Math.round(py[i] - h));
       }
       if (window.performance && performance.mark) { performance.mark("km-points-drawn"); }
       window.kmPointsDrawn = window.performance ? performance.now() : Date.now();

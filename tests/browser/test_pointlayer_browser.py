@@ -83,11 +83,12 @@ def test_canvas_points_drawn_and_popups_escaped(offline_browser, canvas_maps, op
     for i in range(len(PLACES)):
         driver.execute_script(f"{LAYER}[0].closePopup()")
         wait(driver, "document.querySelectorAll('.leaflet-popup').length === 0", timeout=2)
-        driver.execute_script(f"{LAYER}[0].setView([{PLACES[i][0]}, {PLACES[i][1]}], 7, {{animate: false}})")
+        lat, lon = PLACES[i]
+        driver.execute_script(f"{LAYER}[0].setView([{lat}, {lon}], 7, {{animate: false}})")
         wait(driver, f"{LAYER}[1]._px.some(v => !isNaN(v)) && !{LAYER}[1]._frame")
         x, y = driver.execute_script(
-            f"const [m, c] = {LAYER}; const p = m.latLngToContainerPoint([c._lat[{i}], c._lon[{i}]]);"
-            " return [p.x, p.y];"
+            f"const [m, c] = {LAYER};"
+            f" const p = m.latLngToContainerPoint([c._lat[{i}], c._lon[{i}]]); return [p.x, p.y];"
         )
         click_at(driver, x, y)
         shown.append(wait(driver, "document.querySelector('.leaflet-popup-content')"

@@ -122,3 +122,27 @@ def test_canvas_table_empty():
     table = {"n": 0, "scale": 10_000, "x0": 0, "y0": 0, "x": [], "y": [], "m": [], "meta": []}
     out = pointlayer.canvas_table(table)
     assert out["lon"] == out["lat"] == out["kp"] == ""
+
+
+def test_static_map_rasterises_points_above_threshold(monkeypatch):
+    from matplotlib.collections import PathCollection
+
+    from khorasan_map import static
+    from khorasan_map.aggregate import summarize
+
+    ev = events()
+    summary = summarize(ev)
+
+    def drawn(threshold):
+        monkeypatch.setattr(settings, "RASTER_THRESHOLD", threshold)
+        fig = static.draw_map(summary, events=ev)
+        scatters = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+        words = " ".join(t.get_text() for t in fig.texts)
+        return scatters, words
+
+    scatters, words = drawn(10)
+    assert scatters and all(c.get_rasterized() for c in scatters)
+    assert f"{len(ev)} points drawn as one image (over 10)" in words
+    scatters, words = drawn(10_000)
+    assert scatters and not any(c.get_rasterized() for c in scatters)
+    assert "drawn as one image" not in words

@@ -252,3 +252,14 @@ def test_a_single_layer_geopackage_needs_no_layer(tmp_path):
     path = tmp_path / "one.gpkg"
     geo_events().iloc[[0]].to_file(path, layer="only")
     assert list(read_events(path, today=TODAY)["event_id"]) == ["P1"]
+
+
+def test_build_takes_a_layer_of_a_geopackage(tmp_path):
+    path = two_layer_geopackage(tmp_path)
+    out = tmp_path / "maps"
+    refused = CliRunner().invoke(main, ["build", str(path), "--out", str(out), "--offline"])
+    assert refused.exit_code == EXIT_UNUSABLE and "clashes, raids" in refused.output
+    built = CliRunner().invoke(main, ["build", str(path), "--layer", "raids", "--out", str(out),
+                                      "--offline"])
+    assert built.exit_code == EXIT_OK, built.output
+    assert (out / "index.html").exists()

@@ -1679,11 +1679,17 @@ def tally(
         result = _tally_in_memory(events, boundaries, window, format, keep_all, today)
     check_rejected(result, on_invalid)
     result.engine = chosen
-    if events is None:
+    if events is None or _holds_shipped_records(events):
         from khorasan_map.dataset import shipped_dataset
 
         result.dataset = shipped_dataset().to_dict()
     return result
+
+
+def _holds_shipped_records(events) -> bool:
+    """Whether a frame of events holds shipped records (its ``dataset`` column says so)."""
+    return (isinstance(events, pd.DataFrame) and "dataset" in events.columns
+            and bool((events["dataset"].astype(str) == "khorasan_map").any()))
 
 
 def _tally_in_memory(events, boundaries, window, fmt, keep_all, today):

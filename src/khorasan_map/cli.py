@@ -329,8 +329,10 @@ _TILES_OPTION = click.option(
               help="Cluster event points; stacked events spread out when clicked.")
 @_TILES_OPTION
 @_SOURCE_OPTION
+@_reader_options
 @_engine_options
-def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, engine, scheduler):
+def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, layer, polygons,
+          engine, scheduler):
     """Write every standard map, report and table for EVENTS into one folder.
 
     With no EVENTS, builds from the shipped, sourced dataset.
@@ -356,6 +358,7 @@ def build(events, out_dir, offline, keep_going, cluster, tiles, source_format, e
             on_step=step,
             cluster=cluster,
             tiles=tiles,
+            read_options=_reader_settings(layer, polygons),
         )
     click.echo(result.coverage_sentence)
     click.echo(result.join_summary)
@@ -436,11 +439,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         frame, left_out = _read_events_argument(events, source_format,
                                                  **_reader_settings(layer, polygons))
         rejected = bool(left_out)
-        cov = coverage(frame, engine="memory", **window)
-        if not events:
-            from khorasan_map.dataset import shipped_dataset
-
-            cov.dataset = shipped_dataset().to_dict()
+        cov = coverage(frame, engine="memory", **window)  # names the records' version
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
         sys.exit(EXIT_REJECTED if rejected else EXIT_OK)

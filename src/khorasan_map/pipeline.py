@@ -87,7 +87,7 @@ class BuildResult:
     problems: list[str] = field(default_factory=list)
 
 
-def read_sources(sources=None, *, source_format="auto", keep_all=False):
+def read_sources(sources=None, *, source_format="auto", keep_all=False, **read_options):
     """Read and validate every source; return a :class:`~khorasan_map.events.ValidationResult`.
 
     Parameters
@@ -98,6 +98,8 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
         Format of every file (auto-detected by default).
     keep_all : bool
         Keep ACLED/UCDP events that are not Taliban-vs-ISK.
+    **read_options
+        Further :func:`khorasan_map.events.read_events` keywords (``layer=``, ``polygons=``).
 
     Returns
     -------
@@ -107,7 +109,8 @@ def read_sources(sources=None, *, source_format="auto", keep_all=False):
     from khorasan_map.events import read_events
 
     source = list(sources) if sources else None
-    return read_events(source, format=source_format, on_invalid="report", keep_all=keep_all)
+    return read_events(source, format=source_format, on_invalid="report", keep_all=keep_all,
+                       **read_options)
 
 
 def build(
@@ -122,6 +125,7 @@ def build(
     on_step: Callable[[str], None] | None = None,
     cluster: bool = True,
     tiles: str | None = "default",
+    read_options: dict | None = None,
 ) -> BuildResult:
     """Write the standard maps, reports and tables for a set of events.
 
@@ -155,6 +159,10 @@ def build(
         Where the Dask engine runs (:func:`khorasan_map.scale.summarize_dask`).
     on_step : callable, optional
         Called with a short description before each step (for progress displays).
+    read_options : dict, optional
+        Further :func:`khorasan_map.events.read_events` keywords for the in-memory engine, such
+        as ``{"layer": "events"}`` for a GeoPackage with several layers or
+        ``{"polygons": "representative_point"}``.
 
     Returns
     -------
@@ -193,7 +201,7 @@ def build(
             write_manifest(result, staging, rejected_reasons(result.n_rejected))
         return _published(result, out)
     step("Reading and validating events")
-    read = read_sources(sources, source_format=source_format)
+    read = read_sources(sources, source_format=source_format, **(read_options or {}))
     if len(read.rejected) and not keep_going:
         raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
     with staged_folder(out, BUILD_FILES) as staging:

@@ -492,7 +492,7 @@ def _join_report(result):
 
 
 def assign_provinces_dask(
-    ddf, boundaries=None, *, tolerance_m: float = settings.BORDER_TOLERANCE_M
+    ddf, boundaries=None, *, tolerance_m: float | None = None
 ):
     """Assign provinces to a Dask DataFrame of events, partition by partition.
 
@@ -508,8 +508,9 @@ def assign_provinces_dask(
         Events in the schema (e.g. from :func:`read_events_dask`).
     boundaries : geopandas.GeoDataFrame, optional
         Province layer; the shipped 34 provinces when omitted.
-    tolerance_m : float, default settings.BORDER_TOLERANCE_M
-        Snapping tolerance for points just outside every polygon.
+    tolerance_m : float, optional
+        Snapping tolerance for points just outside every polygon; by default
+        :data:`settings.BORDER_TOLERANCE_M`, read when the function is called.
 
     Returns
     -------
@@ -532,6 +533,8 @@ def assign_provinces_dask(
 
     from khorasan_map.join import REPORT_COLUMNS
 
+    if tolerance_m is None:
+        tolerance_m = settings.BORDER_TOLERANCE_M
     layer = _layer(boundaries)
     layer_d = dask.delayed(layer, pure=True, traverse=False)
     results = [

@@ -322,6 +322,28 @@ def _resolve(values: pd.Series):
     return values.map(mapping).astype("str"), messages
 
 
+def _report_corrections(name_text: pd.Series, ctx) -> None:
+    """Warn, row by row, where a province name needed a corrected spelling to resolve.
+
+    The warning keeps the text as given beside the code it was read as, so a correction is
+    said, never silent (case, spacing, diacritics and affixes alone are not reported).
+    """
+    from khorasan_map import gazetteer
+
+    given = name_text.dropna()
+    if given.empty:
+        return
+    report = gazetteer.resolution_report(given.unique())
+    corrected = report[report["method"] == "corrected"]
+    if corrected.empty:
+        return
+    said = (quoted(corrected["given"]) + " read as " + corrected["name"] + " ("
+            + corrected["code"] + "), a corrected spelling")
+    reasons = dict(zip(corrected["given"], said, strict=True))
+    ctx.add(name_text.isin(list(reasons)), "province", lambda: name_text.map(reasons),
+            warn=True)
+
+
 def _validate_provinces(ev, out, ctx):
     names = _province_lookup()
     name_text = out["province"]
@@ -329,6 +351,7 @@ def _validate_provinces(ev, out, ctx):
     from_name, name_msgs = _resolve(name_text)
     unknown = name_text.notna() & from_name.isna()
     ctx.add(unknown, "province", lambda: name_text.map(name_msgs))
+    _report_corrections(name_text, ctx)
     known_code = code_text.isin(list(names))
     needs = code_text.notna() & ~known_code
     if needs.any():
@@ -436,7 +459,7 @@ def place_points(x, y, locator=None, tolerance_m=None):
     inside = in_box & pd.notna(found)
     near_idx = np.flatnonzero(in_box & ~inside)
     if near_idx.size:
-        near, _, _ = locator.nearest(x[near_idx], y[near_idx], tolerance_m)
+        near, _, _ = locator.nearest(x[near_idx], y[near_idx], tolerance_m, measure_beyond=False)
         inside[near_idx[near >= 0]] = True
     return found, inside
 

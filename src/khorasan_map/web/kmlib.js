@@ -373,7 +373,7 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
-    if (spec.fit) { map.fitBounds(spec.fit); }
+    if (spec.fit) { map.fitBounds(spec.fit, {animate: false}); }  // no pan: one draw
     return parts;
   }
 

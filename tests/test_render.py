@@ -383,7 +383,7 @@ def test_combined_has_layers_and_defection_outline(events):
     n_def = events.loc[events["kind"] == "defection", "province_code"].nunique()
     assert len(outline["geojson"]["features"]) == n_def
     titles = [s["title"] for s in data["legend"]["sections"]]
-    assert "Event kind (count)" in titles and "Location precision" in titles
+    assert "Event kind: colour (count)" in titles and "Location precision: shape (count)" in titles
 
 
 def test_no_tiles_and_only_leaflet_assets(events):
@@ -664,3 +664,14 @@ def test_default_tiles_are_read_when_the_map_is_made(events, monkeypatch):
     monkeypatch.setattr(settings, "TILES", "Esri.WorldImagery")
     html = html_of(render.choropleth_map(events))
     assert "arcgisonline" in html.lower()
+
+
+def test_points_legend_lists_only_the_shapes_drawn(events):
+    ev = events[events["location_precision"].isin(["exact", "province"])]
+    data = data_of(html_of(render.points_map(ev, tiles=None)))
+    kinds, shapes = data["legend"]["sections"]
+    assert all(item["type"] == "fill" for item in kinds["items"])  # a kind is a colour
+    drawn = [(item.get("precision"), item["count"]) for item in shapes["items"]]
+    n_exact = int((ev["location_precision"] == "exact").sum())
+    n_province = int((ev["location_precision"] == "province").sum())
+    assert drawn == [("exact", n_exact), (None, n_province)]

@@ -597,32 +597,37 @@ def _kind_table(kinds_present) -> list[dict]:
     return table
 
 
-def _points_legend_sections(kinds: list[dict], kind_counts: dict, n_badge: int) -> list[dict]:
+def _points_legend_sections(points: dict, stats: dict) -> list[dict]:
+    """Legend of the points: kinds as colours, then the precisions drawn, with their counts.
+
+    A kind is a colour (a chip, no shape); the shapes are the precisions, listed only when
+    some point is drawn with them, so the legend shows what the map shows.
+    """
+    kind_counts = stats["kind_counts"]
     kind_items = [
-        {
-            "type": "marker",
-            "precision": "exact",
-            "color": k["color"],
-            "label": k["label"],
-            "count": int(kind_counts.get(k["key"], 0)),
-        }
-        for k in kinds
+        {"type": "fill", "color": k["color"], "label": k["label"],
+         "count": int(kind_counts.get(k["key"], 0))}
+        for k in points["kinds"]
         if k["key"] in settings.EVENT_KINDS or kind_counts.get(k["key"], 0)
     ]
+    drawn = pd.Series([points["meta"][m][1] for m in points["m"]], dtype="int64").value_counts()
     precision_items = [
-        {"type": "marker", "precision": p, "color": "#555555", "label": label}
-        for p, label in PRECISION_LABELS.items()
+        {"type": "marker", "precision": p, "color": "#555555", "label": label,
+         "count": int(drawn.get(i, 0))}
+        for i, (p, label) in enumerate(PRECISION_LABELS.items())
+        if drawn.get(i, 0)
     ]
-    precision_items.append(
-        {
-            "type": "badge",
-            "label": "Province only: count at the province centre, not a location",
-            "count": n_badge,
-        }
-    )
+    if stats["n_province"]:
+        precision_items.append(
+            {
+                "type": "badge",
+                "label": "Province only: count at the province centre, not a location",
+                "count": stats["n_province"],
+            }
+        )
     return [
-        {"title": "Event kind (count)", "items": kind_items},
-        {"title": "Location precision", "items": precision_items},
+        {"title": "Event kind: colour (count)", "items": kind_items},
+        {"title": "Location precision: shape (count)", "items": precision_items},
     ]
 
 
@@ -1225,9 +1230,7 @@ def points_map(
         "headline": [_points_headline(stats)],
         "legend": {
             "title": "Events",
-            "sections": _points_legend_sections(
-                points["kinds"], stats["kind_counts"], stats["n_province"]
-            ),
+            "sections": _points_legend_sections(points, stats),
         },
         "furniture": _furniture(
             title,
@@ -1356,7 +1359,7 @@ def combined_map(
     points, stats = _clustered(prepared, cluster), prepared.stats
     defection, sections = _defection_parts(summary, layer, classes, column)
     sections.extend(
-        _points_legend_sections(points["kinds"], stats["kind_counts"], stats["n_province"])
+        _points_legend_sections(points, stats)
     )
     color = settings.KIND_STYLES["defection"]["color"]
     words = (title, subtitle or f"{metric_label(column)} by province, with events as points",
@@ -1439,7 +1442,7 @@ def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
     no_year = sum(1 for i in pts["d"] if i in unknown)
     spec["points"], spec["badges"] = pts, prepared.badges
     spec["legend"]["sections"].extend(
-        _points_legend_sections(pts["kinds"], stats["kind_counts"], stats["n_province"])
+        _points_legend_sections(pts, stats)
     )
     groups["points"] = _group("Events")
     notes = _points_notes(stats, pts["cluster"])

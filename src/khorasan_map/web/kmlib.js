@@ -377,11 +377,12 @@ var kmLib = window.kmLib || (function () {
     return parts;
   }
 
-  // Year ticks under the slider: every year when they fit, else every other one.
+  // Year ticks under the slider: every year when they fit, else every other one, counted
+  // back from the last so the last year is always named.
   function ticks(steps) {
     var row = el("div", "km-slider-ticks"), every = steps.length > 8 ? 2 : 1;
     steps.forEach(function (step, i) {
-      var shown = i % every === 0 || i === steps.length - 1;
+      var shown = (steps.length - 1 - i) % every === 0;
       row.appendChild(el("span", "km-slider-tick", shown ? step : ""));
     });
     return row;

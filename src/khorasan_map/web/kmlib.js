@@ -373,7 +373,9 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
-    if (spec.fit) { map.fitBounds(spec.fit, {animate: false}); }  // no pan: one draw
+    if (spec.fit) {  // a canvas of points is fitted without the pan animation: one draw, not two
+      map.fitBounds(spec.fit, spec.points && spec.points.canvas ? {animate: false} : {});
+    }
     return parts;
   }
 

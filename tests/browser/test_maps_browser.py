@@ -622,3 +622,22 @@ def test_timeline_headline_follows_the_slider_and_plays(browser, saved, open_pag
          what="the slider playing on")
     driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").click()  # pause
     assert driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").text == "Play"
+
+
+# ---------------------------------------------------------------- no network by default
+
+
+def test_default_map_with_tiles_draws_and_says_so_when_tiles_fail(
+    offline_browser, render, tmp_path, open_page, wait
+):
+    # Scripts inlined, tiles kept: with every request blocked the outlines are the basemap.
+    m = render.choropleth_map(event_frame(), tiles="OpenStreetMap.Mapnik")
+    path = save_html(m, tmp_path / "tiles.html", inline=True)
+    driver = open_page(offline_browser, path, min_paths=34)
+    note = wait(driver, "document.querySelector('.km-tile-note')", what="the tile note")
+    assert "outlines" in note.text
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".km-tile-note")) == 1
+    legend_text(driver)
+    # The only console errors are the blocked tiles themselves.
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("tile.openstreetmap.org" in e["message"] for e in severe), severe

@@ -350,6 +350,22 @@ var kmLib = window.kmLib || (function () {
     return fillHeadline(auto(el("div", "km-headline")), lines);
   }
 
+  // Tiles are an extra: when one fails to load (no network), a quiet note says the province
+  // outlines are the basemap. The page's code runs in the script that adds the tile layer,
+  // before any tile can fail, so no error is missed.
+  function tileNote(map) {
+    var shown = false;
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.TileLayer)) { return; }
+      layer.on("tileerror", function () {
+        if (shown) { return; }
+        shown = true;
+        control(map, "bottomleft",
+                el("div", "km-tile-note", "Basemap tiles unavailable: province outlines only"));
+      });
+    });
+  }
+
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
     panes(map);
@@ -370,6 +386,7 @@ var kmLib = window.kmLib || (function () {
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
     if (spec.fit) { map.fitBounds(spec.fit); }
+    tileNote(map);
     return parts;
   }
 

@@ -641,3 +641,33 @@ def test_default_map_with_tiles_draws_and_says_so_when_tiles_fail(
     # The only console errors are the blocked tiles themselves.
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert all("tile.openstreetmap.org" in e["message"] for e in severe), severe
+
+
+# ---------------------------------------------------------------- filters inside the map
+
+
+def test_kind_filter_changes_fills_counts_and_headline(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    headline = "return document.querySelector('.km-headline').innerText"
+    zero_count = "return document.querySelector('[data-class=\"0\"] .km-legend-count').innerText"
+    nangarhar = ("return document.querySelector('path[data-province=\"AF-NAN\"]')"
+                 ".getAttribute('fill')")
+    before = driver.execute_script(headline)
+    fill_before = driver.execute_script(nangarhar)
+    assert driver.execute_script(zero_count) == "(28)"
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # clashes off
+    after = driver.execute_script(headline)
+    assert after.startswith("Filtered: 3 events in 3 of 34 provinces"), after
+    assert "Clashes" not in after and "Defections" in after
+    assert driver.execute_script(zero_count) == "(31)"
+    assert driver.execute_script(nangarhar) != fill_before  # Nangarhar had only a clash
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # back on
+    assert driver.execute_script(headline) == before
+    assert driver.execute_script(nangarhar) == fill_before
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(By.CSS_SELECTOR, ".km-filter-grade select")).select_by_visible_text(
+        "high")
+    graded = driver.execute_script(headline)
+    assert graded.startswith("Filtered: 3 events in 3 of 34 provinces"), graded
+    assert "confidence high or higher" in graded

@@ -136,14 +136,41 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
+  // Events of province i that pass the in-map filters: chosen kinds, at least a grade.
+  function filteredCount(filters, i, chosen) {
+    var n = 0;
+    filters.rows[i].forEach(function (t) {
+      if (chosen.kinds[t[0]] && t[1] >= chosen.minGrade) { n += t[2]; }
+    });
+    return n;
+  }
+
+  // The class of a filtered count, by the map's own bins (upper bounds, inclusive).
+  function binOf(bins, n) {
+    if (n === 0) { return 0; }
+    for (var j = 0; j < bins.length; j += 1) { if (n <= bins[j]) { return j + 1; } }
+    return bins.length;
+  }
+
   function choropleth(map, target, spec, state) {
     var colors = spec.classes.colors;
-    function classOf(row) { return state.step === null ? row.cls : row.cls[state.step]; }
-    function pairsOf(row) { return state.step === null ? row.lines : row.lines[state.step]; }
+    function classOf(row, i) {
+      if (state.filter && spec.filters) {
+        if (row.cls === -1) { return -1; }
+        return binOf(spec.filters.bins, filteredCount(spec.filters, i, state.filter));
+      }
+      return state.step === null ? row.cls : row.cls[state.step];
+    }
+    function pairsOf(row, i) {
+      var pairs = state.step === null ? row.lines : row.lines[state.step];
+      if (!(state.filter && spec.filters)) { return pairs; }
+      return [["Shown by the filters", filteredCount(spec.filters, i, state.filter)]]
+        .concat(pairs);
+    }
     function style(feature) {
       var row = spec.rows[feature.properties.i];
       return {
-        fillColor: colors[String(classOf(row))], fillOpacity: 0.78,
+        fillColor: colors[String(classOf(row, feature.properties.i))], fillOpacity: 0.78,
         color: "#4d4d4d", weight: 0.8, opacity: 0.9, className: "km-province"
       };
     }
@@ -152,7 +179,8 @@ var kmLib = window.kmLib || (function () {
       style: style,
       onEachFeature: function (feature, path) {
         var row = spec.rows[feature.properties.i];
-        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
+        var i = feature.properties.i;
+        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row, i)); },
                          {sticky: true, className: "km-tooltip-box", direction: "auto"});
         path.on("tooltipopen mousemove", function () { keepInside(map, path.getTooltip()); });
         path.on("add", function () {
@@ -168,8 +196,76 @@ var kmLib = window.kmLib || (function () {
       layer: layer,
       restyle: function () {
         layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
+      },
+      classCounts: function () {
+        var out = {};
+        spec.rows.forEach(function (row, i) {
+          var c = String(classOf(row, i));
+          out[c] = (out[c] || 0) + 1;
+        });
+        return out;
       }
     };
+  }
+
+  // Kind toggles and a minimum confidence, all in the page: the fills, the legend's class
+  // counts and the headline follow them. Everything shown is text (textContent).
+  function filterControl(map, spec, state, parts) {
+    var filters = spec.choropleth.filters, box = el("div", "km-filter");
+    var chosen = {kinds: filters.kinds.map(function () { return true; }), minGrade: -1};
+    var allLines = spec.headline;
+    box.appendChild(el("div", "km-filter-title", "Filter events"));
+    function update() {
+      var all = chosen.minGrade === -1 && chosen.kinds.every(Boolean);
+      state.filter = all ? null : chosen;
+      parts.choropleth.restyle();
+      if (parts.legend) {
+        var counts = parts.choropleth.classCounts();
+        Object.keys(parts.legend.counts).forEach(function (key) {
+          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
+        });
+      }
+      if (!parts.headline) { return; }
+      if (all) { fillHeadline(parts.headline, allLines); return; }
+      var events = 0, provinces = 0;
+      filters.rows.forEach(function (row, i) {
+        var n = filteredCount(filters, i, chosen);
+        events += n;
+        if (n > 0) { provinces += 1; }
+      });
+      var names = filters.kinds.filter(function (k, j) { return chosen.kinds[j]; })
+        .map(function (k) { return k[1]; });
+      var grade = chosen.minGrade === -1 ? "any confidence"
+        : "confidence " + filters.levels[chosen.minGrade] + " or higher";
+      fillHeadline(parts.headline, [
+        "Filtered: " + events + " events in " + provinces + " of " + filters.rows.length +
+          " provinces",
+        (names.length ? names.join(", ") : "no kind chosen") + "; " + grade
+      ]);
+    }
+    filters.kinds.forEach(function (kind, j) {
+      var label = el("label", "km-filter-kind"), input = el("input");
+      input.type = "checkbox";
+      input.checked = true;
+      input.setAttribute("data-kind", kind[0]);
+      input.addEventListener("change", function () { chosen.kinds[j] = input.checked; update(); });
+      label.appendChild(input);
+      label.appendChild(auto(el("span", null, " " + kind[1])));
+      box.appendChild(label);
+    });
+    var row = el("label", "km-filter-grade", "Minimum confidence ");
+    var select = el("select");
+    select.appendChild(el("option", null, "any")).value = "-1";
+    filters.levels.forEach(function (level, j) {
+      select.appendChild(el("option", null, level)).value = String(j);
+    });
+    select.addEventListener("change", function () {
+      chosen.minGrade = Number(select.value);
+      update();
+    });
+    row.appendChild(select);
+    box.appendChild(row);
+    control(map, "topleft", box);
   }
 
   function outlines(map, target, spec) {
@@ -385,6 +481,7 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
+    if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
     if (spec.fit) { map.fitBounds(spec.fit); }
     tileNote(map);
     return parts;

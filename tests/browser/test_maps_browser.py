@@ -671,3 +671,15 @@ def test_kind_filter_changes_fills_counts_and_headline(browser, saved, open_page
     graded = driver.execute_script(headline)
     assert graded.startswith("Filtered: 3 events in 3 of 34 provinces"), graded
     assert "confidence high or higher" in graded
+
+
+def test_fit_afghanistan_brings_the_view_back(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    zoom = "return window[document.querySelector('.folium-map').id].getZoom()"
+    start = driver.execute_script(zoom)
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    wait(driver, f"window[document.querySelector('.folium-map').id].getZoom() > {start}")
+    driver.find_element(By.CSS_SELECTOR, "button.km-fit").click()
+    wait(driver, f"window[document.querySelector('.folium-map').id].getZoom() === {start}",
+         what="the view fitted to Afghanistan again")

@@ -462,6 +462,15 @@ var kmLib = window.kmLib || (function () {
     });
   }
 
+  // A view control under the zoom buttons: back to the whole of Afghanistan.
+  function fitButton(map, bounds) {
+    var button = el("button", "km-fit", "Fit Afghanistan");
+    button.type = "button";
+    button.title = "Show the whole of Afghanistan";
+    button.addEventListener("click", function () { map.fitBounds(bounds, {animate: false}); });
+    return button;
+  }
+
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
     panes(map);
@@ -482,7 +491,10 @@ var kmLib = window.kmLib || (function () {
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
     if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
-    if (spec.fit) { map.fitBounds(spec.fit); }
+    if (spec.fit) {
+      map.fitBounds(spec.fit);
+      control(map, "topleft", fitButton(map, spec.fit));
+    }
     tileNote(map);
     return parts;
   }

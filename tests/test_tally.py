@@ -178,6 +178,15 @@ def test_shipped_answer_by_confidence_recomputed_from_the_csv():
     assert cov.dataset == aggregate.tally().dataset is not None
 
 
+def test_coverage_names_the_shipped_records_only_when_they_are_counted(layer):
+    from khorasan_map.events import read_events
+
+    shipped = read_events()
+    assert aggregate.coverage(shipped).dataset == aggregate.dataset_of()
+    assert aggregate.coverage(shipped).dataset["n_records"] == len(shipped)
+    assert aggregate.coverage(synthetic_events(50, seed=1), layer).dataset is None
+
+
 def test_by_confidence_stops_at_the_chosen_grade(layer):
     cov = aggregate.coverage(synthetic_events(100, seed=2), layer, min_confidence="medium")
     assert list(cov.by_confidence) == ["high", "medium"]

@@ -1679,17 +1679,42 @@ def tally(
         result = _tally_in_memory(events, boundaries, window, format, keep_all, today)
     check_rejected(result, on_invalid)
     result.engine = chosen
-    if events is None or _holds_shipped_records(events):
-        from khorasan_map.dataset import shipped_dataset
-
-        result.dataset = shipped_dataset().to_dict()
+    if events is None or isinstance(_inner_frame(events), pd.DataFrame):
+        result.dataset = dataset_of(None if events is None else _inner_frame(events))
     return result
 
 
-def _holds_shipped_records(events) -> bool:
-    """Whether a frame of events holds shipped records (its ``dataset`` column says so)."""
-    return (isinstance(events, pd.DataFrame) and "dataset" in events.columns
-            and bool((events["dataset"].astype(str) == "khorasan_map").any()))
+def _inner_frame(events):
+    return events if isinstance(events, pd.DataFrame) else getattr(events, "events", None)
+
+
+#: The ``dataset`` value of the shipped records.
+SHIPPED_DATASET = "khorasan_map"
+
+
+def dataset_of(events=None):
+    """Return the shipped records' identity when the events include them, else None.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or None
+        Events with a ``dataset`` column; None stands for the shipped records.
+
+    Returns
+    -------
+    dict or None
+        :meth:`khorasan_map.dataset.DatasetInfo.to_dict` of
+        :func:`khorasan_map.dataset.shipped_dataset` when any event's ``dataset`` is
+        "khorasan_map" (or ``events`` is None), else None. coverage.json carries it.
+    """
+    if events is not None:
+        if "dataset" not in events:
+            return None
+        if not (events["dataset"].astype("string") == SHIPPED_DATASET).fillna(False).any():
+            return None
+    from khorasan_map.dataset import shipped_dataset
+
+    return shipped_dataset().to_dict()
 
 
 def _tally_in_memory(events, boundaries, window, fmt, keep_all, today):

@@ -441,7 +441,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
         frame, left_out = _read_events_argument(events, source_format,
                                                  **_reader_settings(layer, polygons))
         rejected = bool(left_out)
-        cov = coverage(frame, engine="memory", **window)  # names the records' version
+        cov = coverage(frame, engine="memory", **window)
     if as_json:
         click.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
         sys.exit(EXIT_REJECTED if rejected else EXIT_OK)

@@ -296,6 +296,7 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None) -> BuildRes
         result.written += report.result()
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
+    cover.dataset = aggregate.dataset_of(placed)  # the shipped records' version, if used
     write("coverage.json", save_json, cover.to_dict())
     if len(joined.report):
         write("join_report.csv", save_table, joined.report)

@@ -683,3 +683,18 @@ def test_fit_afghanistan_brings_the_view_back(browser, saved, open_page, wait):
     driver.find_element(By.CSS_SELECTOR, "button.km-fit").click()
     wait(driver, f"window[document.querySelector('.folium-map').id].getZoom() === {start}",
          what="the view fitted to Afghanistan again")
+
+
+def test_province_label_toggle_shows_and_hides_names(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    count = ("return [...document.querySelectorAll('.leaflet-tooltip.km-label')]"
+             ".filter(n => n.offsetParent !== null).length")
+    assert driver.execute_script(count) == 0
+    driver.find_element(By.CSS_SELECTOR, ".km-label-toggle input").click()
+    assert driver.execute_script(count) == 34
+    names = driver.execute_script(
+        "return [...document.querySelectorAll('.km-label')].map(n => n.textContent)"
+    )
+    assert "Nangarhar" in names
+    driver.find_element(By.CSS_SELECTOR, ".km-label-toggle input").click()
+    assert driver.execute_script(count) == 0

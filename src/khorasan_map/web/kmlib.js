@@ -180,6 +180,7 @@ var kmLib = window.kmLib || (function () {
       onEachFeature: function (feature, path) {
         var row = spec.rows[feature.properties.i];
         var i = feature.properties.i;
+        path.kmRow = row;
         path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row, i)); },
                          {sticky: true, className: "km-tooltip-box", direction: "auto"});
         path.on("tooltipopen mousemove", function () { keepInside(map, path.getTooltip()); });
@@ -462,6 +463,27 @@ var kmLib = window.kmLib || (function () {
     });
   }
 
+  // A province-label toggle: each province's English name at its centre, in a pane of its
+  // own that the toggle shows and hides (hidden at first).
+  function labelToggle(map, choropleth) {
+    var box = el("label", "km-label-toggle"), input = el("input");
+    var pane = map.createPane("kmLabels");
+    pane.style.display = "none";
+    input.type = "checkbox";
+    choropleth.layer.eachLayer(function (path) {
+      L.tooltip({permanent: true, direction: "center", className: "km-label", pane: "kmLabels",
+                 interactive: false})
+        .setLatLng(path.getCenter()).setContent(auto(el("span", null, path.kmRow.name)))
+        .addTo(map);
+    });
+    input.addEventListener("change", function () {
+      pane.style.display = input.checked ? "" : "none";
+    });
+    box.appendChild(input);
+    box.appendChild(el("span", null, " Province names"));
+    return box;
+  }
+
   // A view control under the zoom buttons: back to the whole of Afghanistan.
   function fitButton(map, bounds) {
     var button = el("button", "km-fit", "Fit Afghanistan");
@@ -495,6 +517,7 @@ var kmLib = window.kmLib || (function () {
       map.fitBounds(spec.fit);
       control(map, "topleft", fitButton(map, spec.fit));
     }
+    if (parts.choropleth) { control(map, "topleft", labelToggle(map, parts.choropleth)); }
     tileNote(map);
     return parts;
   }

@@ -698,3 +698,16 @@ def test_province_label_toggle_shows_and_hides_names(browser, saved, open_page, 
     assert "Nangarhar" in names
     driver.find_element(By.CSS_SELECTOR, ".km-label-toggle input").click()
     assert driver.execute_script(count) == 0
+
+
+def test_province_search_zooms_to_the_province_and_opens_its_tooltip(
+    browser, saved, open_page, wait
+):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    zoom = "return window[document.querySelector('.folium-map').id].getZoom()"
+    start = driver.execute_script(zoom)
+    box = driver.find_element(By.CSS_SELECTOR, ".km-search input")
+    box.send_keys("Nangarhar", Keys.ENTER)
+    tip = wait(driver, "document.querySelector('.km-tooltip')", what="Nangarhar's tooltip")
+    assert "Nangarhar" in tip.text
+    assert driver.execute_script(zoom) > start

@@ -484,6 +484,36 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
+  // A province search box: typing a name (English or Dari) offers the provinces; choosing one
+  // zooms to it and opens its tooltip.
+  function searchBox(map, choropleth) {
+    var box = el("div", "km-search"), input = el("input"), list = el("datalist");
+    var byName = {};
+    list.id = "km-search-" + L.stamp(map);
+    input.type = "search";
+    input.placeholder = "Find a province";
+    input.setAttribute("aria-label", "Find a province");
+    input.setAttribute("list", list.id);
+    choropleth.layer.eachLayer(function (path) {
+      [path.kmRow.name, path.kmRow.dari].forEach(function (name) {
+        if (!name || byName[name]) { return; }
+        byName[name] = path;
+        list.appendChild(el("option")).value = name;
+      });
+    });
+    function go() {
+      var path = byName[input.value.trim()];
+      if (!path) { return; }
+      map.fitBounds(path.getBounds(), {animate: false, maxZoom: 8});
+      path.openTooltip(path.getCenter());
+    }
+    input.addEventListener("change", go);
+    input.addEventListener("keydown", function (e) { if (e.key === "Enter") { go(); } });
+    box.appendChild(input);
+    box.appendChild(list);
+    return box;
+  }
+
   // A view control under the zoom buttons: back to the whole of Afghanistan.
   function fitButton(map, bounds) {
     var button = el("button", "km-fit", "Fit Afghanistan");
@@ -517,7 +547,10 @@ var kmLib = window.kmLib || (function () {
       map.fitBounds(spec.fit);
       control(map, "topleft", fitButton(map, spec.fit));
     }
-    if (parts.choropleth) { control(map, "topleft", labelToggle(map, parts.choropleth)); }
+    if (parts.choropleth) {
+      control(map, "topleft", labelToggle(map, parts.choropleth));
+      control(map, "topleft", searchBox(map, parts.choropleth));
+    }
     tileNote(map);
     return parts;
   }

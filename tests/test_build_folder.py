@@ -25,7 +25,7 @@ from khorasan_map.output import BUILD_MANIFEST, staged_folder
 EVERY_FILE = {
     "index.html", "choropleth.html", "points.html", "timeline.html", "report.pdf",
     "report.png", "report.svg", "provinces.csv", "provinces.geojson", "coverage.json",
-    BUILD_MANIFEST,
+    "events.csv", "events.geojson", "datapackage.json", BUILD_MANIFEST,
 }
 NO_EVENTS = "These files hold no Taliban-ISK events"
 

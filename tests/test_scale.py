@@ -8,6 +8,8 @@ and invalid rows. Written to tmp_path as four Parquet files and as four CSV file
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -425,7 +427,11 @@ def test_cli_build_with_the_dask_engine(files, tmp_path):
         assert "2 rows rejected" in result.stderr
     dask_files = {p.name for p in out["dask"].iterdir()}
     pandas_files = {p.name for p in out["pandas"].iterdir()}
-    assert pandas_files - dask_files == {"points.html", "join_report.csv"}
+    assert pandas_files - dask_files == {"points.html", "join_report.csv", "events.csv",
+                                         "events.geojson"}
+    package = json.loads((out["dask"] / "datapackage.json").read_text("utf-8"))
+    described = {r["path"] for r in package["resources"]}
+    assert described == {"provinces.csv", "provinces.geojson", "coverage.json", "rejected.csv"}
     assert "Not written: points.html" in result.stdout
     for name in ("coverage.json", "provinces.csv"):
         assert (out["dask"] / name).read_bytes() == (out["pandas"] / name).read_bytes(), name

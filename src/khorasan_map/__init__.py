@@ -40,6 +40,10 @@ _EXPORTS: dict[str, str] = {
     "ValidationResult": "events",
     "synthetic_events": "synthetic",
     "shipped_dataset": "dataset",
+    "data_package": "datapackage",
+    "write_datapackage": "datapackage",
+    "tally": "aggregate",
+    "Tally": "aggregate",
     "DatasetInfo": "dataset",
     # join and counts
     "assign_provinces": "join",

@@ -13,9 +13,13 @@ none are given), validates them, joins them to provinces, and writes:
 ``report.svg``         the overview map for editing
 ``provinces.csv``      the per-province summary (no geometry)
 ``provinces.geojson``  the per-province summary with province outlines
+``events.csv``         every event with its assigned province (no geometry)
+``events.geojson``     the same events as points (EPSG:4326, RFC 7946)
 ``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
 ``join_report.csv``    events whose placement needs a human eye (only when there are any)
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
+``datapackage.json``   a Frictionless Data Package describing each data file's columns,
+                       units and sources (:mod:`khorasan_map.datapackage`)
 ``build.json``         the files of the build, its counts, what was left out and why
 =====================  ==============================================================
 
@@ -206,7 +210,8 @@ def build(
     if len(read.rejected) and not keep_going:
         raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
     with staged_folder(out, BUILD_FILES) as staging:
-        result = _write_build(read, staging, offline, step, {"cluster": cluster, "tiles": tiles})
+        result = _write_build(read, staging, offline, step, {"cluster": cluster, "tiles": tiles},
+                              inputs=read.sources if sources else None)
     return _published(result, out)
 
 
@@ -215,6 +220,7 @@ BUILD_FILES = frozenset({
     "index.html", "choropleth.html", "points.html", "timeline.html", "report.pdf",
     "report.png", "report.svg", "provinces.csv", "provinces.geojson", "coverage.json",
     "join_report.csv", "rejected.csv", "build.json",
+    "events.csv", "events.geojson", "datapackage.json",
 })
 
 #: What every output of a build with no event says.
@@ -242,12 +248,14 @@ def left_out_reasons(read) -> dict[str, int]:
     return reasons
 
 
-def _write_build(read, out: Path, offline: bool, step, drawing=None) -> BuildResult:
+def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None) -> BuildResult:
     """Join, summarise and write every file of a build into ``out`` (the staging folder).
 
-    ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices.
+    ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
+    files read (None for the shipped records), for ``datapackage.json``.
     """
     from khorasan_map import aggregate, maptext, render
+    from khorasan_map.datapackage import events_table, write_datapackage
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
 
@@ -296,14 +304,23 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None) -> BuildRes
         result.written += report.result()
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
+    table = events_table(placed)
+    write("events.csv", save_table, table)
+    write("events.geojson", save_table, table)
     cover.dataset = aggregate.dataset_of(placed)  # the shipped records' version, if used
     write("coverage.json", save_json, cover.to_dict())
     if len(joined.report):
         write("join_report.csv", save_table, joined.report)
     if len(rejected):
         write("rejected.csv", save_table, rejected)
+    result.written.append(write_datapackage(out, inputs, note=_no_events_note(result)))
     write_manifest(result, out, left_out)
     return result
+
+
+def _no_events_note(result: BuildResult) -> str:
+    """Return the sentence build.json and datapackage.json add for a build with no event."""
+    return NO_EVENTS_NOTE + "." if result.n_valid == 0 else ""
 
 
 def write_manifest(result: BuildResult, out: Path, left_out: dict[str, int]) -> Path:
@@ -337,7 +354,7 @@ def write_manifest(result: BuildResult, out: Path, left_out: dict[str, int]) -> 
         "rejected": result.n_rejected,
         "left_out": left_out,
         "not_written": result.skipped,
-        "note": NO_EVENTS_NOTE + "." if result.n_valid == 0 else "",
+        "note": _no_events_note(result),
     }
     path = save_json(manifest, out / BUILD_MANIFEST)
     result.written.append(path)
@@ -360,11 +377,13 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     """
     from khorasan_map import render
     from khorasan_map.aggregate import scale_info
+    from khorasan_map.datapackage import write_datapackage
     from khorasan_map.errors import EventValidationError
     from khorasan_map.events import rejected_reasons
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import join_sentence
     from khorasan_map.scale import tally_dask
+    from khorasan_map.sources import expand_paths
 
     step("Reading, placing and counting events partition by partition (Dask)")
     tally = tally_dask(sources, format=source_format, scheduler=scheduler)
@@ -392,6 +411,8 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
         "points.html: the Dask engine does not hold every event in memory (use --engine "
         "pandas to draw points); index.html is the choropleth, with no points",
         "join_report.csv: the Dask engine gives the join as counts only",
+        "events.csv, events.geojson: the Dask engine does not hold every event in memory "
+        "(use --engine pandas for the events table)",
     ]
 
     def write(name, writer, obj, **options):
@@ -412,6 +433,8 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     write("coverage.json", save_json, cover.to_dict())
     if result.n_rejected:
         write("rejected.csv", save_table, tally.rejected)
+    inputs = [p.name for p in expand_paths(sources)]
+    result.written.append(write_datapackage(out, inputs, note=_no_events_note(result)))
     return result
 
 

@@ -467,16 +467,19 @@ var kmLib = window.kmLib || (function () {
   // own that the toggle shows and hides (hidden at first).
   function labelToggle(map, choropleth) {
     var box = el("label", "km-label-toggle"), input = el("input");
-    var pane = map.createPane("kmLabels");
-    pane.style.display = "none";
+    var pane = null;
     input.type = "checkbox";
-    choropleth.layer.eachLayer(function (path) {
-      L.tooltip({permanent: true, direction: "center", className: "km-label", pane: "kmLabels",
-                 interactive: false})
-        .setLatLng(path.getCenter()).setContent(auto(el("span", null, path.kmRow.name)))
-        .addTo(map);
-    });
+    function draw() {  // made when first asked for: a map opens with no label elements
+      pane = map.createPane("kmLabels");
+      choropleth.layer.eachLayer(function (path) {
+        L.tooltip({permanent: true, direction: "center", className: "km-label",
+                   pane: "kmLabels", interactive: false})
+          .setLatLng(path.getCenter()).setContent(auto(el("span", null, path.kmRow.name)))
+          .addTo(map);
+      });
+    }
     input.addEventListener("change", function () {
+      if (!pane) { draw(); }
       pane.style.display = input.checked ? "" : "none";
     });
     box.appendChild(input);

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +139,58 @@ def test_to_dict_is_json_ready():
     import json
 
     json.dumps(classify_values(VALUES).to_dict())
+
+
+# The numpy schemes give mapclassify's very bins (synthetic values, built here).
+def _synthetic_samples():
+    rng = np.random.default_rng(13)
+    samples = [np.array([1.0, 2, 3, 4, 5, 6, 8, 10, 13, 21, 34])]
+    for n in (7, 20, 34, 90):
+        samples.append(rng.integers(1, 60, n).astype(float))  # counts, many ties
+        samples.append(rng.lognormal(2, 1.5, n))  # skewed rates
+        samples.append(rng.integers(1, 4, n).astype(float))  # few distinct values
+        samples.append(np.round(rng.normal(100, 30, n), 1))
+    return samples
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [("quantile_bins", "Quantiles"), ("equal_interval_bins", "EqualInterval"),
+     ("fisher_jenks_bins", "FisherJenks")],
+)
+def test_numpy_schemes_equal_mapclassify(ours, theirs):
+    mapclassify = pytest.importorskip("mapclassify")
+    from khorasan_map import classify
+
+    for y in _synthetic_samples():
+        for k in (2, 3, 4, 5, 7):
+            if np.unique(y).size <= k:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # mapclassify warns about numba and ties
+                expected = getattr(mapclassify, theirs)(y, k=k).bins
+            got = getattr(classify, ours)(y, k)
+            assert got.shape == expected.shape, (ours, k, y)
+            assert np.array_equal(got, expected), (ours, k, y)
+
+
+def test_natural_breaks_on_a_sample_equal_mapclassify():
+    mapclassify = pytest.importorskip("mapclassify")
+    from khorasan_map.classify import fisher_jenks_bins
+
+    y = np.sort(np.random.default_rng(5).lognormal(2, 1.5, 300))  # synthetic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = mapclassify.FisherJenks(y, k=5).bins
+    assert np.array_equal(fisher_jenks_bins(y, 5), expected)
+
+
+def test_classifying_does_not_import_mapclassify():
+    code = (
+        "import sys; from khorasan_map.classify import classify_values;"
+        "[classify_values(list(range(40)), s, 5) for s in "
+        "('quantiles', 'natural_breaks', 'equal_interval')];"
+        "print('mapclassify' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

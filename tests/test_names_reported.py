@@ -37,3 +37,15 @@ def test_the_warning_is_in_the_validation_result(tmp_path):
 
     events = read_events(_write(tmp_path, "Nangarhr"))
     assert list(events["province_code"]) == ["AF-NAN"]
+
+
+def test_a_corrected_spelling_is_kept_as_given_beside_its_code(tmp_path):
+    from khorasan_map.events import read_events
+    from khorasan_map.join import assign_provinces
+
+    events = read_events(_write(tmp_path, "Nangarhr", "kunar"))
+    assert list(events["province"]) == ["Nangarhr", "Kunar"]
+    assert list(events["province_code"]) == ["AF-NAN", "AF-KNR"]
+    placed = assign_provinces(events)
+    assert list(placed.events["assigned_code"]) == ["AF-NAN", "AF-KNR"]
+    assert list(placed.events["assigned_province"]) == ["Nangarhar", "Kunar"]

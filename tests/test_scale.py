@@ -440,3 +440,39 @@ def test_cli_build_with_the_dask_engine(files, tmp_path):
     for engine in out:
         assert "2 rejected as invalid" in (out[engine] / "index.html").read_text("utf-8")
     assert set(rejected["dask"]["event_id"]) == set(rejected["pandas"]["event_id"])
+
+
+def test_auto_engine_weighs_estimated_peak_memory_against_available(files, monkeypatch):
+    parquet, csv = files["parquet"], files["csv"]
+    need = scale.estimate_peak_memory(scale.expand_paths(parquet))
+    rows = sum(scale._parquet_rows(p) for p in scale.expand_paths(parquet))
+    assert need == rows * scale.PEAK_BYTES_PER_ROW["parquet"]
+    csv_need = scale.estimate_peak_memory(scale.expand_paths(csv))
+    assert csv_need > 0 and csv_need % scale.PEAK_BYTES_PER_ROW["csv"] == 0
+
+    monkeypatch.setattr(scale, "available_memory", lambda: 2 * need + 1)
+    assert scale.choose_engine(parquet) == "memory"
+    monkeypatch.setattr(scale, "available_memory", lambda: 2 * need - 1)
+    assert scale.choose_engine(parquet) == "dask"
+    monkeypatch.setattr(scale, "available_memory", lambda: csv_need)  # needs more than half
+    assert scale.choose_engine(csv) == "dask"
+    monkeypatch.setattr(scale, "available_memory", lambda: 1 << 50)
+    assert scale.choose_engine(csv) == "memory"
+    assert scale.choose_engine(parquet, max_rows=1) == "dask"  # explicit limits still count
+    monkeypatch.setattr(scale, "available_memory", lambda: None)  # unknown: the size rule
+    assert scale.choose_engine(csv) == "memory"
+    monkeypatch.setattr(scale, "AUTO_DASK_BYTES", 1)
+    assert scale.choose_engine(csv) == "dask"
+
+
+def test_csv_row_estimate_from_a_sample(tmp_path, monkeypatch):
+    path = tmp_path / "synthetic.csv"
+    path.write_text("event_id,x\n" + "".join(f"e{i:05d},1\n" for i in range(1000)))
+    assert scale._csv_rows(path) == 1000  # read whole
+    monkeypatch.setattr(scale, "CSV_SAMPLE_BYTES", 900)
+    assert abs(scale._csv_rows(path) - 1000) < 20  # estimated from the first 900 bytes
+
+
+def test_available_memory_is_a_positive_figure():
+    available = scale.available_memory()
+    assert available is None or available > 0

@@ -1645,7 +1645,7 @@ def tally(
         The window and the split, as for :func:`coverage`.
     engine : {"auto", "memory", "dask"}, default "auto"
         "memory" holds every event in one partition; "dask" works partition by partition;
-        "auto" picks by the input's size (:func:`khorasan_map.scale.choose_engine`).
+        "auto" picks by the estimated peak memory (:func:`khorasan_map.scale.choose_engine`).
         "pandas" is the old name of "memory".
     scheduler : str, dask.distributed.Client or None
         Dask only (:func:`khorasan_map.scale.summarize_dask`).

@@ -8,15 +8,15 @@ the same classes in the same colours. The rules:
   :data:`settings.MISSING_COLOR` and labelled "No data".
 * ``0`` is the *zero* class ``0``, drawn in :data:`settings.ZERO_COLOR` and labelled "No events":
   a province where nothing was recorded is not the same as a province with few events.
-* Only the non-zero values are classified, into classes ``1..k`` with ``mapclassify``. When there
-  are fewer distinct values than ``k``, ``k`` shrinks to fit; it never invents empty classes.
+* Only the non-zero values are classified, into classes ``1..k`` (mapclassify's schemes, written
+  in numpy with the very same bins). When there are fewer distinct values than ``k``, ``k``
+  shrinks to fit; it never invents empty classes.
 * The result is deterministic: the same values always give the same bins (natural breaks on many
   values use an evenly spaced sample, never a random one).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -392,29 +392,167 @@ def _assign(y: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 def _scheme_bins(scheme: str, y: np.ndarray, k: int) -> np.ndarray:
-    """Upper bounds from mapclassify for the non-zero values ``y``."""
+    """Upper bounds of ``scheme`` for the non-zero values ``y``."""
     distinct = np.unique(y)
     if distinct.size == 0:
         return np.array([], dtype=float)
     if distinct.size <= k:
         return distinct.astype(float)
-    import mapclassify
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if scheme == "natural_breaks":
-            sample = np.sort(y)
-            if sample.size > NATURAL_BREAKS_SAMPLE:
-                positions = np.linspace(0, sample.size - 1, NATURAL_BREAKS_SAMPLE)
-                sample = sample[np.round(positions).astype(int)]
-            bounds = mapclassify.FisherJenks(sample, k=k).bins
-        elif scheme == "quantiles":
-            bounds = mapclassify.Quantiles(y, k=k).bins
-        else:
-            bounds = mapclassify.EqualInterval(y, k=k).bins
+    if scheme == "natural_breaks":
+        sample = np.sort(y)
+        if sample.size > NATURAL_BREAKS_SAMPLE:
+            positions = np.linspace(0, sample.size - 1, NATURAL_BREAKS_SAMPLE)
+            sample = sample[np.round(positions).astype(int)]
+        bounds = fisher_jenks_bins(sample, k)
+    elif scheme == "quantiles":
+        bounds = quantile_bins(y, k)
+    else:
+        bounds = equal_interval_bins(y, k)
     bounds = np.unique(np.asarray(bounds, dtype=float))
     bounds[-1] = max(bounds[-1], float(y.max()))
     return bounds
+
+
+# The three schemes below give the very bins of ``mapclassify`` 2.x (``Quantiles``,
+# ``EqualInterval``, ``FisherJenks``), to the bit: tests/test_classify.py compares them. They are
+# written here in numpy because importing mapclassify (scipy, scikit-learn) costs 1-2 s, longer
+# than a whole small build spends classifying.
+
+
+def quantile_bins(y, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes, as ``mapclassify.Quantiles(y, k).bins``.
+
+    Percentiles are interpolated between the two nearest sorted values (``scipy.stats.
+    scoreatpercentile``); repeated bounds collapse, so there may be fewer than ``k``.
+
+    Parameters
+    ----------
+    y : array-like of float
+        Values to classify (at least one).
+    k : int
+        Number of classes asked for.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Increasing upper bounds; the last is the largest value.
+
+    Examples
+    --------
+    >>> quantile_bins([1, 2, 3, 4, 5, 6, 7, 8], 4).tolist()
+    [2.75, 4.5, 6.25, 8.0]
+    """
+    ordered = np.sort(np.asarray(y, dtype=float).ravel())
+    width = 100.0 / k
+    percents = np.arange(width, 100 + width, width)
+    if percents[-1] > 100.0:
+        percents[-1] = 100.0
+    return np.unique(np.array([_score_at_percent(ordered, p) for p in percents]))
+
+
+def _score_at_percent(ordered: np.ndarray, percent: float) -> float:
+    """One percentile of sorted values, with the arithmetic of scipy.stats.scoreatpercentile."""
+    idx = percent / 100.0 * (ordered.size - 1)
+    low = int(idx)
+    if low == idx:
+        return float(ordered[low])
+    weights = np.array([(low + 1 - idx), (idx - low)], float)
+    return float(np.add.reduce(ordered[low:low + 2] * weights) / weights.sum())
+
+
+def equal_interval_bins(y, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` classes of equal width, as ``mapclassify.EqualInterval(y, k).bins``.
+
+    Parameters
+    ----------
+    y : array-like of float
+        Values to classify (at least two distinct).
+    k : int
+        Number of classes.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``k`` increasing upper bounds; the last is the largest value.
+
+    Examples
+    --------
+    >>> equal_interval_bins([0, 1, 10], 2).tolist()
+    [5.0, 10.0]
+    """
+    values = np.asarray(y, dtype=float).ravel()
+    high, low = max(values), min(values)
+    width = (high - low) * 1.0 / k
+    cuts = np.arange(low + width, high + width, width)
+    if len(cuts) > k:  # floating point may give one cut too many
+        cuts = cuts[0:k]
+    cuts[-1] = high
+    return cuts.copy()
+
+
+def fisher_jenks_bins(y, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` natural-breaks classes, as ``mapclassify.FisherJenks(y, k).bins``.
+
+    Fisher's exact optimisation (the least sum of squared deviations from the class means), with
+    mapclassify's single-precision sums and its choice among equal sums, vectorised over the
+    candidate lower bounds of each class. Quadratic in the number of values: give it a sample of
+    a few hundred (see :data:`NATURAL_BREAKS_SAMPLE`).
+
+    Parameters
+    ----------
+    y : array-like of float
+        Values to classify, with at least ``k`` distinct.
+    k : int
+        Number of classes.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``k`` increasing upper bounds; the last is the largest value.
+
+    Examples
+    --------
+    >>> fisher_jenks_bins([1, 2, 3, 10, 11, 12, 30], 3).tolist()
+    [3.0, 12.0, 30.0]
+    """
+    values = np.sort(np.asarray(y, dtype=float).ravel())
+    lower_of = _fisher_jenks_table(values, k)
+    bounds = np.zeros(k + 1, dtype=values.dtype)
+    bounds[k] = values[-1]
+    bounds[0] = values[0]
+    end = values.size
+    for cls in range(k, 1, -1):
+        pivot = int(lower_of[end, cls])
+        bounds[cls - 1] = values[pivot - 2]
+        end = pivot - 1
+    return bounds[1:]
+
+
+def _fisher_jenks_table(values: np.ndarray, k: int) -> np.ndarray:
+    """Table of the best lower bound (1-based) of class ``j`` for the first ``n`` values."""
+    n = values.size
+    lower_of = np.zeros((n + 1, k + 1), dtype=np.int32)
+    cost = np.zeros((n + 1, k + 1), dtype=np.float32)
+    lower_of[1, 1:] = 1
+    cost[2:, 1:] = np.inf
+    as32 = values.astype(np.float32)
+    for last in range(2, n + 1):
+        # The class ending at value ``last`` starting at value ``last - m + 1``, m = 1..last:
+        backwards = as32[:last][::-1]
+        sums = np.cumsum(backwards, dtype=np.float32)
+        squares = np.cumsum(backwards * backwards, dtype=np.float32)
+        counts = np.arange(1, last + 1, dtype=np.float32)
+        variance = squares - (sums * sums) / counts
+        starts = last - np.arange(last - 1)  # 1-based first value of the class, m = 1..last-1
+        before = starts - 1
+        for cls in range(2, k + 1):
+            total = variance[: last - 1] + cost[before, cls - 1]
+            best = last - 2 - int(np.argmin(total[::-1]))  # the last m of equal cost wins
+            lower_of[last, cls] = starts[best]
+            cost[last, cls] = total[best]
+        lower_of[last, 1] = 1
+        cost[last, 1] = variance[last - 1]
+    return lower_of
 
 
 def _user_bins(bins, y: np.ndarray) -> np.ndarray:

@@ -266,7 +266,7 @@ def _engine_options(command):
         "--engine", default="auto", show_default=True,
         type=click.Choice(["auto", "pandas", "dask"]),
         help="pandas: in memory; dask: partition by partition, for inputs larger than memory; "
-             "auto: dask above 1 GiB of files or 2 million Parquet rows.")(command)
+             "auto: dask when the estimated peak memory is over half the memory free.")(command)
 
 
 @contextlib.contextmanager

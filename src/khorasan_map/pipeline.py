@@ -289,8 +289,6 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
         "timeline.html": (render.timeline_map, {**shared, **points, "summary": by_year}),
     }
-    import mapclassify  # noqa: F401  imported once, before the fork, for both processes
-
     left_out = left_out_reasons(read)
     texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     with _second_core() as worker:

@@ -82,6 +82,7 @@ from khorasan_map.maptext import (
     tooltip_rows,
     year_headlines,
 )
+from khorasan_map.pointlayer import canvas_table, uses_canvas
 from khorasan_map.web import web_file
 
 __all__ = [
@@ -288,6 +289,7 @@ def _element_classes():
             super().__init__()
             self._name = "KmLayer"
             self._payload = safe_json(spec)
+            self._canvas = bool((spec.get("points") or {}).get("canvas"))
             self._groups = groups
 
         @property
@@ -309,6 +311,8 @@ def _element_classes():
                 ),
                 name=self.get_name(),
             )
+            if self._canvas:
+                figure.script.add_child(Raw(web_file("kmcanvas.js")), name="km_canvas")
             figure.script.add_child(Raw(web_file("kmlib.js")), name="km_lib")
 
     return Raw, Assets, ClusterAssets, Layer
@@ -863,6 +867,8 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
 def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:
     """Return the points table with this map's choice of clustering (the prepared one is shared)."""
     n = prepared.points["n"]
+    if uses_canvas(n, cluster):
+        return canvas_table(prepared.points)
     return {**prepared.points, "cluster": bool(cluster if cluster is not None
                                                 else n > CLUSTER_THRESHOLD)}
 

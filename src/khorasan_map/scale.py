@@ -12,14 +12,16 @@ Every public entry point takes ``engine``:
 
 - ``"pandas"``: the in-memory path, unchanged.
 - ``"dask"``: this module's partitioned path.
-- ``"auto"`` (default): ``"dask"`` when the input is a Dask DataFrame, or files whose total size
-  exceeds :data:`AUTO_DASK_BYTES` (1 GiB), or Parquet files whose footers count more than
-  :data:`AUTO_DASK_ROWS` rows (2 million; Parquet compresses about tenfold, so its bytes
-  understate its size in memory); ``"pandas"`` otherwise, and always for a pandas DataFrame,
-  which is already in memory. See :func:`choose_engine`. Measured on 2 cores
-  (``benchmarks/bench_scale.py``): at 1 million events both engines take the same time; at 5
-  million the in-memory path needs 5.3 GiB and 10.3 s per million, the Dask engine 1.4 GiB and
-  6.4 s per million.
+- ``"auto"`` (default): ``"dask"`` when the input is a Dask DataFrame, or files whose estimated
+  peak memory in the in-memory path exceeds :data:`AUTO_MEMORY_SHARE` (half) of the memory
+  available now; ``"pandas"`` otherwise, and always for a pandas DataFrame, which is already in
+  memory. See :func:`choose_engine`. The estimate is rows times a measured peak per row of each
+  format (:data:`PEAK_BYTES_PER_ROW`): rows come from Parquet footers, or for CSV from the file
+  size divided by the mean length of the first lines. Where the memory available cannot be
+  read, the old size rule applies (:data:`AUTO_DASK_BYTES`, :data:`AUTO_DASK_ROWS`). Measured on
+  2 cores (``benchmarks/bench_scale.py``): at 1 million events both engines take the same time;
+  at 5 million the in-memory path needs 5.3 GiB and 10.3 s per million, the Dask engine 1.4 GiB
+  and 6.4 s per million.
 
 Same results, to the row
 ------------------------
@@ -67,6 +69,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,10 @@ from khorasan_map.synthetic import ROW_GROUP_SIZE, write_synthetic_parquet  # no
 __all__ = [
     "AUTO_DASK_BYTES",
     "AUTO_DASK_ROWS",
+    "AUTO_MEMORY_SHARE",
+    "PEAK_BYTES_PER_ROW",
+    "available_memory",
+    "estimate_peak_memory",
     "ENGINES",
     "ROWS_PER_PARTITION",
     "DaskValidationResult",
@@ -102,10 +109,24 @@ __all__ = [
 #: "memory").
 ENGINES: tuple[str, ...] = ("auto", "memory", "dask", "pandas")
 
-#: ``engine="auto"`` picks Dask when the input files add up to more than this many bytes.
+#: ``engine="auto"`` picks Dask when the estimated peak memory of the in-memory path is more than
+#: this share of the memory available (the rest is left to the maps, the report and other work).
+AUTO_MEMORY_SHARE: float = 0.5
+
+#: Peak resident memory of the in-memory build per event, by input format, in bytes: measured
+#: on the full schema, 1 million CSV events peaking at 5.6 GiB (issue 13) and 5 million Parquet
+#: events at 5.3 GiB (``benchmarks/bench_scale.py``), rounded up.
+PEAK_BYTES_PER_ROW: dict[str, int] = {"csv": 6_000, "parquet": 1_200}
+
+#: Bytes read from the start of a CSV file to estimate its bytes per row.
+CSV_SAMPLE_BYTES: int = 1 << 16
+
+#: Where the memory available cannot be read: ``engine="auto"`` picks Dask when the input files
+#: add up to more than this many bytes.
 AUTO_DASK_BYTES: int = 1 << 30
 
-#: ``engine="auto"`` picks Dask when Parquet footers count more than this many rows (about where
+#: Where the memory available cannot be read: ``engine="auto"`` picks Dask when Parquet footers
+#: count more than this many rows (about where
 #: the in-memory path starts to cost more time per event and over 2 GiB of memory).
 AUTO_DASK_ROWS: int = 2_000_000
 
@@ -124,11 +145,10 @@ UNUSED_COLUMNS: tuple[str, ...] = ("description", "district", "source_date")
 
 
 def _is_dask(obj) -> bool:
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # pragma: no cover - dask is optional
-        return False
-    return isinstance(obj, dd.DataFrame)
+    # A Dask DataFrame can only exist once dask.dataframe is imported: look it up rather than
+    # import it (importing it costs 1-3 s, on every small build).
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(obj, dd.DataFrame)
 
 
 def _parquet_rows(path: Path) -> int | None:
@@ -140,10 +160,79 @@ def _parquet_rows(path: Path) -> int | None:
         return None
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new task now, or None when it cannot be read.
+
+    ``psutil.virtual_memory().available`` when psutil is installed, else ``MemAvailable`` from
+    ``/proc/meminfo`` (Linux).
+
+    Returns
+    -------
+    int or None
+        Available bytes.
+    """
+    try:
+        import psutil
+    except ImportError:
+        pass
+    else:
+        return int(psutil.virtual_memory().available)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _csv_rows(path: Path) -> int:
+    """Estimated data rows of a CSV file: its size over the mean length of its first lines."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        sample = handle.read(CSV_SAMPLE_BYTES)
+    lines = sample.count(b"\n")
+    if size <= len(sample):  # the whole file: its lines less the header
+        return max(lines - 1, 0)
+    return int(size * max(lines, 1) / len(sample))
+
+
+def estimate_peak_memory(paths) -> int:
+    """Estimated peak memory of the in-memory engine on these files, in bytes.
+
+    Rows (Parquet footers, or CSV size over the mean length of the first lines) times the
+    measured peak per row of the format (:data:`PEAK_BYTES_PER_ROW`).
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Input files (:func:`~khorasan_map.sources.expand_paths`).
+
+    Returns
+    -------
+    int
+        Estimated bytes.
+    """
+    total = 0
+    for path in paths:
+        kind = file_kind(path)
+        rows = _parquet_rows(path) if kind == "parquet" else None
+        if rows is None:
+            kind, rows = "csv", _csv_rows(path)
+        total += rows * PEAK_BYTES_PER_ROW[kind]
+    return total
+
+
 def choose_engine(
     source, engine: str = "auto", *, max_bytes: int | None = None, max_rows: int | None = None
 ) -> str:
     """Decide which engine handles ``source``.
+
+    ``"auto"`` picks Dask for a Dask DataFrame, and for files whose estimated peak memory in the
+    in-memory path (:func:`estimate_peak_memory`) exceeds :data:`AUTO_MEMORY_SHARE` of the
+    memory available (:func:`available_memory`); when that cannot be read, for files over
+    :data:`AUTO_DASK_BYTES` or Parquet over :data:`AUTO_DASK_ROWS` rows.
 
     Parameters
     ----------
@@ -151,11 +240,11 @@ def choose_engine(
         The events (None: the shipped dataset).
     engine : {"auto", "pandas", "dask"}, default "auto"
         "memory" and "dask" are returned as they are (after checking that Dask is installed);
-        "pandas" is the old name of "memory"; "auto" applies the thresholds.
+        "pandas" is the old name of "memory"; "auto" applies the rule above.
     max_bytes : int, optional
-        Largest total file size for the in-memory engine (default :data:`AUTO_DASK_BYTES`).
+        Largest total file size for the in-memory engine, checked as well as the memory rule.
     max_rows : int, optional
-        Largest Parquet row count for the in-memory engine (default :data:`AUTO_DASK_ROWS`).
+        Largest Parquet row count for the in-memory engine, checked as well as the memory rule.
 
     Returns
     -------
@@ -188,15 +277,24 @@ def choose_engine(
         return "memory"
     if _is_dask(source) or isinstance(source, DaskValidationResult):
         return "dask"
-    max_bytes = AUTO_DASK_BYTES if max_bytes is None else max_bytes
-    max_rows = AUTO_DASK_ROWS if max_rows is None else max_rows
-    paths = expand_paths(source)
-    size = sum(p.stat().st_size for p in paths)
-    rows = sum(_parquet_rows(p) or 0 for p in paths if file_kind(p) == "parquet")
-    if size > max_bytes or rows > max_rows:
+    if _too_big_for_memory(expand_paths(source), max_bytes, max_rows):
         _require_dask()
         return "dask"
     return "memory"
+
+
+def _too_big_for_memory(paths: list[Path], max_bytes: int | None, max_rows: int | None) -> bool:
+    """Apply the ``auto`` rule to files: the memory estimate, and any explicit size limits."""
+    available = available_memory()
+    if available is None:  # no memory figure: the size rule of old
+        max_bytes = AUTO_DASK_BYTES if max_bytes is None else max_bytes
+        max_rows = AUTO_DASK_ROWS if max_rows is None else max_rows
+    elif estimate_peak_memory(paths) > AUTO_MEMORY_SHARE * available:
+        return True
+    size = sum(p.stat().st_size for p in paths)
+    rows = sum(_parquet_rows(p) or 0 for p in paths if file_kind(p) == "parquet")
+    too_large = max_bytes is not None and size > max_bytes
+    return too_large or (max_rows is not None and rows > max_rows)
 
 
 def _require_dask():

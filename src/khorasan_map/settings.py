@@ -37,6 +37,13 @@ LOCATION_PRECISIONS: tuple[str, ...] = ("exact", "near", "district", "province")
 #: Precisions whose coordinates are used to place an event in a province.
 POINT_PRECISIONS: tuple[str, ...] = ("exact", "near", "district")
 
+#: Above this many located events a map draws its points on one canvas (khorasan_map.pointlayer).
+CANVAS_THRESHOLD: int = 5_000
+
+#: Above this many points a static map draws them as one image (rasterised), keeping PDF and SVG
+#: small; the page says so.
+RASTER_THRESHOLD: int = 5_000
+
 #: Title of every map (HTML and static) unless one is given.
 MAP_TITLE: str = "Where the Taliban and ISK have fought"
 

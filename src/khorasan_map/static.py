@@ -139,6 +139,56 @@ _SIMPLIFY_FRACTION = 2000
 _PROJECTED: dict[tuple, tuple] = {}
 
 
+def is_rasterised(n_points: int) -> bool:
+    """Whether a static map draws ``n_points`` points as one image rather than as shapes.
+
+    Parameters
+    ----------
+    n_points : int
+        Points on the map.
+
+    Returns
+    -------
+    bool
+        True above :data:`khorasan_map.settings.RASTER_THRESHOLD` (read at call time).
+
+    Examples
+    --------
+    >>> is_rasterised(10), is_rasterised(10**6)
+    (False, True)
+    """
+    return n_points > settings.RASTER_THRESHOLD
+
+
+def raster_note(events) -> str:
+    """Return the page's words when its points are rasterised, else an empty string.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or None
+        The events a static map draws.
+
+    Returns
+    -------
+    str
+        For example ``"1,000,000 points drawn as one image (over 5,000)"``.
+
+    Examples
+    --------
+    >>> raster_note(None)
+    ''
+    """
+    if events is None:
+        return ""
+    n = int(
+        (events["location_precision"].isin(settings.POINT_PRECISIONS)
+         & events["latitude"].notna() & events["longitude"].notna()).sum()
+    )
+    if not is_rasterised(n):
+        return ""
+    return f"{n:,} points drawn as one image (over {settings.RASTER_THRESHOLD:,})"
+
+
 def _draw_points(ax, events, crs):
     """Draw point-precise events by kind and precision; return legend handles."""
     import geopandas as gpd
@@ -159,6 +209,7 @@ def _draw_points(ax, events, crs):
     ).to_crs(crs)
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
     shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
+    rasterized = is_rasterised(len(points))
     for kind, group in points.groupby("kind", sort=True):
         color = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["color"]
         label = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["label"]
@@ -173,6 +224,7 @@ def _draw_points(ax, events, crs):
                 edgecolors=color,
                 linewidths=1.2,
                 zorder=5,
+                rasterized=rasterized,
             )
         handles.append(Line2D([], [], marker="o", linestyle="", color=color, label=label))
     for precision, (marker, filled) in markers.items():
@@ -444,10 +496,12 @@ def draw_map(
         fig.text(0.03, 0.897, text.headline, fontsize=8.5, va="top", color="#8c2d04",
                  linespacing=1.3)
     fig.text(0.03, 0.045, text.source, fontsize=7, va="bottom")
+    raster = raster_note(events)
+    raster = f" {raster}." if raster else ""
     fig.text(
         0.03,
         0.025,
-        text.note + ". Equal-area projection (Albers, Afghanistan).",
+        text.note + ". Equal-area projection (Albers, Afghanistan)." + raster,
         fontsize=6.5,
         va="bottom",
         color="#444444",

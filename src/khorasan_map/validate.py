@@ -322,26 +322,28 @@ def _resolve(values: pd.Series):
     return values.map(mapping).astype("str"), messages
 
 
-def _report_corrections(name_text: pd.Series, ctx) -> None:
+def _report_corrections(name_text: pd.Series, ctx) -> list:
     """Warn, row by row, where a province name needed a corrected spelling to resolve.
 
     The warning keeps the text as given beside the code it was read as, so a correction is
-    said, never silent (case, spacing, diacritics and affixes alone are not reported).
+    said, never silent (case, spacing, diacritics and affixes alone are not reported). Returns
+    the corrected texts: their rows keep the province as given beside the resolved code.
     """
     from khorasan_map import gazetteer
 
     given = name_text.dropna()
     if given.empty:
-        return
+        return []
     report = gazetteer.resolution_report(given.unique())
     corrected = report[report["method"] == "corrected"]
     if corrected.empty:
-        return
+        return []
     said = (quoted(corrected["given"]) + " read as " + corrected["name"] + " ("
             + corrected["code"] + "), a corrected spelling")
     reasons = dict(zip(corrected["given"], said, strict=True))
     ctx.add(name_text.isin(list(reasons)), "province", lambda: name_text.map(reasons),
             warn=True)
+    return list(reasons)
 
 
 def _validate_provinces(ev, out, ctx):
@@ -351,7 +353,7 @@ def _validate_provinces(ev, out, ctx):
     from_name, name_msgs = _resolve(name_text)
     unknown = name_text.notna() & from_name.isna()
     ctx.add(unknown, "province", lambda: name_text.map(name_msgs))
-    _report_corrections(name_text, ctx)
+    corrected = _report_corrections(name_text, ctx)
     known_code = code_text.isin(list(names))
     needs = code_text.notna() & ~known_code
     if needs.any():
@@ -367,7 +369,8 @@ def _validate_provinces(ev, out, ctx):
             + ")")
     code = code_text.fillna(from_name)
     out["province_code"] = code.astype("str")
-    out["province"] = code.map(names).astype("str").where(code.notna(), name_text)
+    canonical = code.notna() & ~name_text.isin(corrected)  # a corrected spelling stays as given
+    out["province"] = code.map(names).astype("str").where(canonical, name_text)
     return code
 
 

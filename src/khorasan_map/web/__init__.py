@@ -7,6 +7,7 @@ them as the files they are. They hold no data: each map's data arrives as JSON i
 
 =====================  ==============================================================
 ``kmlib.js``           builds layers, tooltips, popups, legend, headline and notes
+``kmcanvas.js``         draws many points on one canvas from binary columns, popups on click
 ``kmlib.css``          styles of the map furniture, legend, tooltips and popups
 ``offline-icons.js``   points Leaflet's default marker icon at inlined images (offline)
 ``offline.css``        the plain background of offline maps, which have no tiles
@@ -21,7 +22,9 @@ from importlib.resources import files
 __all__ = ["WEB_FILES", "web_file"]
 
 #: The page files this package ships.
-WEB_FILES: tuple[str, ...] = ("kmlib.js", "kmlib.css", "offline-icons.js", "offline.css")
+WEB_FILES: tuple[str, ...] = (
+    "kmlib.js", "kmcanvas.js", "kmlib.css", "offline-icons.js", "offline.css"
+)
 
 
 @functools.cache

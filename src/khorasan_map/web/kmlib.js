@@ -358,6 +358,10 @@ var kmLib = window.kmLib || (function () {
   }
 
   function points(map, target, spec, state) {
+    if (spec.canvas) {  // many points: one canvas layer (kmcanvas.js)
+      return window.kmCanvas.points(map, target, spec, state,
+                                    {popup: eventPopup, yearOf: yearOf});
+    }
     expand(spec);
     var n = spec.n, markers = new Array(n), styles = {};
     spec.year = spec.dates.map(yearOf);
@@ -546,8 +550,8 @@ var kmLib = window.kmLib || (function () {
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
     if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
-    if (spec.fit) {
-      map.fitBounds(spec.fit);
+    if (spec.fit) {  // a canvas of points is fitted without the pan animation: one draw, not two
+      map.fitBounds(spec.fit, spec.points && spec.points.canvas ? {animate: false} : {});
       control(map, "topleft", fitButton(map, spec.fit));
     }
     if (parts.choropleth) {

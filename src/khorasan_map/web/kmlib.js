@@ -555,8 +555,8 @@ var kmLib = window.kmLib || (function () {
       control(map, "topleft", fitButton(map, spec.fit));
     }
     if (parts.choropleth) {
-      control(map, "topleft", labelToggle(map, parts.choropleth));
-      control(map, "topleft", searchBox(map, parts.choropleth));
+      control(map, "topright", labelToggle(map, parts.choropleth));
+      control(map, "topright", searchBox(map, parts.choropleth));
     }
     tileNote(map);
     return parts;

@@ -258,7 +258,7 @@ def test_disk_full_is_one_line_and_keeps_the_old_build(tmp_path):
         'cp -a "$D/maps/." after/; ls -A "$D" >&2'
     )
     (tmp_path / "before").mkdir()
-    done = in_small_tmpfs(tmp_path, "2200k", script)
+    done = in_small_tmpfs(tmp_path, "4000k", script)  # the old build fits, not both
     assert "rc=2" in done.stderr, done.stderr
     error, rc, *listing = done.stderr.strip().splitlines()
     assert error.startswith("Error: cannot write ") and "No space left on device" in error

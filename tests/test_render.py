@@ -675,3 +675,25 @@ def test_points_legend_lists_only_the_shapes_drawn(events):
     n_exact = int((ev["location_precision"] == "exact").sum())
     n_province = int((ev["location_precision"] == "province").sum())
     assert drawn == [("exact", n_exact), (None, n_province)]
+
+
+# ---------------------------------------------------------------- maps work with no network
+
+
+def test_map_command_writes_inlined_scripts_with_tiles_as_an_extra(tmp_path):
+    from click.testing import CliRunner
+
+    from khorasan_map.cli import main
+
+    plain, offline = tmp_path / "plain.html", tmp_path / "offline.html"
+    for path, extra in ((plain, []), (offline, ["--offline"])):
+        result = CliRunner().invoke(main, ["map", "-o", str(path), *extra])
+        assert result.exit_code in (0, 1), result.output
+    html = plain.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"']https?://", html)
+    assert "Leaflet 1.9.3" in html and "L.tileLayer(" in html  # tiles kept, as an extra
+    assert "L.tileLayer(" not in offline.read_text(encoding="utf-8")  # --offline: no tiles
+
+    for path in (plain, offline):  # the budget of the shipped choropleth
+        size = path.stat().st_size
+        assert size <= 350_000, f"shipped choropleth {path.name} is {size:,} bytes"

@@ -322,7 +322,9 @@ _TILES_OPTION = click.option(
 @_EVENTS_ARGUMENT
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder to write to (default: ./khorasan-maps).")
-@click.option("--offline", is_flag=True, help="Self-contained HTML maps: no tiles, no CDN.")
+@click.option("--offline", is_flag=True,
+              help="No tiles at all. Maps always inline their scripts and work with no "
+                   "network; without --offline tiles are an extra when reachable.")
 @click.option("--keep-going", is_flag=True,
               help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
 @click.option("--cluster/--no-cluster", default=True, show_default=True,
@@ -568,7 +570,8 @@ def validate_command(events, source_format, rejected_path, keep_all, today, laye
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="HTML file to write.")
 @click.option("--offline", is_flag=True,
-              help="One self-contained file: scripts inlined, no tiles, no network needed.")
+              help="No tiles at all. The map always inlines its scripts and works with no "
+                   "network; without --offline tiles are an extra when reachable.")
 @_class_options
 @_filter_options("mapped")
 @click.option("--title", default=None, help="Title shown on the map.")
@@ -586,8 +589,8 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
                 scheduler):
     """Write an interactive HTML map: choropleth, points, combined layers or a year slider.
 
-    With no EVENTS, maps the shipped dataset. Every text from the data is escaped; --offline
-    gives one file that opens with no network at all.
+    With no EVENTS, maps the shipped dataset. Every text from the data is escaped; the file
+    opens with no network (scripts inlined), and --offline leaves out the tiles too.
     """
     from pathlib import Path
 
@@ -624,7 +627,7 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
             make = {"choropleth": render.choropleth_map, "combined": render.combined_map,
                     "timeline": render.timeline_map}[map_type]
             m = make(frame, column, scheme=scheme, k=k, bins=bins, **common)
-    path = save_html(m, output, offline=offline)
+    path = save_html(m, output, offline=offline, inline=True)
     size = Path(path).stat().st_size
     click.echo(f"Wrote {map_type} map to {path} ({size / 1024:,.0f} KB"
                + (", offline" if offline else "") + ")")

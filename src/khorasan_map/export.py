@@ -306,7 +306,13 @@ def _stable_ids(html: str, known: set[str]) -> str:
     return _HEX_ID.sub(replace, html)
 
 
-def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | None = None) -> str:
+def render_html(
+    m,
+    offline: bool = False,
+    *,
+    inline: bool = False,
+    extra_assets: Mapping[str, Any] | None = None,
+) -> str:
     """Render a folium map to the HTML text :func:`save_html` writes.
 
     Parameters
@@ -315,6 +321,8 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
         The map to render.
     offline : bool, default False
         Inline every script, stylesheet and icon and drop the tile layers (see :func:`save_html`).
+    inline : bool, default False
+        Inline every script, stylesheet and icon but keep the tile layers.
     extra_assets : mapping of str to path, optional
         For offline maps that use further plugins: CDN address (as the page refers to it) to a
         local file whose text is inlined instead.
@@ -336,7 +344,7 @@ def render_html(m, offline: bool = False, *, extra_assets: Mapping[str, Any] | N
         html = root.render()
         known = {getattr(node, "_id", "") for node in _walk(root)}
     html = _stable_ids(html, known)
-    if offline:
+    if offline or inline:
         html = _inline_assets(html, dict(extra_assets or {}))
     return html
 
@@ -399,6 +407,7 @@ def save_html(
     path: str | os.PathLike,
     offline: bool = False,
     *,
+    inline: bool = False,
     extra_assets: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a folium map to one HTML file, atomically and deterministically.
@@ -417,6 +426,10 @@ def save_html(
         ``xstatic-leaflet-markercluster`` packages) and their icons are inlined, folium's
         unused jQuery, Bootstrap, Font Awesome and awesome-markers links are removed, tile
         layers are dropped and the map gets a plain background; the page fetches nothing.
+    inline : bool, default False
+        Inline the scripts, stylesheets and icons as ``offline=True`` does but keep the tile
+        layers: the page works with no network, and tiles are an extra when reachable (the
+        province outlines are the basemap otherwise). ``build`` and ``map`` write maps so.
     extra_assets : mapping of str to path, optional
         Offline copies of further CDN files a plugin needs, by the address the page uses.
 
@@ -443,7 +456,7 @@ def save_html(
     >>> save_html(folium.Map(tiles=None), out, offline=True).name
     'map.html'
     """
-    html = render_html(m, offline=offline, extra_assets=extra_assets)
+    html = render_html(m, offline=offline, inline=inline, extra_assets=extra_assets)
     return _write_bytes(path, html.encode("utf-8"))
 
 

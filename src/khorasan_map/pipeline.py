@@ -144,7 +144,8 @@ def build(
         always holds one whole build; files an earlier build wrote and this one does not are
         gone. A second build into the same folder at the same time is refused.
     offline : bool
-        Write self-contained HTML maps that need no network (no tiles, scripts inlined).
+        Write HTML maps with no tiles at all. Maps always inline their scripts and work with
+        no network; without ``offline`` tiles are an extra when reachable.
     cluster : bool, default True
         Cluster the event points (stacked events spiderfy when clicked), so every event can be
         opened; False draws every point on its own.
@@ -296,7 +297,7 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
                                {"summary": summary, "coverage": head, "by_year": by_year})
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
-                  offline=offline)
+                  offline=offline, inline=True)
         step("Finishing the report")
         result.written += report.result()
     write("provinces.csv", save_table, summary)
@@ -419,10 +420,10 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
 
     left_out = rejected_reasons(result.n_rejected)
     choropleth = render.choropleth_map(summary, left_out=left_out)
-    write("index.html", save_html, choropleth, offline=offline)
-    write("choropleth.html", save_html, choropleth, offline=offline)
+    write("index.html", save_html, choropleth, offline=offline, inline=True)
+    write("choropleth.html", save_html, choropleth, offline=offline, inline=True)
     write("timeline.html", save_html, render.timeline_map(by_year, left_out=left_out),
-          offline=offline)
+          offline=offline, inline=True)
     step("Drawing the report")
     result.written += _write_report(summary, out, left_out)
     write("provinces.csv", save_table, summary)

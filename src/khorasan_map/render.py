@@ -1043,6 +1043,66 @@ def _choropleth_part(summary, layer, column, scheme, k, bins):
     return part, classes, values
 
 
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def filter_counts(events, codes: list[str], filters: dict, classes: Classes) -> dict | None:
+    """Per-province event counts by kind and confidence grade, for the map's own filters.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or None
+        Events with their assigned province (``assigned_code``); None gives None.
+    codes : list of str
+        Province codes in drawing order.
+    filters : dict
+        The map's ``since``, ``until``, ``kinds`` and ``min_confidence``, applied first.
+    classes : Classes
+        The map's classes of event counts: the page re-classes filtered counts with its bins.
+
+    Returns
+    -------
+    dict or None
+        ``kinds`` (``[kind, label]`` pairs), ``levels`` (confidence grades, low to high),
+        ``bins`` and ``rows``: per province, ``[kind index, grade index, count]`` triples
+        (grade -1 for ungraded events). None when the events have no assigned province.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from khorasan_map.classify import classify_values
+    >>> ev = pd.DataFrame({"assigned_code": ["AF-KAB", "AF-KAB"], "kind": ["clash", "clash"],
+    ...                    "confidence": ["high", None]})
+    >>> out = filter_counts(ev, ["AF-KAB", "AF-HEL"], {}, classify_values([2, 0]))
+    >>> out["rows"]
+    [[[0, -1, 1], [0, 2, 1]], []]
+    """
+    if events is None or "assigned_code" not in events or events.empty:
+        return None
+    from khorasan_map.aggregate import KIND_NOUNS, filter_events
+
+    kept = filter_events(events, **filters).events
+    levels = list(settings.CONFIDENCE_LEVELS)
+    kinds = sorted(kept["kind"].dropna().astype(str).unique())
+    table = pd.DataFrame({
+        "code": kept["assigned_code"].astype(str),
+        "kind": kept["kind"].map({k: i for i, k in enumerate(kinds)}),
+        "grade": kept["confidence"].map({g: i for i, g in enumerate(levels)}).fillna(-1),
+    }).dropna()
+    sizes = table.groupby(["code", "kind", "grade"]).size()
+    rows: dict[str, list] = {code: [] for code in codes}
+    for (code, kind, grade), n in sizes.items():
+        if code in rows:
+            rows[code].append([int(kind), int(grade), int(n)])
+    return {
+        "kinds": [[k, _first_upper(KIND_NOUNS.get(k, k.replace("_", " ")))] for k in kinds],
+        "levels": levels,
+        "bins": [float(b) for b in classes.bins],
+        "rows": [rows[code] for code in codes],
+    }
+
+
 def _choropleth_legend(column: str, classes: Classes) -> dict:
     return {
         "title": f"{metric_label(column)} per province",
@@ -1157,6 +1217,9 @@ def choropleth_map(
     summary, events = _summary_and_events(events_or_summary, boundaries, filters, summary=summary)
     layer = _drawing_layer(boundaries, summary)
     part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
+    if column == "events":
+        codes = layer["province_code"].astype(str).tolist()
+        part["filters"] = filter_counts(events, codes, filters, classes)
     words = (title, subtitle or f"{metric_label(column)} by province", source, left_out)
     spec = {
         "choropleth": part,

@@ -622,3 +622,93 @@ def test_timeline_headline_follows_the_slider_and_plays(browser, saved, open_pag
          what="the slider playing on")
     driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").click()  # pause
     assert driver.find_element(By.CSS_SELECTOR, "button.km-slider-play").text == "Play"
+
+
+# ---------------------------------------------------------------- no network by default
+
+
+def test_default_map_with_tiles_draws_and_says_so_when_tiles_fail(
+    offline_browser, render, tmp_path, open_page, wait
+):
+    # Scripts inlined, tiles kept: with every request blocked the outlines are the basemap.
+    m = render.choropleth_map(event_frame(), tiles="OpenStreetMap.Mapnik")
+    path = save_html(m, tmp_path / "tiles.html", inline=True)
+    driver = open_page(offline_browser, path, min_paths=34)
+    note = wait(driver, "document.querySelector('.km-tile-note')", what="the tile note")
+    assert "outlines" in note.text
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".km-tile-note")) == 1
+    legend_text(driver)
+    # The only console errors are the blocked tiles themselves.
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("tile.openstreetmap.org" in e["message"] for e in severe), severe
+
+
+# ---------------------------------------------------------------- filters inside the map
+
+
+def test_kind_filter_changes_fills_counts_and_headline(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    headline = "return document.querySelector('.km-headline').innerText"
+    zero_count = "return document.querySelector('[data-class=\"0\"] .km-legend-count').innerText"
+    nangarhar = ("return document.querySelector('path[data-province=\"AF-NAN\"]')"
+                 ".getAttribute('fill')")
+    before = driver.execute_script(headline)
+    fill_before = driver.execute_script(nangarhar)
+    assert driver.execute_script(zero_count) == "(28)"
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # clashes off
+    after = driver.execute_script(headline)
+    assert after.startswith("Filtered: 3 events in 3 of 34 provinces"), after
+    assert "Clashes" not in after and "Defections" in after
+    assert driver.execute_script(zero_count) == "(31)"
+    assert driver.execute_script(nangarhar) != fill_before  # Nangarhar had only a clash
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # back on
+    assert driver.execute_script(headline) == before
+    assert driver.execute_script(nangarhar) == fill_before
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(By.CSS_SELECTOR, ".km-filter-grade select")).select_by_visible_text(
+        "high")
+    graded = driver.execute_script(headline)
+    assert graded.startswith("Filtered: 3 events in 3 of 34 provinces"), graded
+    assert "confidence high or higher" in graded
+
+
+def test_fit_afghanistan_brings_the_view_back(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    zoom = "return window[document.querySelector('.folium-map').id].getZoom()"
+    start = driver.execute_script(zoom)
+    driver.execute_script(  # zoomed in with no animation: nothing left running
+        f"window[document.querySelector('.folium-map').id].setZoom({start} + 2, "
+        "{animate: false})")
+    assert driver.execute_script(zoom) == start + 2
+    driver.find_element(By.CSS_SELECTOR, "button.km-fit").click()
+    wait(driver, f"window[document.querySelector('.folium-map').id].getZoom() === {start}",
+         what="the view fitted to Afghanistan again")
+
+
+def test_province_label_toggle_shows_and_hides_names(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    count = ("return [...document.querySelectorAll('.leaflet-tooltip.km-label')]"
+             ".filter(n => n.offsetParent !== null).length")
+    assert driver.execute_script(count) == 0
+    driver.find_element(By.CSS_SELECTOR, ".km-label-toggle input").click()
+    assert driver.execute_script(count) == 34
+    names = driver.execute_script(
+        "return [...document.querySelectorAll('.km-label')].map(n => n.textContent)"
+    )
+    assert "Nangarhar" in names
+    driver.find_element(By.CSS_SELECTOR, ".km-label-toggle input").click()
+    assert driver.execute_script(count) == 0
+
+
+def test_province_search_zooms_to_the_province_and_opens_its_tooltip(
+    browser, saved, open_page, wait
+):
+    driver = open_page(browser, saved["choropleth_map"], min_paths=34)
+    zoom = "return window[document.querySelector('.folium-map').id].getZoom()"
+    start = driver.execute_script(zoom)
+    box = driver.find_element(By.CSS_SELECTOR, ".km-search input")
+    box.send_keys("Nangarhar", Keys.ENTER)
+    tip = wait(driver, "document.querySelector('.km-tooltip')", what="Nangarhar's tooltip")
+    assert "Nangarhar" in tip.text
+    assert driver.execute_script(zoom) > start

@@ -136,14 +136,41 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
+  // Events of province i that pass the in-map filters: chosen kinds, at least a grade.
+  function filteredCount(filters, i, chosen) {
+    var n = 0;
+    filters.rows[i].forEach(function (t) {
+      if (chosen.kinds[t[0]] && t[1] >= chosen.minGrade) { n += t[2]; }
+    });
+    return n;
+  }
+
+  // The class of a filtered count, by the map's own bins (upper bounds, inclusive).
+  function binOf(bins, n) {
+    if (n === 0) { return 0; }
+    for (var j = 0; j < bins.length; j += 1) { if (n <= bins[j]) { return j + 1; } }
+    return bins.length;
+  }
+
   function choropleth(map, target, spec, state) {
     var colors = spec.classes.colors;
-    function classOf(row) { return state.step === null ? row.cls : row.cls[state.step]; }
-    function pairsOf(row) { return state.step === null ? row.lines : row.lines[state.step]; }
+    function classOf(row, i) {
+      if (state.filter && spec.filters) {
+        if (row.cls === -1) { return -1; }
+        return binOf(spec.filters.bins, filteredCount(spec.filters, i, state.filter));
+      }
+      return state.step === null ? row.cls : row.cls[state.step];
+    }
+    function pairsOf(row, i) {
+      var pairs = state.step === null ? row.lines : row.lines[state.step];
+      if (!(state.filter && spec.filters)) { return pairs; }
+      return [["Shown by the filters", filteredCount(spec.filters, i, state.filter)]]
+        .concat(pairs);
+    }
     function style(feature) {
       var row = spec.rows[feature.properties.i];
       return {
-        fillColor: colors[String(classOf(row))], fillOpacity: 0.78,
+        fillColor: colors[String(classOf(row, feature.properties.i))], fillOpacity: 0.78,
         color: "#4d4d4d", weight: 0.8, opacity: 0.9, className: "km-province"
       };
     }
@@ -152,7 +179,9 @@ var kmLib = window.kmLib || (function () {
       style: style,
       onEachFeature: function (feature, path) {
         var row = spec.rows[feature.properties.i];
-        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row)); },
+        var i = feature.properties.i;
+        path.kmRow = row;
+        path.bindTooltip(function () { return provinceTooltip(row, pairsOf(row, i)); },
                          {sticky: true, className: "km-tooltip-box", direction: "auto"});
         path.on("tooltipopen mousemove", function () { keepInside(map, path.getTooltip()); });
         path.on("add", function () {
@@ -168,8 +197,76 @@ var kmLib = window.kmLib || (function () {
       layer: layer,
       restyle: function () {
         layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
+      },
+      classCounts: function () {
+        var out = {};
+        spec.rows.forEach(function (row, i) {
+          var c = String(classOf(row, i));
+          out[c] = (out[c] || 0) + 1;
+        });
+        return out;
       }
     };
+  }
+
+  // Kind toggles and a minimum confidence, all in the page: the fills, the legend's class
+  // counts and the headline follow them. Everything shown is text (textContent).
+  function filterControl(map, spec, state, parts) {
+    var filters = spec.choropleth.filters, box = el("div", "km-filter");
+    var chosen = {kinds: filters.kinds.map(function () { return true; }), minGrade: -1};
+    var allLines = spec.headline;
+    box.appendChild(el("div", "km-filter-title", "Filter events"));
+    function update() {
+      var all = chosen.minGrade === -1 && chosen.kinds.every(Boolean);
+      state.filter = all ? null : chosen;
+      parts.choropleth.restyle();
+      if (parts.legend) {
+        var counts = parts.choropleth.classCounts();
+        Object.keys(parts.legend.counts).forEach(function (key) {
+          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
+        });
+      }
+      if (!parts.headline) { return; }
+      if (all) { fillHeadline(parts.headline, allLines); return; }
+      var events = 0, provinces = 0;
+      filters.rows.forEach(function (row, i) {
+        var n = filteredCount(filters, i, chosen);
+        events += n;
+        if (n > 0) { provinces += 1; }
+      });
+      var names = filters.kinds.filter(function (k, j) { return chosen.kinds[j]; })
+        .map(function (k) { return k[1]; });
+      var grade = chosen.minGrade === -1 ? "any confidence"
+        : "confidence " + filters.levels[chosen.minGrade] + " or higher";
+      fillHeadline(parts.headline, [
+        "Filtered: " + events + " events in " + provinces + " of " + filters.rows.length +
+          " provinces",
+        (names.length ? names.join(", ") : "no kind chosen") + "; " + grade
+      ]);
+    }
+    filters.kinds.forEach(function (kind, j) {
+      var label = el("label", "km-filter-kind"), input = el("input");
+      input.type = "checkbox";
+      input.checked = true;
+      input.setAttribute("data-kind", kind[0]);
+      input.addEventListener("change", function () { chosen.kinds[j] = input.checked; update(); });
+      label.appendChild(input);
+      label.appendChild(auto(el("span", null, " " + kind[1])));
+      box.appendChild(label);
+    });
+    var row = el("label", "km-filter-grade", "Minimum confidence ");
+    var select = el("select");
+    select.appendChild(el("option", null, "any")).value = "-1";
+    filters.levels.forEach(function (level, j) {
+      select.appendChild(el("option", null, level)).value = String(j);
+    });
+    select.addEventListener("change", function () {
+      chosen.minGrade = Number(select.value);
+      update();
+    });
+    row.appendChild(select);
+    box.appendChild(row);
+    control(map, "topleft", box);
   }
 
   function outlines(map, target, spec) {
@@ -354,6 +451,85 @@ var kmLib = window.kmLib || (function () {
     return fillHeadline(auto(el("div", "km-headline")), lines);
   }
 
+  // Tiles are an extra: when one fails to load (no network), a quiet note says the province
+  // outlines are the basemap. The page's code runs in the script that adds the tile layer,
+  // before any tile can fail, so no error is missed.
+  function tileNote(map) {
+    var shown = false;
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.TileLayer)) { return; }
+      layer.on("tileerror", function () {
+        if (shown) { return; }
+        shown = true;
+        control(map, "bottomleft",
+                el("div", "km-tile-note", "Basemap tiles unavailable: province outlines only"));
+      });
+    });
+  }
+
+  // A province-label toggle: each province's English name at its centre, in a pane of its
+  // own that the toggle shows and hides (hidden at first).
+  function labelToggle(map, choropleth) {
+    var box = el("label", "km-label-toggle"), input = el("input");
+    var pane = null;
+    input.type = "checkbox";
+    function draw() {  // made when first asked for: a map opens with no label elements
+      pane = map.createPane("kmLabels");
+      choropleth.layer.eachLayer(function (path) {
+        L.tooltip({permanent: true, direction: "center", className: "km-label",
+                   pane: "kmLabels", interactive: false})
+          .setLatLng(path.getCenter()).setContent(auto(el("span", null, path.kmRow.name)))
+          .addTo(map);
+      });
+    }
+    input.addEventListener("change", function () {
+      if (!pane) { draw(); }
+      pane.style.display = input.checked ? "" : "none";
+    });
+    box.appendChild(input);
+    box.appendChild(el("span", null, " Province names"));
+    return box;
+  }
+
+  // A province search box: typing a name (English or Dari) offers the provinces; choosing one
+  // zooms to it and opens its tooltip.
+  function searchBox(map, choropleth) {
+    var box = el("div", "km-search"), input = el("input"), list = el("datalist");
+    var byName = {};
+    list.id = "km-search-" + L.stamp(map);
+    input.type = "search";
+    input.placeholder = "Find a province";
+    input.setAttribute("aria-label", "Find a province");
+    input.setAttribute("list", list.id);
+    choropleth.layer.eachLayer(function (path) {
+      [path.kmRow.name, path.kmRow.dari].forEach(function (name) {
+        if (!name || byName[name]) { return; }
+        byName[name] = path;
+        list.appendChild(el("option")).value = name;
+      });
+    });
+    function go() {
+      var path = byName[input.value.trim()];
+      if (!path) { return; }
+      map.fitBounds(path.getBounds(), {animate: false, maxZoom: 8});
+      path.openTooltip(path.getCenter());
+    }
+    input.addEventListener("change", go);
+    input.addEventListener("keydown", function (e) { if (e.key === "Enter") { go(); } });
+    box.appendChild(input);
+    box.appendChild(list);
+    return box;
+  }
+
+  // A view control under the zoom buttons: back to the whole of Afghanistan.
+  function fitButton(map, bounds) {
+    var button = el("button", "km-fit", "Fit Afghanistan");
+    button.type = "button";
+    button.title = "Show the whole of Afghanistan";
+    button.addEventListener("click", function () { map.fitBounds(bounds, {animate: false}); });
+    return button;
+  }
+
   function render(map, groups, spec) {
     var state = {step: spec.timeline ? spec.timeline.initial : null};
     panes(map);
@@ -373,9 +549,16 @@ var kmLib = window.kmLib || (function () {
     }
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
     if (spec.timeline) { slider(map, spec, state, parts); }
+    if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
     if (spec.fit) {  // a canvas of points is fitted without the pan animation: one draw, not two
       map.fitBounds(spec.fit, spec.points && spec.points.canvas ? {animate: false} : {});
+      control(map, "topleft", fitButton(map, spec.fit));
     }
+    if (parts.choropleth) {
+      control(map, "topright", labelToggle(map, parts.choropleth));
+      control(map, "topright", searchBox(map, parts.choropleth));
+    }
+    tileNote(map);
     return parts;
   }
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from khorasan_map import settings
+from khorasan_map.dataset import SHIPPED_DATASET
 
 __all__ = [
     "Coverage",
@@ -1686,10 +1687,6 @@ def tally(
 
 def _inner_frame(events):
     return events if isinstance(events, pd.DataFrame) else getattr(events, "events", None)
-
-
-#: The ``dataset`` value of the shipped records.
-SHIPPED_DATASET = "khorasan_map"
 
 
 def dataset_of(events=None):

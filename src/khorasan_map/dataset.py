@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from khorasan_map import settings
 
+#: The ``dataset`` value that marks the shipped records in an events table.
+SHIPPED_DATASET: str = "khorasan_map"
+
 
 @dataclass(frozen=True)
 class DatasetInfo:

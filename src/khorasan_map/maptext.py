@@ -458,9 +458,10 @@ def dataset_line(datasets) -> str | None:
         ``"Dataset: khorasan_map Taliban-ISK events 2.0.0 (2026-12-02)"`` from
         :func:`khorasan_map.dataset.shipped_dataset`, or None for other data.
     """
-    if "khorasan_map" not in {str(d) for d in datasets}:
+    from khorasan_map.dataset import SHIPPED_DATASET, shipped_dataset
+
+    if SHIPPED_DATASET not in {str(d) for d in datasets}:
         return None
-    from khorasan_map.dataset import shipped_dataset
 
     return f"Dataset: {shipped_dataset().label}"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from khorasan_map import settings
+from khorasan_map.dataset import SHIPPED_DATASET
 from khorasan_map.errors import InputFileError
 
 __all__ = ["EVENT_SUFFIXES", "expand_paths", "file_kind", "input_sources", "inspect_file", "sniff"]
@@ -142,7 +143,7 @@ def input_sources(source):
         if not ref.is_file():
             raise InputFileError(
                 f"the shipped dataset {settings.EVENTS_FILE} is missing from the package")
-        yield settings.EVENTS_FILE, Path(str(ref)), "khorasan_map"
+        yield settings.EVENTS_FILE, Path(str(ref)), SHIPPED_DATASET
         return
     if isinstance(source, pd.DataFrame):
         yield "<DataFrame>", source, "user"

@@ -593,7 +593,10 @@ def test_one_build_prepares_points_summarises_and_counts_once(tmp_path, monkeypa
     assert {"index.html", "choropleth.html", "points.html", "timeline.html"} <= written
     cover = json.loads((tmp_path / "maps" / "coverage.json").read_text())
     data = data_of((tmp_path / "maps" / "index.html").read_text())
-    assert data["headline"][0] == cover["sentence"]
+    # The same figure as coverage.json; its dates at the precision the records give.
+    counted, dates = data["headline"][0].split("), ")
+    assert cover["sentence"].startswith(counted + "), ")
+    assert dates == "2014 to 2024-12-06", dates  # the first clash is dated only 2014-2015
 
 
 def test_maps_read_precomputed_results(events, monkeypatch):
@@ -697,3 +700,21 @@ def test_map_command_writes_inlined_scripts_with_tiles_as_an_extra(tmp_path):
     for path in (plain, offline):  # the budget of the shipped choropleth
         size = path.stat().st_size
         assert size <= 350_000, f"shipped choropleth {path.name} is {size:,} bytes"
+
+
+def test_headline_dates_are_written_at_the_records_precision():
+    from khorasan_map import aggregate, maptext
+
+    events = pd.DataFrame({
+        "event_id": ["a", "b"], "kind": ["clash", "clash"], "confidence": ["high", "low"],
+        "assigned_code": ["AF-KAB", "AF-HEL"], "province_code": ["AF-KAB", "AF-HEL"],
+        "date": pd.to_datetime(["2014-01-01", "2019-06-01"]),
+        "date_start": pd.to_datetime(["2014-01-01", "2019-06-01"]),
+        "date_end": pd.to_datetime(["2015-12-31", "2019-06-30"]),
+        "date_precision": ["range", "month"],
+    })  # synthetic: one record dated only 2014-2015, one only June 2019
+    head = maptext.headline(events, aggregate.summarize(events))
+    assert head.lines[0] == "Clashes recorded in 2 of 34 provinces (6%), 2014 to June 2019"
+    assert head.coverage.sentence.endswith("2014-01-01 to 2019-06-30")  # coverage.json: ISO
+    windowed = maptext.headline(events, aggregate.summarize(events), since="2014-03-01")
+    assert windowed.lines[0].endswith("2014-03-01 to June 2019")  # a window given: as given

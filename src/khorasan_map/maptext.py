@@ -37,6 +37,7 @@ __all__ = [
     "HEADLINE_KINDS",
     "headline",
     "kinds_line",
+    "lead_sentence",
     "left_out_line",
     "map_title",
     "map_text",
@@ -50,6 +51,7 @@ __all__ = [
     "tooltip_rows",
     "value_text",
     "year_headlines",
+    "span_ends",
     "span_text",
 ]
 
@@ -619,7 +621,7 @@ def headline(events=None, summary=None, boundaries=None, *, since=None, until=No
         return Headline(_summary_lead(summary, lead_kinds), None)
     cover = coverage or aggregate.coverage(events, boundaries, min_confidence=min_confidence,
                                            **filters)
-    lines = [cover.sentence]
+    lines = [lead_sentence(cover, events, since, until, min_confidence)]
     if min_confidence is None:
         before = _before_by_grade(cover, events, boundaries, filters)
         noun = aggregate.kinds_noun(cover.kinds)
@@ -628,6 +630,39 @@ def headline(events=None, summary=None, boundaries=None, *, since=None, until=No
     if every and kinds is None:
         lines.append(every)
     return Headline(tuple(lines), cover)
+
+
+def lead_sentence(cover, events, since=None, until=None, min_confidence=None) -> str:
+    """Write a coverage's sentence with its dates at the precision the counted records give.
+
+    Parameters
+    ----------
+    cover : Coverage
+        The coverage (:func:`khorasan_map.aggregate.coverage`).
+    events : pandas.DataFrame
+        The events it counted from, joined (``assigned_code``).
+    since, until, min_confidence
+        The coverage's filters: a window given is written as given (a day), otherwise each
+        end is the first or last counted record's date at its precision (:func:`span_ends`).
+
+    Returns
+    -------
+    str
+        For example "Clashes recorded in 16 of 34 provinces (47%), 2014 to 2024-12-06".
+    """
+    from khorasan_map.aggregate import coverage_sentence, filter_events, kinds_noun
+
+    kinds = None if list(cover.kinds) == ["all"] else cover.kinds
+    counted = filter_events(events, since, until, kinds, min_confidence).events
+    if "assigned_code" in counted:
+        counted = counted[counted["assigned_code"].notna()]
+    ends = span_ends(counted)
+    if ends is None or not (cover.since and cover.until):
+        return cover.sentence
+    first = cover.since if since is not None else ends[0]
+    last = cover.until if until is not None else ends[1]
+    return coverage_sentence(kinds_noun(cover.kinds), cover.provinces_with_events,
+                             cover.total_provinces, first, last)
 
 
 def year_headlines(by_year, kinds=None, overall=None) -> dict[str, list[str]]:
@@ -787,6 +822,42 @@ def date_text(date, start=None, end=None, precision=None) -> str:
     return f"{first.strftime('%Y-%m-%d')} to {last.strftime('%Y-%m-%d')}"
 
 
+def span_ends(events) -> tuple[str, str] | None:
+    """Write the first and the last end of some events' span, each at its record's precision.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with ``date`` and, where known, ``date_start``, ``date_end`` and
+        ``date_precision``.
+
+    Returns
+    -------
+    tuple of str, or None
+        ``("2014", "2025-02-11")`` when the first record is dated only 2014-2015; None when
+        no event is dated.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"date": ["2014-01-01", "2016-06-01"],
+    ...     "date_start": ["2014-01-01", "2016-06-01"], "date_end": ["2015-12-31", "2016-06-30"],
+    ...     "date_precision": ["range", "month"]})
+    >>> span_ends(events)
+    ('2014', 'June 2016')
+    """
+    if not len(events) or "date" not in events:
+        return None
+    date = pd.to_datetime(events["date"], errors="coerce")
+    starts = pd.to_datetime(events.get("date_start", date), errors="coerce").fillna(date)
+    ends = pd.to_datetime(events.get("date_end", date), errors="coerce").fillna(starts)
+    if starts.isna().all():
+        return None
+    precision = events.get("date_precision", pd.Series("day", index=events.index))
+    first, last = starts.idxmin(), ends.idxmax()
+    return (_bound_text(starts[first], precision[first], ends[first], "start"),
+            _bound_text(ends[last], precision[last], starts[last], "end"))
+
+
 def span_text(events) -> str | None:
     """Write the span of some events, each end at its own record's precision.
 
@@ -800,7 +871,7 @@ def span_text(events) -> str | None:
     -------
     str or None
         ``"2014 to 2025-02-11"`` when the first record is dated only 2014-2015; one date when
-        both ends read the same; None when no event is dated.
+        both ends read the same; None when no event is dated (:func:`span_ends`).
 
     Examples
     --------
@@ -810,15 +881,9 @@ def span_text(events) -> str | None:
     >>> span_text(events)
     '2014 to June 2016'
     """
-    date = pd.to_datetime(events["date"], errors="coerce")
-    starts = pd.to_datetime(events.get("date_start", date), errors="coerce").fillna(date)
-    ends = pd.to_datetime(events.get("date_end", date), errors="coerce").fillna(starts)
-    if starts.isna().all():
+    ends_at = span_ends(events)
+    if ends_at is None:
         return None
-    precision = events.get("date_precision", pd.Series("day", index=events.index))
-    first, last = starts.idxmin(), ends.idxmax()
-    ends_at = (_bound_text(starts[first], precision[first], ends[first], "start"),
-               _bound_text(ends[last], precision[last], starts[last], "end"))
     return ends_at[0] if ends_at[0] == ends_at[1] else f"{ends_at[0]} to {ends_at[1]}"
 
 

@@ -342,23 +342,74 @@ def test_points_json_compact_and_clustered(provinces):
     assert "L.circleMarker" in html and "chunkedLoading" in html
 
 
-def test_timeline_same_classes_every_year(events):
+def test_timeline_same_classes_every_step(events):
     data = data_of(html_of(render.timeline_map(events, k=3)))
+    years = [str(y) for y in range(2016, 2024)]
     steps = data["timeline"]["steps"]
-    assert steps == [str(y) for y in range(2016, 2024)]
-    assert data["timeline"]["initial"] == "2023"
+    assert steps == [*years, "all"]  # every year, then all years: the opening step
+    assert data["timeline"]["initial"] == "all" and data["timeline"]["cumulative"] is False
+    keys = {*years, *(f"upto{y}" for y in years), "all"}
     colors = data["choropleth"]["classes"]["colors"]
+    tooltips = data["choropleth"]["tooltips"]
     for row in data["choropleth"]["rows"]:
-        assert set(row["cls"]) == set(steps)
+        assert set(row["cls"]) == keys
         assert all(str(c) in colors for c in row["cls"].values())
-        assert set(row["lines"]) == set(steps)
-    for step in steps:
-        assert sum(data["timeline"]["counts"][step].values()) == 34
+        assert set(row["lines"]) == keys
+        assert all(0 <= i < len(tooltips) for i in row["lines"].values())
+    for key in keys:
+        assert sum(data["timeline"]["counts"][key].values()) == 34
     legend_keys = [i["key"] for i in data["legend"]["sections"][0]["items"]]
     assert legend_keys[-2:] == [0, -1]
-    years = {d[:4] for d in data["points"]["dates"]}
-    assert years <= set(steps)
-    assert any("one calendar year only" in line for line in data["furniture"]["lines"])
+    assert {d[:4] for d in data["points"]["dates"]} <= set(years)
+    assert any("calendar year only" in line for line in data["furniture"]["lines"])
+
+
+def test_timeline_steps_single_cumulative_and_all_years(events):
+    data = data_of(html_of(render.timeline_map(events, tiles=None)))
+    tl, rows = data["timeline"], data["choropleth"]["rows"]
+    assert data["headline"] == tl["headlines"]["all"]  # opens on all years: the same lines
+    first, last = tl["steps"][0], tl["steps"][-2]
+    assert tl["headlines"][first][0].endswith(f" in {first}")
+    assert tl["headlines"][f"upto{last}"][0].endswith(f"by the end of {last}")
+    # The running total of the first year is that year; of the last, every dated event.
+    assert tl["kinds"][f"upto{first}"] == tl["kinds"][first]
+    total = {k: sum(tl["kinds"][y][k] for y in tl["steps"][:-1]) for k in tl["kinds"]["all"]}
+    assert total == tl["kinds"][f"upto{last}"] == tl["kinds"]["all"]
+    assert sum(tl["kinds"]["all"].values()) == len(events)
+    # The legend's kind items carry their kind, so the page can rewrite their counts.
+    assert {i.get("kind") for s in data["legend"]["sections"] for i in s["items"]} >= {"clash"}
+    words = data["choropleth"]["words"]
+    assert words["all"] == "All years" and words[f"upto{last}"] == f"{first} to {last}"
+    # A province with events: its tooltip of all years counts every one of them.
+    tips = data["choropleth"]["tooltips"]
+    counts = [int(dict(tips[r["lines"]["all"]])["Events"]) for r in rows]
+    assert sum(counts) == len(events)
+
+
+def test_timeline_filters_combine_with_the_step(events):
+    data = data_of(html_of(render.timeline_map(events, tiles=None)))
+    filters = data["choropleth"]["filters"]
+    assert filters["years"] == data["timeline"]["steps"][:-1]
+    quads = [t for row in filters["rows"] for t in row]
+    assert all(len(t) == 4 for t in quads) and sum(t[2] for t in quads) == len(events)
+    badge_rows = [r for item in data["badges"]["items"] for r in item["rows"]]
+    assert sum(r[3] for r in badge_rows) == sum(i["count"] for i in data["badges"]["items"])
+
+
+def test_combined_map_has_the_filters(events):
+    data = data_of(html_of(render.combined_map(events, tiles=None)))
+    filters = data["choropleth"]["filters"]
+    assert {k for k, _ in filters["kinds"]} == set(events["kind"])
+    assert sum(t[2] for row in filters["rows"] for t in row) == len(events)
+
+
+def test_timeline_with_no_events_says_no_events(provinces):
+    from khorasan_map.synthetic import synthetic_events
+
+    none = synthetic_events(5).iloc[0:0]  # synthetic, emptied
+    data = data_of(html_of(render.timeline_map(none, tiles=None)))
+    assert data["timeline"]["steps"] == ["all"]
+    assert data["timeline"]["counts"]["all"] == {"0": 34}  # "No events", never "No data"
 
 
 def test_timeline_from_province_year_summary(provinces):
@@ -369,9 +420,16 @@ def test_timeline_from_province_year_summary(provinces):
         frames.append(t)
     table = pd.concat(frames, ignore_index=True)
     data = data_of(html_of(render.timeline_map(table, tiles=None)))
-    assert data["timeline"]["steps"] == ["2020", "2021"]
+    assert data["timeline"]["steps"] == ["2020", "2021", "all"]
     assert "points" not in data
     assert data["timeline"]["counts"]["2020"]["0"] == 30
+    # Without events the years' rows are added up: all years = 2020 + 2021.
+    tips = data["choropleth"]["tooltips"]
+    events = [{key: dict(tips[i])["Events"] for key, i in row["lines"].items()}
+              for row in data["choropleth"]["rows"]]
+    four = [e for e in events if e["2020"] == "4"]
+    assert len(four) == 1 and four[0]["upto2020"] == "4" and four[0]["all"] == "9"
+    assert four[0]["upto2021"] == "9"
 
 
 def test_combined_has_layers_and_defection_outline(events):

@@ -46,6 +46,7 @@ __all__ = [
     "metric_values",
     "reason_counts",
     "sources_line",
+    "step_headline",
     "summary_span",
     "text_or_none",
     "tooltip_rows",
@@ -665,6 +666,52 @@ def lead_sentence(cover, events, since=None, until=None, min_confidence=None) ->
                              cover.total_provinces, first, last)
 
 
+def step_headline(table, kinds=None, overall=None, when="", total=None) -> list[str]:
+    """Return the headline of one timeline step from its province table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The step's rows: one year's, or the provinces' totals up to a year (summary columns).
+    kinds : None or sequence of str
+        The kinds the lead counts (clashes when None, as :func:`headline`).
+    overall : Headline, optional
+        The all-years headline; its lead closes the lines.
+    when : str
+        Words placed after each figure, e.g. ``"in 2016"`` or ``"by the end of 2016"``.
+    total : int, optional
+        Provinces in the layer (default: the provinces in ``table``).
+
+    Returns
+    -------
+    list of str
+        ``["Clashes recorded in 2 of 34 provinces (6%) in 2016", "Every kind: ...", ...]``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"province_code": ["A", "B"], "events": [1, 0], "n_clash": [0, 0]})
+    >>> step_headline(t, when="in 2017")[0]
+    'Clashes recorded in 0 of 2 provinces (0%) in 2017'
+    """
+    from khorasan_map.aggregate import coverage_sentence, kinds_noun
+
+    lead_kinds = tuple(kinds) if kinds is not None else HEADLINE_KINDS
+    columns = [f"n_{k}" for k in lead_kinds if f"n_{k}" in table] or ["events"]
+    noun = kinds_noun(lead_kinds) if columns != ["events"] else "Events"
+    total = table["province_code"].astype(str).nunique() if total is None else total
+    lead = table[columns].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1) > 0
+    every = pd.to_numeric(table["events"], errors="coerce").fillna(0) > 0
+    n_lead = table.loc[lead.to_numpy(), "province_code"].nunique()
+    n_every = table.loc[every.to_numpy(), "province_code"].nunique()
+    suffix = f" {when}" if when else ""
+    lines = [f"{coverage_sentence(noun, int(n_lead), int(total))}{suffix}"]
+    if kinds is None:
+        lines.append(f"Every kind: events in {n_every} of {total} provinces{suffix}")
+    if overall is not None and overall.lines:
+        lines.append(f"All years: {overall.sentence}")
+    return lines
+
+
 def year_headlines(by_year, kinds=None, overall=None) -> dict[str, list[str]]:
     """Return a timeline's headline for each year: that year's figures, then all years' lead.
 
@@ -680,29 +727,16 @@ def year_headlines(by_year, kinds=None, overall=None) -> dict[str, list[str]]:
     Returns
     -------
     dict of str to list of str
-        ``{"2016": ["Clashes recorded in 2 of 34 provinces (6%) in 2016", ...]}``.
+        ``{"2016": ["Clashes recorded in 2 of 34 provinces (6%) in 2016", ...]}``
+        (:func:`step_headline` of each year).
     """
-    from khorasan_map.aggregate import coverage_sentence, kinds_noun
-
-    lead_kinds = tuple(kinds) if kinds is not None else HEADLINE_KINDS
-    columns = [f"n_{k}" for k in lead_kinds if f"n_{k}" in by_year] or ["events"]
-    noun = kinds_noun(lead_kinds) if columns != ["events"] else "Events"
     total = by_year["province_code"].astype(str).nunique()
     years = pd.to_numeric(by_year["year"], errors="coerce")
-    lead = by_year[columns].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1) > 0
-    every = pd.to_numeric(by_year["events"], errors="coerce").fillna(0) > 0
-    out = {}
-    for year in sorted(int(y) for y in years.dropna().unique()):
-        this = (years == year).to_numpy()
-        n_lead = by_year.loc[this & lead.to_numpy(), "province_code"].nunique()
-        n_every = by_year.loc[this & every.to_numpy(), "province_code"].nunique()
-        lines = [f"{coverage_sentence(noun, int(n_lead), int(total))} in {year}"]
-        if kinds is None:
-            lines.append(f"Every kind: events in {n_every} of {total} provinces in {year}")
-        if overall is not None and overall.lines:
-            lines.append(f"All years: {overall.sentence}")
-        out[str(year)] = lines
-    return out
+    return {
+        str(year): step_headline(by_year[(years == year).to_numpy()], kinds, overall,
+                                 f"in {year}", total)
+        for year in sorted(int(y) for y in years.dropna().unique())
+    }
 
 
 def _before_by_grade(cover, events, boundaries, filters) -> dict[str, int]:

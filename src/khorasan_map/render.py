@@ -79,8 +79,8 @@ from khorasan_map.maptext import (
     sources_line,
     summary_span,
     text_or_none,
+    step_headline,
     tooltip_rows,
-    year_headlines,
 )
 from khorasan_map.pointlayer import canvas_table, uses_canvas
 from khorasan_map.web import web_file
@@ -605,7 +605,7 @@ def _points_legend_sections(points: dict, stats: dict) -> list[dict]:
     """
     kind_counts = stats["kind_counts"]
     kind_items = [
-        {"type": "fill", "color": k["color"], "label": k["label"],
+        {"type": "fill", "color": k["color"], "label": k["label"], "kind": k["key"],
          "count": int(kind_counts.get(k["key"], 0))}
         for k in points["kinds"]
         if k["key"] in settings.EVENT_KINDS or kind_counts.get(k["key"], 0)
@@ -847,6 +847,7 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
         mask = (prov_code == pcode).to_numpy(bool)
         by_year = prov_years[mask].dropna().value_counts().sort_index()
         point = rep[pcode]
+        mine = prov[mask]
         items.append(
             {
                 "code": pcode,
@@ -855,6 +856,7 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
                 "lon": round(point.x, 4),
                 "count": int(mask.sum()),
                 "byYear": {str(k): int(v) for k, v in by_year.items()},
+                "rows": _badge_rows(mine, prov_years[mask]),
             }
         )
     return {
@@ -862,6 +864,16 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
         "text": "events known only to this province (not drawn as points)",
         "textOne": "event known only to this province (not drawn as a point)",
     }
+
+
+def _badge_rows(prov: pd.DataFrame, years: pd.Series) -> list[list]:
+    """One province's badge events as ``[kind, grade index, year, count]`` (for the filters)."""
+    grade = _column(prov, "confidence").map(
+        {g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)}).fillna(-1).astype(int)
+    table = pd.DataFrame({"kind": _str_column(prov, "kind"), "grade": grade,
+                          "year": years.fillna("")})
+    sizes = table.groupby(["kind", "grade", "year"]).size()
+    return [[k, int(g), y or None, int(n)] for (k, g, y), n in sizes.items()]
 
 
 def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:
@@ -1047,7 +1059,8 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def filter_counts(events, codes: list[str], filters: dict, classes: Classes) -> dict | None:
+def filter_counts(events, codes: list[str], filters: dict, classes: Classes,
+                  years: list[str] | None = None) -> dict | None:
     """Per-province event counts by kind and confidence grade, for the map's own filters.
 
     Parameters
@@ -1060,13 +1073,17 @@ def filter_counts(events, codes: list[str], filters: dict, classes: Classes) -> 
         The map's ``since``, ``until``, ``kinds`` and ``min_confidence``, applied first.
     classes : Classes
         The map's classes of event counts: the page re-classes filtered counts with its bins.
+    years : list of str, optional
+        A timeline's years: the counts are then also by year, so filters and step combine.
 
     Returns
     -------
     dict or None
         ``kinds`` (``[kind, label]`` pairs), ``levels`` (confidence grades, low to high),
         ``bins`` and ``rows``: per province, ``[kind index, grade index, count]`` triples
-        (grade -1 for ungraded events). None when the events have no assigned province.
+        (grade -1 for ungraded events); with ``years``, also ``years`` and a fourth number in
+        each row, the year's index (-1 for an unknown year or one outside ``years``). None
+        when the events have no assigned province.
 
     Examples
     --------
@@ -1080,27 +1097,37 @@ def filter_counts(events, codes: list[str], filters: dict, classes: Classes) -> 
     """
     if events is None or "assigned_code" not in events or events.empty:
         return None
-    from khorasan_map.aggregate import KIND_NOUNS, filter_events
+    from khorasan_map.aggregate import KIND_NOUNS, event_year, filter_events, parse_date
 
     kept = filter_events(events, **filters).events
     levels = list(settings.CONFIDENCE_LEVELS)
     kinds = sorted(kept["kind"].dropna().astype(str).unique())
-    table = pd.DataFrame({
+    columns = {
         "code": kept["assigned_code"].astype(str),
         "kind": kept["kind"].map({k: i for i, k in enumerate(kinds)}),
         "grade": kept["confidence"].map({g: i for i, g in enumerate(levels)}).fillna(-1),
-    }).dropna()
-    sizes = table.groupby(["code", "kind", "grade"]).size()
+    }
+    if years is not None:
+        since = parse_date(filters.get("since"), name="since")
+        until = parse_date(filters.get("until"), end=True, name="until")
+        year = event_year(kept, since, until).astype("Int64").astype("string")
+        columns["year"] = year.map({y: i for i, y in enumerate(years)}).fillna(-1)
+    table = pd.DataFrame(columns).dropna()
+    keys = list(columns)
+    sizes = table.groupby(keys).size()
     rows: dict[str, list] = {code: [] for code in codes}
-    for (code, kind, grade), n in sizes.items():
-        if code in rows:
-            rows[code].append([int(kind), int(grade), int(n)])
-    return {
+    for key, n in sizes.items():
+        if key[0] in rows:
+            rows[key[0]].append([int(key[1]), int(key[2]), int(n), *(int(v) for v in key[3:])])
+    out = {
         "kinds": [[k, _first_upper(KIND_NOUNS.get(k, k.replace("_", " ")))] for k in kinds],
         "levels": levels,
         "bins": [float(b) for b in classes.bins],
         "rows": [rows[code] for code in codes],
     }
+    if years is not None:
+        out["years"] = list(years)
+    return out
 
 
 def _choropleth_legend(column: str, classes: Classes) -> dict:
@@ -1418,6 +1445,9 @@ def combined_map(
                                           summary=summary)
     layer = _drawing_layer(boundaries, summary)
     part, classes, _ = _choropleth_part(summary, layer, column, scheme, k, bins)
+    if column == "events":  # the kind toggles and minimum confidence, as on the choropleth
+        codes = layer["province_code"].astype(str).tolist()
+        part["filters"] = filter_counts(events, codes, filters, classes)
     prepared = _points_for(events, prepared, layer, filters)
     points, stats = _clustered(prepared, cluster), prepared.stats
     defection, sections = _defection_parts(summary, layer, classes, column)
@@ -1448,52 +1478,187 @@ def combined_map(
     return _finish(m, spec, groups, cluster=points["cluster"], layer_control=True)
 
 
-def _timeline_steps(summary) -> list[str]:
+#: The timeline's step of every year together: the last on the slider, and the opening one.
+ALL_YEARS: str = "all"
+
+#: Summary columns a timeline adds up over years when it has only a province-year summary.
+ADDITIVE_COLUMNS: tuple[str, ...] = (
+    "events", *(f"n_{k}" for k in settings.EVENT_KINDS), "n_other", "fatalities",
+    "fatalities_low", "fatalities_high", "fatalities_known", "fatalities_open",
+)
+
+
+def step_key(step: str, cumulative: bool = False) -> str:
+    """Return the key of a timeline step in the page's data (``kmlib.js`` writes the same).
+
+    Parameters
+    ----------
+    step : str
+        A year, or :data:`ALL_YEARS`.
+    cumulative : bool
+        The running total up to and including the year, rather than the year alone.
+
+    Returns
+    -------
+    str
+        ``"2016"``, ``"upto2016"`` or ``"all"``.
+
+    Examples
+    --------
+    >>> step_key("2016"), step_key("2016", cumulative=True), step_key(ALL_YEARS, True)
+    ('2016', 'upto2016', 'all')
+    """
+    if step == ALL_YEARS:
+        return ALL_YEARS
+    return f"upto{step}" if cumulative else str(step)
+
+
+def _timeline_years(summary) -> list[str]:
     if "year" not in summary:
         raise ValueError("timeline_map needs a province-year summary (a 'year' column)")
     years = sorted({int(y) for y in pd.to_numeric(summary["year"], errors="coerce").dropna()})
-    return [str(y) for y in years] or ["none"]  # no dated event: one empty step, no crash
+    return [str(y) for y in years]  # no dated event: no year step, only all years
 
 
-def _timeline_part(summary, layer, column, scheme, k, bins, steps):
-    """Classes over every province-year value, and each province's class and rows per year."""
+def _added_years(by_year, last=None) -> pd.DataFrame:
+    """Provinces' totals over the years up to ``last`` (all when None) of a province-year summary.
+
+    Counts and fatality sums add up; distinct counts and shares do not, so they are left out
+    (a timeline with events counts them again instead, see :func:`_totals_counter`).
+    """
+    year = pd.to_numeric(by_year["year"], errors="coerce")
+    rows = by_year if last is None else by_year[(year <= last).to_numpy()]
+    cols = [c for c in ADDITIVE_COLUMNS if c in rows]
+    groups = rows.groupby(rows["province_code"].astype(str), sort=True)
+    out = groups[cols].sum()
+    if {"events", "fatalities_known"} <= set(cols):
+        unreported = (out["fatalities_known"] == 0) & (out["events"] > 0)
+        for col in ("fatalities", "fatalities_low", "fatalities_high"):
+            if col in out:
+                out[col] = out[col].astype(float).mask(unreported)
+    for col, pick in (("first_date", "min"), ("last_date", "max")):
+        if col in rows:
+            out[col] = groups[col].agg(lambda v, f=pick: getattr(v.dropna(), f)()
+                                       if v.notna().any() else None)
+    for col in ("province", "province_dari"):
+        if col in rows:
+            out[col] = groups[col].first()
+    return out.rename_axis("province_code").reset_index()
+
+
+def _totals_counter(summary, events, boundaries, filters):
+    """Return a function of a year (None: every year) giving provinces' totals up to it.
+
+    With events, one tally is made and finished for each year from its groups of that year and
+    before (:class:`khorasan_map.aggregate.Tally`), so distinct counts stay exact; without,
+    the province-year summary is added up (:func:`_added_years`).
+    """
+    if events is None:
+        return lambda last: _added_years(summary, last)
+    import dataclasses
+
+    from khorasan_map.aggregate import NO_YEAR, tally
+
+    counted = tally(events, boundaries, since=filters["since"], until=filters["until"],
+                    engine="memory")
+    pick = {"kinds": filters["kinds"], "min_confidence": filters["min_confidence"]}
+    years = counted.groups.index.get_level_values("year")
+
+    def through(last):
+        if last is None:
+            return counted.summary(boundaries, **pick)
+        keep = (years != NO_YEAR) & (years <= last)
+        return dataclasses.replace(counted, groups=counted.groups[keep]).summary(boundaries, **pick)
+
+    return through
+
+
+def _step_tables(summary, events, boundaries, filters, years) -> dict[str, pd.DataFrame]:
+    """Province table of every timeline step: each year, each running total, all years."""
+    year = pd.to_numeric(summary["year"], errors="coerce")
+    tables = {step_key(y): summary[(year == int(y)).to_numpy()] for y in years}
+    through = _totals_counter(summary, events, boundaries, filters)
+    for y in years:
+        tables[step_key(y, True)] = through(int(y))
+    tables[ALL_YEARS] = through(None)
+    return tables
+
+
+def _step_words(key: str, years: list[str]) -> str:
+    """What a step shows, for its tooltips: "2016", "2014 to 2016" or "All years"."""
+    if key == ALL_YEARS:
+        return "All years"
+    if key.startswith("upto"):
+        return f"{years[0]} to {key[4:]}" if years and years[0] != key[4:] else key[4:]
+    return key
+
+
+def _empty_record(code: str) -> dict:
+    """A province with no events in a step: zero counts (a timeline step never says No data)."""
+    return {"province_code": code, **dict.fromkeys(ADDITIVE_COLUMNS, 0)}
+
+
+def _timeline_part(tables, columns, layer, column, scheme, k, bins):
+    """Classes over every step's values, and each province's class and rows per step."""
     codes = layer["province_code"].astype(str).tolist()
-    table = summary.assign(
-        _code=summary["province_code"].astype(str),
-        _year=pd.to_numeric(summary["year"], errors="coerce").astype("Int64").astype(str),
-    )
-    by_key = {
-        (r["_code"], r["_year"]): r
-        for r in table.drop(columns="geometry", errors="ignore").to_dict("records")
-    }
-    keys = [(c, s) for c in codes for s in steps]
-    aligned = _aligned([by_key.get(key, {"province_code": key[0]}) for key in keys], summary)
+    recs = {key: _records(table) for key, table in tables.items()}
+    keys = list(tables)
+    years = [key for key in keys if key.isdigit()]
+    aligned = _aligned([recs[key].get(code) or _empty_record(code)
+                        for code in codes for key in keys], columns)
     values, classes, missing = _classes_for(aligned, column, scheme, k, bins)
-    counts = {s: {} for s in steps}
-    rows = []
+    counts = {key: {} for key in keys}
+    rows, tooltips = [], {}  # tooltips: each distinct table of rows once (many read "0")
     for i, code in enumerate(codes):
         cls, lines = {}, {}
-        for j, step in enumerate(steps):
-            flat = i * len(steps) + j
+        for j, key in enumerate(keys):
+            flat = i * len(keys) + j
             c = int(classes.class_of[flat])
-            cls[step] = c
-            counts[step][str(c)] = counts[step].get(str(c), 0) + 1
-            rec = by_key.get((code, step))
-            lines[step] = [["Year", step], *_tooltip(rec, column, values[flat], missing)]
-        recs = [by_key.get((code, step)) for step in steps]
-        rows.append(_province_row(layer, i, code, recs, cls, lines))
-    part = {"geojson": _geojson(layer), "rows": rows, "classes": _class_colors(classes)}
+            cls[key] = c
+            counts[key][str(c)] = counts[key].get(str(c), 0) + 1
+            rec = recs[key].get(code) or _empty_record(code)
+            pairs = json.dumps(_tooltip(rec, column, values[flat], missing))
+            lines[key] = tooltips.setdefault(pairs, len(tooltips))
+        found = [recs[key].get(code) for key in keys]
+        rows.append(_province_row(layer, i, code, found, cls, lines))
+    part = {"geojson": _geojson(layer), "rows": rows, "classes": _class_colors(classes),
+            "tooltips": [json.loads(t) for t in tooltips],
+            "words": {key: _step_words(key, years) for key in keys}}
     return part, classes, counts
+
+
+def _step_kind_counts(tables) -> dict[str, dict[str, int]]:
+    """Events of each kind in each step (the legend's kind counts follow the step)."""
+    out = {}
+    for key, table in tables.items():
+        out[key] = {
+            kind: int(pd.to_numeric(table[f"n_{kind}"], errors="coerce").fillna(0).sum())
+            for kind in settings.EVENT_KINDS if f"n_{kind}" in table
+        }
+    return out
+
+
+def _step_headlines(tables, years, kinds, overall: Headline, total: int) -> dict:
+    """The headline of every step: a year's, a running total's, and the all-years one."""
+    out = {}
+    for key, table in tables.items():
+        if key == ALL_YEARS:
+            out[key] = list(overall.lines)
+        elif key.startswith("upto"):
+            out[key] = step_headline(table, kinds, overall, f"by the end of {key[4:]}", total)
+        else:
+            out[key] = step_headline(table, kinds, overall, f"in {key}", total)
+    return out
 
 
 def _timeline_legend(column: str, classes: Classes) -> dict:
     legend = _choropleth_legend(column, classes)
-    legend["title"] = f"{metric_label(column)} per province and year"
+    legend["title"] = f"{metric_label(column)} per province, in the step shown"
     legend["note"] = (
         _class_note(classes).replace(
-            "provinces in the class", "provinces in the class in the year shown"
+            "provinces in the class", "provinces in the class in the step shown"
         )
-        + " Classes are the same for every year."
+        + " Classes are the same for every step."
     )
     return legend
 
@@ -1510,7 +1675,8 @@ def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
     groups["points"] = _group("Events")
     notes = _points_notes(stats, pts["cluster"])
     if no_year:
-        notes.append(f"{no_year:,} located events have no known year and are on no step.")
+        notes.append(f"{no_year:,} located events have no known year: shown on the All years "
+                     "step only.")
     return notes
 
 
@@ -1539,9 +1705,14 @@ def timeline_map(
 ):
     """Map one year at a time with a slider; the classes and legend stay the same every year.
 
-    The classes are computed once over every province-year value, so a colour means the same
-    count in 2016 as in 2023. Each step shows that calendar year only (provinces, points and
-    province-only counts); the legend counts update, its classes do not.
+    The map opens on all years; the slider's steps are the years, then "All years" (year ticks,
+    play and pause). A toggle chooses a single year or the running total (every event up to
+    and including the year). The classes are computed once over the values of every step, so
+    a colour means the same count in every step. The provinces, points, province-only counts,
+    headline, kind counts and legend counts follow the step; every figure of every step is
+    computed here, once, and the page only switches between them. With events (and
+    ``column="events"``) the kind toggles and minimum confidence of :func:`choropleth_map`
+    combine with the step.
 
     Parameters
     ----------
@@ -1562,7 +1733,7 @@ def timeline_map(
     Returns
     -------
     folium.Map
-        With a year slider (``.km-slider``) starting at the last year.
+        With a year slider (``.km-slider``) starting at all years.
 
     Examples
     --------
@@ -1573,24 +1744,31 @@ def timeline_map(
     summary, events = _summary_and_events(
         events_or_summary, boundaries, filters, by=("province", "year"), summary=summary
     )
-    steps = _timeline_steps(summary)
+    years = _timeline_years(summary)
     _check_column(summary, column)
     layer = _drawing_layer(boundaries, summary)
-    part, classes, counts = _timeline_part(summary, layer, column, scheme, k, bins, steps)
+    tables = _step_tables(summary, events, boundaries, filters, years)
+    part, classes, counts = _timeline_part(tables, summary, layer, column, scheme, k, bins)
+    if column == "events":
+        codes = layer["province_code"].astype(str).tolist()
+        part["filters"] = filter_counts(events, codes, filters, classes, years=years)
     spec = {
         "choropleth": part,
         "legend": _timeline_legend(column, classes),
         "timeline": {
-            "steps": steps,
-            "initial": steps[-1],
+            "steps": [*years, ALL_YEARS],
+            "labels": {ALL_YEARS: "All years"},
+            "initial": ALL_YEARS,
+            "cumulative": False,
             "label": "Year",
             "counts": counts,
-            "note": "Shows the selected year only.",
+            "kinds": _step_kind_counts(tables),
         },
     }
     extra = [
-        "Slider: each step shows one calendar year only (provinces, points and counts of that "
-        "year); classes and colours are the same for every year."
+        "Slider: a year shows that calendar year only, or, with \"Up to the year\", every "
+        "event up to and including it; the last step shows all years. Classes and colours "
+        "are the same for every step."
     ]
     groups = {"provinces": _group(f"Provinces: {metric_label(column)}")}
     if events is not None and points:
@@ -1598,8 +1776,8 @@ def timeline_map(
         extra.extend(_add_timeline_points(spec, groups, prepared, cluster))
     lines = _headline(summary, events, boundaries, filters, coverage)
     spec["headline"] = lines
-    spec["timeline"]["headlines"] = year_headlines(
-        summary, filters["kinds"], Headline(tuple(lines))
+    spec["timeline"]["headlines"] = _step_headlines(
+        tables, years, filters["kinds"], Headline(tuple(lines)), len(layer)
     )
     words = (title, subtitle or f"{metric_label(column)} by province and year", source, left_out)
     spec["furniture"] = _summary_furniture(summary, events, layer, filters, words, extra=extra)

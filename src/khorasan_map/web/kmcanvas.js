@@ -206,9 +206,7 @@ var kmCanvas = window.kmCanvas || (function () {
     spec.year = spec.dates.map(helpers.yearOf);
     var layer = new Layer(spec, helpers.popup);
     target.addLayer(layer);
-    if (state.step !== null) {
-      layer.show(function (i) { return spec.year[spec.d[i]] === state.step; });
-    }
+    if (helpers.keep) { layer.show(helpers.keep); }  // the step and filters shown
     return {group: layer, show: function (keep) { return layer.show(keep); }};
   }
 

@@ -83,9 +83,10 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
+  // The legend; its counts can be rewritten: classes by key, kinds, precisions and the badges.
   function legend(spec) {
     var box = el("div", "km-legend");
-    var counts = {};
+    var counts = {}, kinds = {}, drawn = {}, initial = {};
     if (spec.title) { box.appendChild(auto(el("div", "km-legend-title", spec.title))); }
     spec.sections.forEach(function (section) {
       var part = el("div", "km-legend-section");
@@ -101,13 +102,16 @@ var kmLib = window.kmLib || (function () {
           var count = el("span", "km-legend-count", "(" + item.count + ")");
           row.appendChild(count);
           if (item.key !== undefined && item.key !== null) { counts[String(item.key)] = count; }
+          if (item.kind) { kinds[item.kind] = count; initial[item.kind] = item.count; }
+          if (item.precision) { drawn[item.precision] = count; }
+          if (item.type === "badge") { drawn.badge = count; }
         }
         part.appendChild(row);
       });
       box.appendChild(part);
     });
     if (spec.note) { box.appendChild(auto(el("div", "km-legend-note", spec.note))); }
-    return {node: box, counts: counts};
+    return {node: box, counts: counts, kinds: kinds, drawn: drawn, initialKinds: initial};
   }
 
   function furniture(spec) {
@@ -136,36 +140,51 @@ var kmLib = window.kmLib || (function () {
     return box;
   }
 
-  // Events of province i that pass the in-map filters: chosen kinds, at least a grade.
-  function filteredCount(filters, i, chosen) {
-    var n = 0;
-    filters.rows[i].forEach(function (t) {
-      if (chosen.kinds[t[0]] && t[1] >= chosen.minGrade) { n += t[2]; }
-    });
-    return n;
+  // The key of the step shown in the page's data (render.step_key writes the same): null on a
+  // map with no timeline, "all", a year, or "upto" and a year for the running total.
+  function stepKey(state) {
+    if (state.step === null || state.step === "all") { return state.step; }
+    return state.cumulative ? "upto" + state.step : state.step;
   }
 
-  // The class of a filtered count, by the map's own bins (upper bounds, inclusive).
-  function binOf(bins, n) {
-    if (n === 0) { return 0; }
-    for (var j = 0; j < bins.length; j += 1) { if (n <= bins[j]) { return j + 1; } }
-    return bins.length;
+  // Whether an event of a year (text; null when unknown) is in the step shown.
+  function inStep(state, year) {
+    if (state.step === null || state.step === "all") { return true; }
+    if (!year) { return false; }
+    return state.cumulative ? Number(year) <= Number(state.step) : year === state.step;
+  }
+
+  // Whether an event of a kind (its key) and grade (index; -1 ungraded) passes the filters.
+  function passes(state, kind, grade) {
+    var f = state.filter;
+    return !f || (f.kindOn[kind] === true && grade >= f.minGrade);
+  }
+
+  // Events of province i that pass the in-map filters and are in the step shown.
+  function filteredCount(filters, i, state) {
+    var n = 0;
+    filters.rows[i].forEach(function (t) {
+      var year = t.length > 3 ? (filters.years[t[3]] || null) : null;
+      if (state.filter.kinds[t[0]] && t[1] >= state.filter.minGrade &&
+          (t.length < 4 || inStep(state, year))) { n += t[2]; }
+    });
+    return n;
   }
 
   function choropleth(map, target, spec, state) {
     var colors = spec.classes.colors;
     function classOf(row, i) {
-      if (state.filter && spec.filters) {
-        if (row.cls === -1) { return -1; }
-        return binOf(spec.filters.bins, filteredCount(spec.filters, i, state.filter));
+      var key = stepKey(state), cls = key === null ? row.cls : row.cls[key];
+      if (state.filter && spec.filters && cls !== -1) {
+        return binOf(spec.filters.bins, filteredCount(spec.filters, i, state));
       }
-      return state.step === null ? row.cls : row.cls[state.step];
+      return cls;
     }
     function pairsOf(row, i) {
-      var pairs = state.step === null ? row.lines : row.lines[state.step];
+      var key = stepKey(state), pairs = row.lines;
+      if (key !== null) { pairs = [["Year", spec.words[key]]].concat(spec.tooltips[row.lines[key]]); }
       if (!(state.filter && spec.filters)) { return pairs; }
-      return [["Shown by the filters", filteredCount(spec.filters, i, state.filter)]]
-        .concat(pairs);
+      return [["Shown by the filters", filteredCount(spec.filters, i, state)]].concat(pairs);
     }
     function style(feature) {
       var row = spec.rows[feature.properties.i];
@@ -209,40 +228,18 @@ var kmLib = window.kmLib || (function () {
     };
   }
 
-  // Kind toggles and a minimum confidence, all in the page: the fills, the legend's class
-  // counts and the headline follow them. Everything shown is text (textContent).
+  // Kind toggles and a minimum confidence, all in the page: the fills, the points, the badges,
+  // the legend's counts and the headline follow them (with the step, on a timeline).
   function filterControl(map, spec, state, parts) {
     var filters = spec.choropleth.filters, box = el("div", "km-filter");
-    var chosen = {kinds: filters.kinds.map(function () { return true; }), minGrade: -1};
-    var allLines = spec.headline;
+    var chosen = {kinds: filters.kinds.map(function () { return true; }), minGrade: -1,
+                  kindOn: {}, levels: filters.levels};
     box.appendChild(el("div", "km-filter-title", "Filter events"));
     function update() {
+      filters.kinds.forEach(function (k, j) { chosen.kindOn[k[0]] = chosen.kinds[j]; });
       var all = chosen.minGrade === -1 && chosen.kinds.every(Boolean);
       state.filter = all ? null : chosen;
-      parts.choropleth.restyle();
-      if (parts.legend) {
-        var counts = parts.choropleth.classCounts();
-        Object.keys(parts.legend.counts).forEach(function (key) {
-          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
-        });
-      }
-      if (!parts.headline) { return; }
-      if (all) { fillHeadline(parts.headline, allLines); return; }
-      var events = 0, provinces = 0;
-      filters.rows.forEach(function (row, i) {
-        var n = filteredCount(filters, i, chosen);
-        events += n;
-        if (n > 0) { provinces += 1; }
-      });
-      var names = filters.kinds.filter(function (k, j) { return chosen.kinds[j]; })
-        .map(function (k) { return k[1]; });
-      var grade = chosen.minGrade === -1 ? "any confidence"
-        : "confidence " + filters.levels[chosen.minGrade] + " or higher";
-      fillHeadline(parts.headline, [
-        "Filtered: " + events + " events in " + provinces + " of " + filters.rows.length +
-          " provinces",
-        (names.length ? names.join(", ") : "no kind chosen") + "; " + grade
-      ]);
+      refresh(spec, state, parts);
     }
     filters.kinds.forEach(function (kind, j) {
       var label = el("label", "km-filter-kind"), input = el("input");
@@ -357,10 +354,42 @@ var kmLib = window.kmLib || (function () {
     if (spec.ep) { spec.e = spec.e.map(function (s) { return spec.ep + s; }); }
   }
 
+  // Kind key, precision name and grade index (-1 ungraded) of point i, marker or canvas table.
+  function pointKind(spec, i) { return spec.kinds[spec.k ? spec.k[i] : spec.meta[spec.m[i]][0]].key; }
+  function pointPrecision(spec, i) {
+    return spec.precisions[spec.p ? spec.p[i] : spec.meta[spec.m[i]][1]];
+  }
+  function pointGrade(spec, i, levels) {
+    return levels.indexOf(spec.confidence[spec.c ? spec.c[i] : spec.meta[spec.m[i]][4]]);
+  }
+
+  // Which points to draw: those in the step shown that pass the filters (null: every one).
+  function pointKeep(spec, state) {
+    if (state.step === null && !state.filter) { return null; }
+    return function (i) {
+      return inStep(state, spec.year[spec.d[i]]) &&
+        (!state.filter || passes(state, pointKind(spec, i),
+                                 pointGrade(spec, i, state.filter.levels)));
+    };
+  }
+
+  // Points drawn, by precision, for the legend: what the map shows.
+  function drawnCounts(spec, keep) {
+    var out = {};
+    for (var i = 0; i < spec.n; i++) {
+      if (keep && !keep(i)) { continue; }
+      var p = pointPrecision(spec, i);
+      out[p] = (out[p] || 0) + 1;
+    }
+    return out;
+  }
+
   function points(map, target, spec, state) {
     if (spec.canvas) {  // many points: one canvas layer (kmcanvas.js)
+      spec.year = spec.dates.map(yearOf);
       return window.kmCanvas.points(map, target, spec, state,
-                                    {popup: eventPopup, yearOf: yearOf});
+                                    {popup: eventPopup, yearOf: yearOf,
+                                     keep: pointKeep(spec, state)});
     }
     expand(spec);
     var n = spec.n, markers = new Array(n), styles = {};
@@ -397,7 +426,7 @@ var kmLib = window.kmLib || (function () {
     }
     // On the map first: markercluster adds to a detached group in quadratic time.
     target.addLayer(group);
-    show(state.step === null ? null : function (i) { return spec.year[spec.d[i]] === state.step; });
+    show(pointKeep(spec, state));
     return {group: group, show: show};
   }
 
@@ -412,10 +441,21 @@ var kmLib = window.kmLib || (function () {
 
   function badges(map, target, spec, state) {
     var group = L.featureGroup(), pane = "kmBadges";
+    // Events of a badge in the step shown that pass the filters.
+    function countOf(item) {
+      if (!item.rows) { return state.step === null || state.step === "all" ? item.count : 0; }
+      var n = 0;
+      item.rows.forEach(function (r) {
+        if (inStep(state, r[2]) && passes(state, r[0], r[1])) { n += r[3]; }
+      });
+      return n;
+    }
     function draw() {
+      var total = 0;
       group.clearLayers();
       spec.items.forEach(function (item) {
-        var count = state.step === null ? item.count : (item.byYear[state.step] || 0);
+        var count = countOf(item);
+        total += count;
         if (!count) { return; }
         var label = el("span", "km-badge-count", count);
         var width = 12 + 7 * String(count).length;
@@ -432,6 +472,7 @@ var kmLib = window.kmLib || (function () {
         marker.on("tooltipopen", function () { keepInside(map, marker.getTooltip()); });
         group.addLayer(marker);
       });
+      return total;
     }
     draw();
     target.addLayer(group);
@@ -449,6 +490,77 @@ var kmLib = window.kmLib || (function () {
 
   function headline(lines) {
     return fillHeadline(auto(el("div", "km-headline")), lines);
+  }
+
+  function setCounts(nodes, counts) {
+    Object.keys(nodes).forEach(function (key) {
+      nodes[key].textContent = "(" + ((counts && counts[key]) || 0) + ")";
+    });
+  }
+
+  // The filtered headline: events and provinces that pass the filters in the step shown.
+  function filteredHeadline(spec, state) {
+    var filters = spec.choropleth.filters, chosen = state.filter, events = 0, provinces = 0;
+    filters.rows.forEach(function (row, i) {
+      var n = filteredCount(filters, i, state);
+      events += n;
+      if (n > 0) { provinces += 1; }
+    });
+    var names = filters.kinds.filter(function (k, j) { return chosen.kinds[j]; })
+      .map(function (k) { return k[1]; });
+    var grade = chosen.minGrade === -1 ? "any confidence"
+      : "confidence " + filters.levels[chosen.minGrade] + " or higher";
+    var key = stepKey(state), when = key === null ? "" : ", " + spec.choropleth.words[key];
+    return [
+      "Filtered: " + events + " events in " + provinces + " of " + filters.rows.length +
+        " provinces" + when,
+      (names.length ? names.join(", ") : "no kind chosen") + "; " + grade
+    ];
+  }
+
+  // Events of each kind that pass the filters in the step shown (from the filters' counts).
+  function filteredKinds(spec, state) {
+    var filters = spec.choropleth.filters, out = {};
+    filters.rows.forEach(function (row) {
+      row.forEach(function (t) {
+        var year = t.length > 3 ? (filters.years[t[3]] || null) : null;
+        var kind = filters.kinds[t[0]][0];
+        if (passes(state, kind, t[1]) && (t.length < 4 || inStep(state, year))) {
+          out[kind] = (out[kind] || 0) + t[2];
+        }
+      });
+    });
+    return out;
+  }
+
+  // Show the step and the filters chosen: fills, points, badges, legend counts and headline.
+  // Every figure of a step was computed in Python; the filtered ones are sums of its counts.
+  function refresh(spec, state, parts) {
+    var key = stepKey(state), filtered = state.filter && spec.choropleth &&
+      spec.choropleth.filters;
+    if (parts.choropleth) { parts.choropleth.restyle(); }
+    var keep = spec.points ? pointKeep(spec.points, state) : null;
+    if (parts.points) { parts.points.show(keep); }
+    var badges = parts.badges ? parts.badges.draw() : 0;
+    if (parts.legend) {
+      var legend = parts.legend;
+      if (parts.choropleth) {
+        setCounts(legend.counts, filtered || key === null ? parts.choropleth.classCounts()
+          : spec.timeline.counts[key]);
+      }
+      if (filtered) { setCounts(legend.kinds, filteredKinds(spec, state)); }
+      else if (key !== null) { setCounts(legend.kinds, spec.timeline.kinds[key]); }
+      else { setCounts(legend.kinds, legend.initialKinds); }
+      if (spec.points) {
+        var drawn = drawnCounts(spec.points, keep);
+        drawn.badge = badges;
+        setCounts(legend.drawn, drawn);
+      }
+    }
+    if (!parts.headline) { return; }
+    if (filtered) { fillHeadline(parts.headline, filteredHeadline(spec, state)); }
+    else if (key !== null) { fillHeadline(parts.headline, spec.timeline.headlines[key]); }
+    else { fillHeadline(parts.headline, spec.headline); }
   }
 
   // Tiles are an extra: when one fails to load (no network), a quiet note says the province
@@ -531,7 +643,9 @@ var kmLib = window.kmLib || (function () {
   }
 
   function render(map, groups, spec) {
-    var state = {step: spec.timeline ? spec.timeline.initial : null};
+    var state = {step: spec.timeline ? spec.timeline.initial : null,
+                 cumulative: spec.timeline ? Boolean(spec.timeline.cumulative) : false,
+                 filter: null};
     panes(map);
     var parts = {};
     if (spec.choropleth) {
@@ -562,13 +676,14 @@ var kmLib = window.kmLib || (function () {
     return parts;
   }
 
-  // Year ticks under the slider: every year when they fit, else every other one, counted
-  // back from the last so the last year is always named.
-  function ticks(steps) {
-    var row = el("div", "km-slider-ticks"), every = steps.length > 8 ? 2 : 1;
+  // Ticks under the slider: every year when they fit, else every other one counted back from
+  // the last year, so the last year is always named; then "All" for every year together.
+  function ticks(steps, labels) {
+    var row = el("div", "km-slider-ticks"), years = steps.length - 1;
+    var every = steps.length > 9 ? 2 : 1;
     steps.forEach(function (step, i) {
-      var shown = (steps.length - 1 - i) % every === 0;
-      row.appendChild(el("span", "km-slider-tick", shown ? step : ""));
+      var shown = i === years || (years - 1 - i) % every === 0;
+      row.appendChild(el("span", "km-slider-tick", shown ? (labels[step] ? "All" : step) : ""));
     });
     return row;
   }
@@ -594,6 +709,32 @@ var kmLib = window.kmLib || (function () {
     return button;
   }
 
+  // Single year or running total: two radio buttons under the slider.
+  function modeChoice(state, update) {
+    var box = el("div", "km-slider-mode"), name = "km-mode-" + L.stamp(box);
+    [[false, "Single year"], [true, "Up to the year (cumulative)"]].forEach(function (mode) {
+      var label = el("label", "km-slider-mode-choice"), input = el("input");
+      input.type = "radio";
+      input.name = name;
+      input.value = mode[0] ? "cumulative" : "single";
+      input.checked = state.cumulative === mode[0];
+      input.addEventListener("change", function () {
+        if (input.checked) { state.cumulative = mode[0]; update(); }
+      });
+      label.appendChild(input);
+      label.appendChild(el("span", null, " " + mode[1]));
+      box.appendChild(label);
+    });
+    return box;
+  }
+
+  function stepLabel(spec, state) {
+    var labels = spec.timeline.labels || {};
+    if (labels[state.step]) { return labels[state.step]; }
+    return state.cumulative ? "Up to and including " + state.step
+      : spec.timeline.label + ": " + state.step;
+  }
+
   function slider(map, spec, state, parts) {
     var steps = spec.timeline.steps;
     var box = el("div", "km-slider");
@@ -609,28 +750,15 @@ var kmLib = window.kmLib || (function () {
     var line = el("div", "km-slider-row");
     line.appendChild(input);
     box.appendChild(line);
-    box.appendChild(ticks(steps));
-    if (spec.timeline.note) { box.appendChild(el("div", "km-slider-note", spec.timeline.note)); }
+    box.appendChild(ticks(steps, spec.timeline.labels || {}));
     function update() {
       state.step = steps[Number(input.value)];
-      label.textContent = spec.timeline.label + ": " + state.step;
+      label.textContent = stepLabel(spec, state);
       box.setAttribute("data-step", state.step);
-      if (parts.choropleth) { parts.choropleth.restyle(); }
-      if (parts.points) {
-        parts.points.show(function (i) {
-          return spec.points.year[spec.points.d[i]] === state.step;
-        });
-      }
-      if (parts.badges) { parts.badges.draw(); }
-      if (parts.legend) {
-        var counts = spec.timeline.counts[state.step] || {};
-        Object.keys(parts.legend.counts).forEach(function (key) {
-          parts.legend.counts[key].textContent = "(" + (counts[key] || 0) + ")";
-        });
-      }
-      var lines = spec.timeline.headlines && spec.timeline.headlines[state.step];
-      if (parts.headline && lines) { fillHeadline(parts.headline, lines); }
+      box.setAttribute("data-mode", state.cumulative ? "cumulative" : "single");
+      refresh(spec, state, parts);
     }
+    box.appendChild(modeChoice(state, update));
     line.appendChild(player(input, update));
     input.addEventListener("input", update);
     control(map, "topleft", box);

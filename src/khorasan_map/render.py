@@ -77,9 +77,9 @@ from khorasan_map.maptext import (
     metric_values,
     reason_counts,
     sources_line,
+    step_headline,
     summary_span,
     text_or_none,
-    step_headline,
     tooltip_rows,
 )
 from khorasan_map.pointlayer import canvas_table, uses_canvas
@@ -1585,7 +1585,7 @@ def _step_tables(summary, events, boundaries, filters, years) -> dict[str, pd.Da
 
 
 def _step_words(key: str, years: list[str]) -> str:
-    """What a step shows, for its tooltips: "2016", "2014 to 2016" or "All years"."""
+    """Name what a step shows, for its tooltips: "2016", "2014 to 2016" or "All years"."""
     if key == ALL_YEARS:
         return "All years"
     if key.startswith("upto"):
@@ -1594,7 +1594,7 @@ def _step_words(key: str, years: list[str]) -> str:
 
 
 def _empty_record(code: str) -> dict:
-    """A province with no events in a step: zero counts (a timeline step never says No data)."""
+    """Return a province with no events in a step: zero counts (a step never says No data)."""
     return {"province_code": code, **dict.fromkeys(ADDITIVE_COLUMNS, 0)}
 
 
@@ -1639,7 +1639,7 @@ def _step_kind_counts(tables) -> dict[str, dict[str, int]]:
 
 
 def _step_headlines(tables, years, kinds, overall: Headline, total: int) -> dict:
-    """The headline of every step: a year's, a running total's, and the all-years one."""
+    """Return the headline of every step: a year's, a running total's, the all-years one."""
     out = {}
     for key, table in tables.items():
         if key == ALL_YEARS:

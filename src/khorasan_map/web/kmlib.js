@@ -96,6 +96,8 @@ var kmLib = window.kmLib || (function () {
         if (item.key !== undefined && item.key !== null) {
           row.setAttribute("data-class", String(item.key));
         }
+        if (item.kind) { row.setAttribute("data-kind", item.kind); }
+        if (item.precision) { row.setAttribute("data-precision", item.precision); }
         row.appendChild(swatch(item));
         row.appendChild(auto(el("span", "km-legend-label", item.label)));
         if (item.count !== undefined && item.count !== null) {
@@ -169,6 +171,13 @@ var kmLib = window.kmLib || (function () {
           (t.length < 4 || inStep(state, year))) { n += t[2]; }
     });
     return n;
+  }
+
+  // The class of a filtered count, by the map's own bins (upper bounds, inclusive).
+  function binOf(bins, n) {
+    if (n === 0) { return 0; }
+    for (var j = 0; j < bins.length; j += 1) { if (n <= bins[j]) { return j + 1; } }
+    return bins.length;
   }
 
   function choropleth(map, target, spec, state) {

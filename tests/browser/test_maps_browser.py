@@ -722,3 +722,100 @@ def test_province_search_zooms_to_the_province_and_opens_its_tooltip(
     tip = wait(driver, "document.querySelector('.km-tooltip')", what="Nangarhar's tooltip")
     assert "Nangarhar" in tip.text
     assert driver.execute_script(zoom) > start
+
+
+# ---------------------------------------------------------------- all years, running totals, filters
+
+HEADLINE = "return document.querySelector('.km-headline').innerText"
+
+
+def kind_count(driver, kind: str) -> str:
+    """The legend's count of a kind, e.g. "(2)"."""
+    return driver.execute_script(
+        f"return document.querySelector('.km-legend-item[data-kind=\"{kind}\"] "
+        ".km-legend-count').innerText")
+
+
+def class_count(driver, key: int) -> str:
+    return driver.execute_script(
+        f"return document.querySelector('[data-class=\"{key}\"] .km-legend-count').innerText")
+
+
+def markers(driver) -> int:
+    return driver.execute_script("return document.querySelectorAll('path.km-point').length")
+
+
+def step_to(driver, index: int) -> None:
+    slider = driver.find_element(By.CSS_SELECTOR, "input.km-slider-input")
+    driver.execute_script(
+        "arguments[0].value = String(arguments[1]);"
+        " arguments[0].dispatchEvent(new Event('input'));", slider, index)
+
+
+def test_timeline_opens_on_all_years_and_its_counts_follow_the_slider(browser, saved, open_page):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    box = driver.find_element(By.CSS_SELECTOR, ".km-slider")
+    assert box.get_attribute("data-step") == "all"
+    assert driver.find_element(By.CSS_SELECTOR, ".km-slider-label").text == "All years"
+    opening = driver.execute_script(HEADLINE)
+    assert opening.startswith("Clashes recorded in 3 of 34 provinces (9%), 2016-01-10 to "
+                              "2022-06-15"), opening
+    assert kind_count(driver, "clash") == "(3)" and class_count(driver, 0) == "(28)"
+    assert markers(driver) == 5  # every located event; the sixth is a province badge
+    step_to(driver, 0)  # 2016: one clash in Nangarhar
+    assert box.get_attribute("data-step") == "2016"
+    first = driver.execute_script(HEADLINE)
+    assert first.startswith("Clashes recorded in 1 of 34 provinces (3%) in 2016"), first
+    assert kind_count(driver, "clash") == "(1)" and kind_count(driver, "defection") == "(0)"
+    assert class_count(driver, 0) == "(33)"
+    assert markers(driver) == 1
+    step_to(driver, 1)  # 2017: a defection, no clash
+    assert kind_count(driver, "clash") == "(0)" and kind_count(driver, "defection") == "(1)"
+
+
+def test_cumulative_toggle_gives_running_totals(browser, saved, open_page):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    step_to(driver, 3)  # 2019
+    single = driver.execute_script(HEADLINE)
+    assert single.startswith("Clashes recorded in 0 of 34 provinces (0%) in 2019"), single
+    driver.find_element(By.CSS_SELECTOR, ".km-slider-mode input[value='cumulative']").click()
+    box = driver.find_element(By.CSS_SELECTOR, ".km-slider")
+    assert box.get_attribute("data-mode") == "cumulative"
+    assert driver.find_element(By.CSS_SELECTOR, ".km-slider-label").text == (
+        "Up to and including 2019")
+    total = driver.execute_script(HEADLINE)
+    assert total.startswith("Clashes recorded in 1 of 34 provinces (3%) by the end of 2019")
+    assert "Every kind: events in 4 of 34 provinces by the end of 2019" in total
+    assert kind_count(driver, "clash") == "(1)" and kind_count(driver, "defection") == "(1)"
+    assert class_count(driver, 0) == "(30)" and markers(driver) == 4
+    step_to(driver, 6)  # 2022, the last year: every event
+    assert driver.execute_script(HEADLINE).startswith("Clashes recorded in 3 of 34 provinces")
+    assert kind_count(driver, "clash") == "(3)"
+
+
+def test_kind_filter_on_the_combined_map_changes_counts_and_points(browser, saved, open_page):
+    driver = open_page(browser, saved["combined_map"], min_paths=34)
+    before = driver.execute_script(HEADLINE)
+    assert markers(driver) == 5 and kind_count(driver, "clash") == "(3)"
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # clashes off
+    after = driver.execute_script(HEADLINE)
+    assert after.startswith("Filtered: 3 events in 3 of 34 provinces"), after
+    assert kind_count(driver, "clash") == "(0)" and kind_count(driver, "defection") == "(1)"
+    assert markers(driver) == 3  # the two located clashes are gone
+    assert driver.find_elements(By.CSS_SELECTOR, ".km-badge") == []  # Herat's was a clash
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # back on
+    assert driver.execute_script(HEADLINE) == before and markers(driver) == 5
+
+
+def test_kind_filter_on_the_timeline_combines_with_the_step(browser, saved, open_page):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # clashes off
+    every = driver.execute_script(HEADLINE)
+    assert every.startswith("Filtered: 3 events in 3 of 34 provinces, All years"), every
+    step_to(driver, 0)  # 2016: its only event was a clash
+    assert driver.execute_script(HEADLINE).startswith("Filtered: 0 events in 0 of 34 provinces"
+                                                      ", 2016")
+    assert markers(driver) == 0 and class_count(driver, 0) == "(34)"
+    step_to(driver, 1)  # 2017: the defection passes
+    assert driver.execute_script(HEADLINE).startswith("Filtered: 1 events in 1 of 34")
+    assert markers(driver) == 1 and kind_count(driver, "defection") == "(1)"

@@ -724,7 +724,7 @@ def test_province_search_zooms_to_the_province_and_opens_its_tooltip(
     assert driver.execute_script(zoom) > start
 
 
-# ---------------------------------------------------------------- all years, running totals, filters
+# ---------------------------------------------------------------- all years, totals, filters
 
 HEADLINE = "return document.querySelector('.km-headline').innerText"
 

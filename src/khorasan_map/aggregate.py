@@ -54,6 +54,7 @@ __all__ = [
     "kinds_noun",
     "parse_date",
     "parse_kinds",
+    "events_frame",
     "percent",
     "summarize",
     "tally",
@@ -422,7 +423,7 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
     >>> list(res.events["event_id"]), list(res.left_out["reason"])
     (['b'], ['before since'])
     """
-    events = _unwrap(events)
+    events = events_frame(events)
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:
@@ -498,8 +499,25 @@ def load_layer(boundaries=None):
     return layer
 
 
-def _unwrap(events):
-    """Accept a DataFrame or a JoinResult-like object with an ``events`` DataFrame."""
+def events_frame(events) -> pd.DataFrame:
+    """Return the events table of ``events``: a DataFrame, or the result that holds one.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame, JoinResult or ValidationResult
+        Events, or the result of :func:`khorasan_map.join.assign_provinces` or
+        :func:`khorasan_map.events.read_events`, whose ``events`` attribute is returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events table itself (not a copy).
+
+    Raises
+    ------
+    TypeError
+        When ``events`` is neither.
+    """
     if isinstance(events, pd.DataFrame):
         return events
     inner = getattr(events, "events", None)
@@ -1151,7 +1169,7 @@ def tally_events(
     >>> tally.coverage(min_confidence="high").before["provinces_with_events"]  # doctest: +SKIP
     8
     """
-    events = _unwrap(events)
+    events = events_frame(events)
     layer = load_layer(boundaries)
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
@@ -1902,11 +1920,8 @@ def coverage(
     split_date : str or date, optional
         First day of the "after" side of the before/after split (default
         :data:`khorasan_map.settings.SHIFT_DATE`, read at call time).
-    engine : {"auto", "memory", "dask"}, default "auto"
-        Which engine runs, as for :func:`tally`.
-    **read
-        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
-        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
+    engine, **read
+        Which engine runs and how files are read and placed, as for :func:`summarize`.
 
     Returns
     -------

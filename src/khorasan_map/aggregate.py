@@ -51,6 +51,8 @@ __all__ = [
     "coverage",
     "coverage_sentence",
     "filter_events",
+    "finish_coverage",
+    "finish_summary",
     "kinds_noun",
     "parse_date",
     "parse_kinds",
@@ -1872,7 +1874,28 @@ def summarize(
     parse_by(by)
     _check_filters(kinds, min_confidence)
     result = tally(events, boundaries, since=since, until=until, engine=engine, **read)
-    table = result.summary(boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
+    return finish_summary(result, boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
+
+
+def finish_summary(result, boundaries=None, **filters):
+    """Finish a tally as :func:`summarize` does: the table, with what the tally read.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally made by :func:`tally`.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when None.
+    **filters
+        ``kinds``, ``min_confidence`` and ``by``, as for :func:`summarize`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :meth:`Tally.summary`, with ``attrs["engine"]`` and ``attrs["scale"]``
+        (:func:`scale_info`).
+    """
+    table = result.summary(boundaries, **filters)
     table.attrs["engine"] = result.engine
     table.attrs["scale"] = scale_info(result)
     return table
@@ -1948,7 +1971,27 @@ def coverage(
         raise ValueError("split_date is required")
     result = tally(events, boundaries, since=since, until=until, split_date=split,
                    engine=engine, **read)
-    cov = result.coverage(boundaries, kinds=kinds, min_confidence=min_confidence)
+    return finish_coverage(result, boundaries, kinds=kinds, min_confidence=min_confidence)
+
+
+def finish_coverage(result, boundaries=None, **filters):
+    """Finish a tally as :func:`coverage` does: the answer, with what the tally read.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally made by :func:`tally`.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when None.
+    **filters
+        ``kinds`` (default clashes) and ``min_confidence``, as for :func:`coverage`.
+
+    Returns
+    -------
+    Coverage
+        :meth:`Tally.coverage`, with its ``dataset``, ``engine`` and ``scale`` attributes.
+    """
+    cov = result.coverage(boundaries, **filters)
     cov.dataset = result.dataset
     cov.engine = result.engine
     cov.scale = scale_info(result)

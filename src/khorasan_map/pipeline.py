@@ -268,7 +268,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     placed = joined.events
     # Every map and the report read these: each is computed once, here.
     step("Summarising events and counting provinces")
-    summary, by_year, cover = finish_three_ways(aggregate.tally(placed, engine="memory"))
+    counted = aggregate.tally(placed, engine="memory")
+    summary, by_year, cover = finish_three_ways(counted)
     head = maptext.headline(placed, summary, coverage=cover)
     result.coverage_sentence = cover.sentence
     prepared = render.prepare_points(placed)
@@ -285,7 +286,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         "index.html": (render.combined_map, {**shared, **points}),
         "choropleth.html": (render.choropleth_map, shared),
         "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
-        "timeline.html": (render.timeline_map, {**shared, **points, "summary": by_year}),
+        "timeline.html": (render.timeline_map,
+                          {**shared, **points, "summary": by_year, "tally": counted}),
     }
     left_out = left_out_reasons(read)
     texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
@@ -438,7 +440,7 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     choropleth = render.choropleth_map(summary, left_out=left_out)
     write("index.html", save_html, choropleth, offline=offline, inline=True)
     write("choropleth.html", save_html, choropleth, offline=offline, inline=True)
-    write("timeline.html", save_html, render.timeline_map(by_year, left_out=left_out),
+    write("timeline.html", save_html, render.timeline_map(by_year, left_out=left_out, tally=tally),
           offline=offline, inline=True)
     step("Drawing the report")
     result.written += _write_report(summary, out, left_out)

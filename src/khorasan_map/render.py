@@ -1543,21 +1543,23 @@ def _added_years(by_year, last=None) -> pd.DataFrame:
     return out.rename_axis("province_code").reset_index()
 
 
-def _totals_counter(summary, events, boundaries, filters):
+def _totals_counter(summary, events, boundaries, filters, counted=None):
     """Return a function of a year (None: every year) giving provinces' totals up to it.
 
-    With events, one tally is made and finished for each year from its groups of that year and
-    before (:class:`khorasan_map.aggregate.Tally`), so distinct counts stay exact; without,
-    the province-year summary is added up (:func:`_added_years`).
+    With a tally (the one given, else one made of the events), each total is finished from
+    its groups of that year and before (:class:`khorasan_map.aggregate.Tally`), so distinct
+    counts stay exact; with only a province-year summary, its years are added up
+    (:func:`_added_years`).
     """
-    if events is None:
+    if counted is None and events is None:
         return lambda last: _added_years(summary, last)
     import dataclasses
 
     from khorasan_map.aggregate import NO_YEAR, tally
 
-    counted = tally(events, boundaries, since=filters["since"], until=filters["until"],
-                    engine="memory")
+    if counted is None:
+        counted = tally(events, boundaries, since=filters["since"], until=filters["until"],
+                        engine="memory")
     pick = {"kinds": filters["kinds"], "min_confidence": filters["min_confidence"]}
     years = counted.groups.index.get_level_values("year")
 
@@ -1570,11 +1572,11 @@ def _totals_counter(summary, events, boundaries, filters):
     return through
 
 
-def _step_tables(summary, events, boundaries, filters, years) -> dict[str, pd.DataFrame]:
+def _step_tables(summary, events, boundaries, filters, years, counted=None) -> dict:
     """Province table of every timeline step: each year, each running total, all years."""
     year = pd.to_numeric(summary["year"], errors="coerce")
     tables = {step_key(y): summary[(year == int(y)).to_numpy()] for y in years}
-    through = _totals_counter(summary, events, boundaries, filters)
+    through = _totals_counter(summary, events, boundaries, filters, counted)
     for y in years:
         tables[step_key(y, True)] = through(int(y))
     tables[ALL_YEARS] = through(None)
@@ -1699,6 +1701,7 @@ def timeline_map(
     summary=None,
     coverage=None,
     prepared: PreparedPoints | None = None,
+    tally=None,
 ):
     """Map one year at a time with a slider; the classes and legend stay the same every year.
 
@@ -1726,6 +1729,11 @@ def timeline_map(
         The province-year summary already computed from the events with the same filters.
     coverage, prepared
         As in :func:`combined_map`.
+    tally : khorasan_map.aggregate.Tally, optional
+        The tally ``summary`` was finished from (a build makes one, with no window): the
+        running totals and all years are finished from it. By default the events are tallied
+        here; with only a summary, its years are added up (counts and fatalities; distinct
+        counts and shares are then not given for running totals).
 
     Returns
     -------
@@ -1744,7 +1752,7 @@ def timeline_map(
     years = _timeline_years(summary)
     _check_column(summary, column)
     layer = _drawing_layer(boundaries, summary)
-    tables = _step_tables(summary, events, boundaries, filters, years)
+    tables = _step_tables(summary, events, boundaries, filters, years, tally)
     part, classes, counts = _timeline_part(tables, summary, layer, column, scheme, k, bins)
     if column == "events":
         codes = layer["province_code"].astype(str).tolist()

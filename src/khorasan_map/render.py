@@ -1665,18 +1665,29 @@ def _timeline_legend(column: str, classes: Classes) -> dict:
 def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
     """Put the prepared points on a timeline; return the notes they add."""
     pts, stats = _clustered(prepared, cluster), prepared.stats
-    unknown = {i for i, text in enumerate(pts["dates"]) if text == "date unknown"}
-    no_year = sum(1 for i in pts["d"] if i in unknown)
     spec["points"], spec["badges"] = pts, prepared.badges
     spec["legend"]["sections"].extend(
         _points_legend_sections(pts, stats)
     )
     groups["points"] = _group("Events")
-    notes = _points_notes(stats, pts["cluster"])
-    if no_year:
-        notes.append(f"{no_year:,} located events have no known year: shown on the All years "
-                     "step only.")
-    return notes
+    return _points_notes(stats, pts["cluster"])
+
+
+def _undated_note(by_year, whole) -> tuple[object, list[str]]:
+    """The table the timeline's furniture counts from, and a note on events of no known year.
+
+    All years counts every event, the years only the dated ones: the records and left-out
+    lines are those of all years, and the note says how many are on no year's step.
+    """
+    dated, every = by_year.attrs.get("n_events"), whole.attrs.get("n_events")
+    if dated is None or every is None:
+        return by_year, []
+    n = int(every) - int(dated)
+    if n <= 0:
+        return whole, []
+    verb = "has" if n == 1 else "have"
+    return whole, [f"{n:,} event{'' if n == 1 else 's'} {verb} no known year: counted and "
+                   "drawn on the All years step only."]
 
 
 def timeline_map(
@@ -1785,7 +1796,9 @@ def timeline_map(
         tables, years, filters["kinds"], Headline(tuple(lines)), len(layer)
     )
     words = (title, subtitle or f"{metric_label(column)} by province and year", source, left_out)
-    spec["furniture"] = _summary_furniture(summary, events, layer, filters, words, extra=extra)
+    counted, undated = _undated_note(summary, tables[ALL_YEARS])
+    spec["furniture"] = _summary_furniture(counted, events, layer, filters, words,
+                                           extra=extra + undated)
     m = _base_map(tiles)
     use_cluster = bool(spec.get("points", {}).get("cluster"))
     return _finish(m, spec, groups, cluster=use_cluster, layer_control=len(groups) > 1)

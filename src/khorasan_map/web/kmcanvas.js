@@ -22,14 +22,22 @@ var kmCanvas = window.kmCanvas || (function () {
 
   function floats(text) { return new Float32Array(bytes(text).buffer); }
 
+  var HALO = 2;  // a white ring this wide, dark-edged, around each point: seen on any fill
+
   // One small picture per kind and precision, stamped once per point.
   function sprite(color, precision) {
-    var s = STYLE[precision] || STYLE.near, size = 2 * (s.radius + s.weight) + 2;
+    var s = STYLE[precision] || STYLE.near, size = 2 * (s.radius + s.weight + HALO) + 2;
     var c = document.createElement("canvas");
     c.width = c.height = size;
     var g = c.getContext("2d");
     g.beginPath();
     g.arc(size / 2, size / 2, s.radius, 0, 2 * Math.PI);
+    g.lineWidth = s.weight + 2 * HALO + 1;  // a dark edge, then the white halo inside it
+    g.strokeStyle = "rgba(51, 51, 51, 0.8)";
+    g.stroke();
+    g.lineWidth = s.weight + 2 * HALO - 1;
+    g.strokeStyle = "#ffffff";
+    g.stroke();
     if (s.fill) { g.globalAlpha = s.fill; g.fillStyle = color; g.fill(); g.globalAlpha = 1; }
     g.lineWidth = s.weight;
     g.strokeStyle = s.stroke || color;

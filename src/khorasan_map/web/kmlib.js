@@ -671,12 +671,12 @@ var kmLib = window.kmLib || (function () {
       control(map, "bottomright", parts.legend.node);
     }
     if (spec.furniture) { control(map, "bottomleft", furniture(spec.furniture)); }
-    if (spec.timeline) { slider(map, spec, state, parts); }
-    if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
     if (spec.fit) {  // a canvas of points is fitted without the pan animation: one draw, not two
       map.fitBounds(spec.fit, spec.points && spec.points.canvas ? {animate: false} : {});
-      control(map, "topleft", fitButton(map, spec.fit));
+      control(map, "topleft", fitButton(map, spec.fit));  // under the zoom buttons
     }
+    if (spec.timeline) { slider(map, spec, state, parts); }
+    if (parts.choropleth && spec.choropleth.filters) { filterControl(map, spec, state, parts); }
     if (parts.choropleth) {
       control(map, "topright", labelToggle(map, parts.choropleth));
       control(map, "topright", searchBox(map, parts.choropleth));

@@ -1674,7 +1674,7 @@ def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
 
 
 def _undated_note(by_year, whole) -> tuple[object, list[str]]:
-    """The table the timeline's furniture counts from, and a note on events of no known year.
+    """Return the table the furniture counts from, and a note on events of no known year.
 
     All years counts every event, the years only the dated ones: the records and left-out
     lines are those of all years, and the note says how many are on no year's step.

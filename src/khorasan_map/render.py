@@ -86,6 +86,8 @@ from khorasan_map.pointlayer import canvas_table, uses_canvas
 from khorasan_map.web import web_file
 
 __all__ = [
+    "ADDITIVE_COLUMNS",
+    "ALL_YEARS",
     "DATASET_LABELS",
     "DEFAULT_TILES",
     "ELEMENT_CLASSES",
@@ -94,10 +96,12 @@ __all__ = [
     "PreparedPoints",
     "choropleth_map",
     "combined_map",
+    "filter_counts",
     "points_map",
     "prepare_points",
     "safe_json",
     "safe_url",
+    "step_key",
     "tile_provider",
     "timeline_map",
 ]

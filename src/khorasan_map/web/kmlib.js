@@ -190,10 +190,15 @@ var kmLib = window.kmLib || (function () {
       return cls;
     }
     function pairsOf(row, i) {
-      var key = stepKey(state), pairs = row.lines;
-      if (key !== null) { pairs = [["Year", spec.words[key]]].concat(spec.tooltips[row.lines[key]]); }
-      if (!(state.filter && spec.filters)) { return pairs; }
-      return [["Shown by the filters", filteredCount(spec.filters, i, state)]].concat(pairs);
+      var key = stepKey(state), pairs = row.lines, head = [];
+      if (key !== null) {
+        head.push([/^\d{4}$/.test(key) ? "Year" : "Years", spec.words[key]]);
+        pairs = spec.tooltips[row.lines[key]];
+      }
+      if (state.filter && spec.filters) {
+        head.push(["Shown by the filters", filteredCount(spec.filters, i, state)]);
+      }
+      return head.concat(pairs);
     }
     function style(feature) {
       var row = spec.rows[feature.properties.i];

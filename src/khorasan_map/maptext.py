@@ -692,6 +692,8 @@ def step_headline(table, kinds=None, overall=None, when="", total=None) -> list[
     >>> t = pd.DataFrame({"province_code": ["A", "B"], "events": [1, 0], "n_clash": [0, 0]})
     >>> step_headline(t, when="in 2017")[0]
     'Clashes recorded in 0 of 2 provinces (0%) in 2017'
+    >>> step_headline(t.assign(events=0), when="in 2018")
+    ['No events recorded in 2018']
     """
     from khorasan_map.aggregate import coverage_sentence, kinds_noun
 
@@ -704,8 +706,11 @@ def step_headline(table, kinds=None, overall=None, when="", total=None) -> list[
     n_lead = table.loc[lead.to_numpy(), "province_code"].nunique()
     n_every = table.loc[every.to_numpy(), "province_code"].nunique()
     suffix = f" {when}" if when else ""
-    lines = [f"{coverage_sentence(noun, int(n_lead), int(total))}{suffix}"]
-    if kinds is None:
+    if not n_every:  # a step with no event of any kind says so, never "No data"
+        lines = [f"No events recorded{suffix}"]
+    else:
+        lines = [f"{coverage_sentence(noun, int(n_lead), int(total))}{suffix}"]
+    if kinds is None and n_every:
         lines.append(f"Every kind: events in {n_every} of {total} provinces{suffix}")
     if overall is not None and overall.lines:
         lines.append(f"All years: {overall.sentence}")
@@ -893,27 +898,24 @@ def span_ends(events) -> tuple[str, str] | None:
 
 
 def span_text(events) -> str | None:
-    """Write the span of some events, each end at its own record's precision.
+    """Write the span of some events as one text: :func:`span_ends` joined by "to".
 
     Parameters
     ----------
     events : pandas.DataFrame
-        Events with ``date`` and, where known, ``date_start``, ``date_end`` and
-        ``date_precision``.
+        As for :func:`span_ends`.
 
     Returns
     -------
     str or None
-        ``"2014 to 2025-02-11"`` when the first record is dated only 2014-2015; one date when
-        both ends read the same; None when no event is dated (:func:`span_ends`).
+        ``"2014 to 2025-02-11"``; one date when both ends read the same; None when no event
+        is dated.
 
     Examples
     --------
-    >>> events = pd.DataFrame({"date": ["2014-01-01", "2016-06-01"],
-    ...     "date_start": ["2014-01-01", "2016-06-01"], "date_end": ["2015-12-31", "2016-06-30"],
-    ...     "date_precision": ["range", "month"]})
-    >>> span_text(events)
-    '2014 to June 2016'
+    >>> span_text(pd.DataFrame({"date": ["2014-01-01"], "date_start": ["2014-01-01"],
+    ...     "date_end": ["2015-12-31"], "date_precision": ["range"]}))
+    '2014 to 2015'
     """
     ends_at = span_ends(events)
     if ends_at is None:

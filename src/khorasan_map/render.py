@@ -1794,7 +1794,9 @@ def timeline_map(
     if events is not None and points:
         prepared = _points_for(events, prepared, layer, filters)
         extra.extend(_add_timeline_points(spec, groups, prepared, cluster))
-    lines = _headline(summary, events, boundaries, filters, coverage)
+    # All years: every event, those of no known year too (the province table of all years).
+    whole = tables[ALL_YEARS] if events is not None else summary
+    lines = _headline(whole, events, boundaries, filters, coverage)
     spec["headline"] = lines
     spec["timeline"]["headlines"] = _step_headlines(
         tables, years, filters["kinds"], Headline(tuple(lines)), len(layer)

@@ -771,6 +771,9 @@ def test_timeline_opens_on_all_years_and_its_counts_follow_the_slider(browser, s
     assert markers(driver) == 1
     step_to(driver, 1)  # 2017: a defection, no clash
     assert kind_count(driver, "clash") == "(0)" and kind_count(driver, "defection") == "(1)"
+    step_to(driver, 4)  # 2020: no event at all
+    assert driver.execute_script(HEADLINE).startswith("No events recorded in 2020")
+    assert class_count(driver, 0) == "(34)" and class_count(driver, -1) == "(0)"
 
 
 def test_cumulative_toggle_gives_running_totals(browser, saved, open_page):

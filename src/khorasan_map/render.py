@@ -1461,7 +1461,9 @@ def combined_map(
     spec = {
         "choropleth": part,
         "outlines": [
-            _outline_spec(layer.iloc[defection], "defections", color, 3.5, "km-defection-outline")
+            {**_outline_spec(layer.iloc[defection], "defections", color, 3.5,
+                             "km-defection-outline"),
+             "provinces": defection, "kind": "defection"}  # the filters hide or show each
         ],
         "points": points,
         "badges": prepared.badges,

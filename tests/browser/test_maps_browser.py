@@ -808,6 +808,13 @@ def test_kind_filter_on_the_combined_map_changes_counts_and_points(browser, save
     assert driver.find_elements(By.CSS_SELECTOR, ".km-badge") == []  # Herat's was a clash
     driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # back on
     assert driver.execute_script(HEADLINE) == before and markers(driver) == 5
+    outline = ("return [document.querySelector('.km-swatch-outline').parentNode"
+               ".querySelector('.km-legend-count').innerText,"
+               " document.querySelector('path.km-defection-outline')"
+               ".getAttribute('stroke-opacity')]")
+    assert driver.execute_script(outline) == ["(1)", "0.95"]  # Kunar's defection
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='defection']").click()  # off
+    assert driver.execute_script(outline) == ["(0)", "0"]
 
 
 def test_kind_filter_on_the_timeline_combines_with_the_step(browser, saved, open_page):

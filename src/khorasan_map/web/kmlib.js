@@ -107,6 +107,7 @@ var kmLib = window.kmLib || (function () {
           if (item.kind) { kinds[item.kind] = count; initial[item.kind] = item.count; }
           if (item.precision) { drawn[item.precision] = count; }
           if (item.type === "badge") { drawn.badge = count; }
+          if (item.type === "outline") { drawn.outline = count; }
         }
         part.appendChild(row);
       });
@@ -280,17 +281,34 @@ var kmLib = window.kmLib || (function () {
     control(map, "topleft", box);
   }
 
-  function outlines(map, target, spec) {
-    var layer = L.geoJSON(spec.geojson, {
-      pane: "kmProvinces",
-      interactive: false,
-      style: function () {
-        return {fill: false, color: spec.color, weight: spec.weight, opacity: 0.95,
-                dashArray: spec.dash || null, className: spec.className};
-      }
-    });
+  // Province outlines. An outline of a kind (the defection provinces) follows the filters:
+  // a province is outlined while some event of that kind in it passes them.
+  function outlines(map, target, spec, state, filters) {
+    function shown(feature) {
+      if (!state.filter || !spec.kind || !filters) { return true; }
+      var p = spec.provinces[feature.properties.i], kind = -1;
+      filters.kinds.forEach(function (k, j) { if (k[0] === spec.kind) { kind = j; } });
+      return filters.rows[p].some(function (t) {
+        return t[0] === kind && state.filter.kinds[t[0]] && t[1] >= state.filter.minGrade;
+      });
+    }
+    function style(feature) {
+      return {fill: false, color: spec.color, weight: spec.weight,
+              opacity: shown(feature) ? 0.95 : 0, dashArray: spec.dash || null,
+              className: spec.className};
+    }
+    var layer = L.geoJSON(spec.geojson, {pane: "kmProvinces", interactive: false, style: style});
     target.addLayer(layer);
-    return layer;
+    return {
+      restyle: function () {
+        var n = 0;
+        layer.eachLayer(function (path) {
+          path.setStyle(style(path.feature));
+          if (shown(path.feature)) { n += 1; }
+        });
+        return n;
+      }
+    };
   }
 
   var PRECISION_STYLE = {
@@ -555,7 +573,8 @@ var kmLib = window.kmLib || (function () {
     if (parts.choropleth) { parts.choropleth.restyle(); }
     var keep = spec.points ? pointKeep(spec.points, state) : null;
     if (parts.points) { parts.points.show(keep); }
-    var badges = parts.badges ? parts.badges.draw() : 0;
+    var badges = parts.badges ? parts.badges.draw() : 0, outlined = 0;
+    (parts.outlines || []).forEach(function (o) { outlined += o.restyle(); });
     if (parts.legend) {
       var legend = parts.legend;
       if (parts.choropleth) {
@@ -568,6 +587,7 @@ var kmLib = window.kmLib || (function () {
       if (spec.points) {
         var drawn = drawnCounts(spec.points, keep);
         drawn.badge = badges;
+        drawn.outline = outlined;
         setCounts(legend.drawn, drawn);
       }
     }
@@ -666,7 +686,10 @@ var kmLib = window.kmLib || (function () {
       parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);
     }
     if (spec.outlines) {
-      spec.outlines.forEach(function (o) { outlines(map, groups[o.group] || map, o); });
+      var filters = spec.choropleth && spec.choropleth.filters;
+      parts.outlines = spec.outlines.map(function (o) {
+        return outlines(map, groups[o.group] || map, o, state, filters);
+      });
     }
     if (spec.points) { parts.points = points(map, groups.points || map, spec.points, state); }
     if (spec.badges) { parts.badges = badges(map, groups.points || map, spec.badges, state); }

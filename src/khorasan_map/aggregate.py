@@ -1979,10 +1979,8 @@ def finish_coverage(result, boundaries=None, **filters):
 
     Parameters
     ----------
-    result : Tally
-        A tally made by :func:`tally`.
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer; the shipped 34 provinces when None.
+    result, boundaries
+        As for :func:`finish_summary`.
     **filters
         ``kinds`` (default clashes) and ``min_confidence``, as for :func:`coverage`.
 

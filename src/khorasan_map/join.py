@@ -583,7 +583,11 @@ class _Edges:
 
 @dataclass(frozen=True)
 class _Band:
-    """For each cell of a grid, the edges that may lie within the tolerance of a point in it."""
+    """For each cell of a grid, the edges that may lie within the tolerance of a point in it.
+
+    ``listed`` says whether a cell lists any edge, on the grid with a ring of unlisted cells
+    around it (``(ny + 2) * (nx + 2)`` flags), so a point off the grid finds an unlisted cell.
+    """
 
     x0: float
     y0: float
@@ -592,6 +596,7 @@ class _Band:
     ny: int
     ptr: np.ndarray
     edge: np.ndarray
+    listed: np.ndarray
 
 
 def equal_area_edges(locator: PointLocator) -> _Edges:
@@ -702,7 +707,10 @@ def tolerance_band(locator: PointLocator, tolerance_m: float) -> _Band | None:
         pairs = np.unique(cells * len(edges.owner) + seg)
         counts = np.bincount(pairs // len(edges.owner), minlength=nx * ny)
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        band = _Band(x0, y0, cell, nx, ny, ptr, (pairs % len(edges.owner)).astype(np.int32))
+        listed = np.zeros((ny + 2, nx + 2), dtype=bool)
+        listed[1:-1, 1:-1] = (counts > 0).reshape(ny, nx)
+        band = _Band(x0, y0, cell, nx, ny, ptr, (pairs % len(edges.owner)).astype(np.int32),
+                     listed.ravel())
     bands[key] = band
     while len(bands) > _BANDS_KEPT:
         bands.popitem(last=False)
@@ -736,21 +744,25 @@ def segment_distance(px, py, seg):
     return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, across))
 
 
+def _ring_index(values, origin, cell, n):
+    """Return the cell index of each value on a grid of ``n`` cells with a ring (0 .. n + 1)."""
+    position = (values - origin) * (1.0 / cell)
+    return np.fmin(np.fmax(position, 0.0), n + 1.0).astype(np.int32)  # fmax: NaN gives 0
+
+
 def _nearest_in_band(locator, band, lon, lat, tolerance_m):
     """Nearest polygon within the tolerance by the band's candidate edges (-1 beyond it)."""
     n = len(lon)
     rank = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
-    fx = (lon - band.x0) / band.cell
-    fy = (lat - band.y0) / band.cell
-    on_grid = (fx >= 0) & (fx < band.nx) & (fy >= 0) & (fy < band.ny)
-    pts = np.flatnonzero(on_grid)
-    cell = fy[pts].astype(np.int64) * band.nx + fx[pts].astype(np.int64)
-    n_c = band.ptr[cell + 1] - band.ptr[cell]
-    keep = n_c > 0
-    pts, cell, n_c = pts[keep], cell[keep], n_c[keep]
+    # Column and row on the grid with its ring (0 and n + 1 are off the grid; NaN gives 0).
+    ix = _ring_index(lon, band.x0 - band.cell, band.cell, band.nx)
+    iy = _ring_index(lat, band.y0 - band.cell, band.cell, band.ny)
+    pts = np.flatnonzero(band.listed[iy * (band.nx + 2) + ix])  # few: most points are far
     if not len(pts):
         return rank, dist
+    cell = (iy[pts] - 1).astype(np.int64) * band.nx + (ix[pts] - 1)
+    n_c = band.ptr[cell + 1] - band.ptr[cell]
     edges = equal_area_edges(locator)
     px, py = edges.transformer.transform(lon[pts], lat[pts])
     px, py = np.asarray(px), np.asarray(py)
@@ -1422,18 +1434,21 @@ _RULE_TABLE = np.array(list(_RULES.values()), dtype=np.int8)
 _RULE_ID = {name: i for i, name in enumerate(_RULES)}
 _BY_OF_RULE, _CASE_OF_RULE, _USED_OF_RULE = (np.ascontiguousarray(_RULE_TABLE[:, k])
                                              for k in range(3))
+#: ``assigned_by`` of each rule, as the text the events get.
+_BY_TEXT_OF_RULE = np.asarray(_BY, dtype=object)[_BY_OF_RULE]
 
 
 @dataclass
 class _Decision:
     """The outcome of the rules: for every event, and for the rows of the report.
 
-    ``assigned`` and ``by`` have one entry per event; ``case``, ``used``, ``point_ids`` and
-    ``distance_km`` one per report row (``rows``, the events that need a look, in order).
+    ``assigned`` and ``rule`` (a number of :data:`_RULES`) have one entry per event; ``case``,
+    ``used``, ``point_ids`` and ``distance_km`` one per report row (``rows``, the events that
+    need a look, in order).
     """
 
     assigned: np.ndarray
-    by: np.ndarray
+    rule: np.ndarray
     rows: np.ndarray
     case: np.ndarray
     used: np.ndarray
@@ -1490,17 +1505,18 @@ def compare_with_stated(points, stated, located, snapped: _Snapped) -> _Decision
         assigned[disagree] = np.where(stated_wins, s[disagree], code[disagree])
     if len(snapped.rows):
         rule[snapped.rows], assigned[snapped.rows] = _outside_rules(points, stated, snapped)
-    rows = np.flatnonzero(_CASE_OF_RULE[rule])
+    rows = np.flatnonzero((rule != _RULE_ID["point"]) & (rule != _RULE_ID["stated only"]))
     rule_of_row = rule[rows]
-    # The point's code id and the distance of each report row (outside: the nearest polygon).
-    point_ids = code.copy()
-    point_ids[snapped.rows] = snapped.near_ids
+    case = _CASE_OF_RULE[rule_of_row]
+    # The point's code id and the distance of each report row: outside every polygon (the
+    # report rows of snapped.rows, in the same order), those of the nearest polygon.
+    outside = np.flatnonzero(case == _OUTSIDE)
+    point_ids = code[rows]
+    point_ids[outside] = snapped.near_ids
     distance_km = np.full(len(rows), np.nan)
-    at = np.empty(len(code), dtype=np.int32)
-    at[rows] = np.arange(len(rows), dtype=np.int32)
-    distance_km[at[snapped.rows]] = snapped.distance_km  # every point outside has a report row
-    return _Decision(assigned, _BY_OF_RULE[rule], rows, _CASE_OF_RULE[rule_of_row],
-                     _USED_OF_RULE[rule_of_row], point_ids[rows], distance_km)
+    distance_km[outside] = snapped.distance_km
+    return _Decision(assigned, rule, rows, case, _USED_OF_RULE[rule_of_row], point_ids,
+                     distance_km)
 
 
 # -- step 6: report ----------------------------------------------------------------------------
@@ -1617,19 +1633,24 @@ def _near_text(w: _Wording, sel, dec, stated):
     named = ((s >= 0) & (s != near)).astype(np.int64)
     n_codes = len(w.labels)
 
-    def build(tenths, near, s, used_stated, named):
+    def build_start(tenths, near):
+        return ("The point lies outside every polygon, " + _one_decimal(tenths) + " km from "
+                + w.labels[near] + f", within the {w.km} km tolerance, so it was given to "
+                "the nearest polygon")
+
+    def build_end(s, used_stated, named):
         source = w.labels[s]
-        end = np.where(
+        return np.where(
             used_stated == 1,
             "; the source names " + source + ", which was used for a district-precision point.",
             np.where(named == 1, " (the source names " + source + ").", "."),
         ).astype(object)
-        return ("The point lies outside every polygon, " + _one_decimal(tenths) + " km from "
-                + w.labels[near] + f", within the {w.km} km tolerance, so it was given to "
-                "the nearest polygon" + end)
 
-    return _text_by_key([(tenths, int(tenths.max()) + 1), (near + 1, n_codes), (s + 1, n_codes),
-                         (used_stated, 2), (named, 2)], build)
+    start, starts = _text_by_key(
+        [(tenths, int(tenths.max()) + 1), (near + 1, n_codes)], build_start)
+    end, ends = _text_by_key([(s + 1, n_codes), (used_stated, 2), (named, 2)], build_end)
+    # Joined once per distinct pair of halves.
+    return _text_by_key([(start, len(starts)), (end, len(ends))], lambda a, b: starts[a] + ends[b])
 
 
 def _beyond_text(w: _Wording, sel, dec, stated):
@@ -1756,7 +1777,7 @@ def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> p
                                      copy=False)
     out["assigned_province"] = pd.Series(names[dec.assigned], index=events.index, dtype=object,
                                          copy=False)
-    out["assigned_by"] = pd.Series(np.asarray(_BY, dtype=object)[dec.by], index=events.index,
+    out["assigned_by"] = pd.Series(_BY_TEXT_OF_RULE[dec.rule], index=events.index,
                                    dtype=object, copy=False)
     return out
 

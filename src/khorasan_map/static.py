@@ -103,9 +103,35 @@ def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
     return summary, data, headline(data, summary, boundaries, coverage=coverage, **filters)
 
 
-def _draw_provinces(ax, projected, outline, fills):
-    projected.plot(ax=ax, color=fills, edgecolor="#555555", linewidth=0.4)
-    outline.plot(ax=ax, color="#222222", linewidth=0.9)
+def _draw_provinces(ax, drawn, fills):
+    """Fill each province's path and draw the outline, from paths built once per layer."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    paths, outline = drawn
+    ax.add_collection(PathCollection(paths, facecolors=fills, edgecolors="#555555",
+                                     linewidths=0.4), autolim=False)
+    ax.add_collection(LineCollection(outline, colors="#222222", linewidths=0.9), autolim=False)
+
+
+def _matplotlib_paths(shapes, outline):
+    """Return one compound path per shape (holes included) and the outline as line segments.
+
+    Rings are normalised first (exterior and holes wound opposite ways), so holes stay
+    holes, as geopandas' own plotting does.
+    """
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    paths = []
+    for shape in shapely.normalize(shapes.values):
+        rings = []
+        for part in shapely.get_parts(shape):
+            rings += [part.exterior, *part.interiors]
+        paths.append(MplPath.make_compound_path(
+            *(MplPath(np.asarray(ring.coords)[:, :2], closed=True) for ring in rings)
+        ))
+    segments = [np.asarray(line.coords)[:, :2] for line in shapely.get_parts(outline.values)]
+    return paths, segments
 
 
 def _text_color(fill):
@@ -117,10 +143,11 @@ def _text_color(fill):
 
 
 def _project(summary, crs):
-    """Return the summary in ``crs`` and the outline of all its shapes, reusing earlier work.
+    """Return the summary in ``crs`` and its shapes as matplotlib paths, reusing earlier work.
 
-    Every page of a report shows the same shapes with other values; projecting and dissolving
-    them once per layer keeps a many-page report fast. Shapes are simplified together (shared
+    Every page of a report shows the same shapes with other values; projecting, dissolving
+    and turning them into paths (:func:`_matplotlib_paths`) once per layer keeps a many-page
+    report fast: each page only gives the paths its own fill colours. Shapes are simplified together (shared
     edges stay shared) to a tolerance far below what a printed page can show.
     """
     import geopandas as gpd
@@ -135,18 +162,18 @@ def _project(summary, crs):
         shapes = gpd.GeoSeries(shapely.coverage_simplify(shapes.values, tolerance), crs=crs)
         outline = gpd.GeoSeries([shapely.union_all(shapes.values).boundary], crs=crs)
         _PROJECTED.clear()
-        _PROJECTED[key] = (shapes, outline)
-    shapes, outline = _PROJECTED[key]
+        _PROJECTED[key] = (shapes, _matplotlib_paths(shapes, outline))
+    shapes, drawn = _PROJECTED[key]
     return gpd.GeoDataFrame(
         summary.drop(columns="geometry"), geometry=shapes.values, crs=crs
-    ), outline
+    ), drawn
 
 
 #: Shapes are simplified to their extent divided by this (about 0.7 km for Afghanistan, a tenth
 #: of a millimetre on an A4 page).
 _SIMPLIFY_FRACTION = 2000
 
-#: The last layer projected by :func:`_project`: key -> (projected shapes, outline).
+#: The last layer projected by :func:`_project`: key -> (shapes, (paths, outline segments)).
 _PROJECTED: dict[tuple, tuple] = {}
 
 
@@ -495,7 +522,7 @@ def draw_map(
         k=k or settings.K,
         bins=bins,
     )
-    projected, outline = _project(summary, crs)
+    projected, drawn = _project(summary, crs)
     minx, miny, maxx, maxy = projected.total_bounds
     pad = 0.03 * max(maxx - minx, maxy - miny)
     width, height = page_size(page)
@@ -508,7 +535,7 @@ def draw_map(
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     fills = classes.color_of(metric_values(projected, column))
-    _draw_provinces(ax, projected, outline, fills)
+    _draw_provinces(ax, drawn, fills)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
     _label_provinces(fig, ax, projected, fills)
@@ -583,19 +610,76 @@ def _page_words(fig, text, raster=""):
     subtitle = f"{text.subtitle}, {text.date_range}" if text.date_range else text.subtitle
     fig.text(left, top(0.62), subtitle, fontsize=10, va="top")
     if text.headline:
-        fig.text(left, top(0.86), text.headline, fontsize=8.5, va="top", color="#8c2d04",
-                 linespacing=1.3, wrap=True)
-    fig.text(left, 0.38 / height, text.source, fontsize=7, va="bottom", wrap=True)
+        _wrapped_text(fig, left, top(0.86), text.headline, fontsize=8.5, va="top",
+                      color="#8c2d04", linespacing=1.3)
+    _wrapped_text(fig, left, 0.38 / height, text.source, fontsize=7, va="bottom")
     raster = f" {raster}." if raster else ""
-    fig.text(
+    _wrapped_text(
+        fig,
         left,
         0.2 / height,
         text.note + ". Equal-area projection (Albers, Afghanistan)." + raster,
         fontsize=6.5,
         va="bottom",
         color="#444444",
-        wrap=True,
     )
+
+
+def _wrapped_text(fig, x, y, text, *, fontsize, **options):
+    """Write left-aligned text broken into lines that end before the page's right edge.
+
+    The lines break where matplotlib's ``wrap=True`` breaks them, but they are measured once
+    (:func:`wrap_lines`), not again word by word each time the page is saved.
+    """
+    width = (1 - x) * fig.get_figwidth() * 72  # points from x to the right edge
+    return fig.text(x, y, wrap_lines(text, fontsize, width), fontsize=fontsize, **options)
+
+
+@functools.lru_cache(maxsize=512)
+def wrap_lines(text: str, fontsize: float, width: float) -> str:
+    """Break text into lines no wider than ``width`` points, at spaces, as ``wrap=True`` does.
+
+    Parameters
+    ----------
+    text : str
+        The text; its own line breaks are kept.
+    fontsize : float
+        Font size in points, in the default font (``font.family``, normal weight).
+    width : float
+        Longest line, in points.
+
+    Returns
+    -------
+    str
+        The text with line breaks where a line would be too long. A word longer than the
+        line stays whole, on a line of its own.
+
+    Examples
+    --------
+    >>> wrap_lines("one two three", 10, 40)
+    'one\ntwo\nthree'
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=fontsize)
+
+    def fits(line):
+        line_width = text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+        return math.ceil(line_width) <= width
+
+    lines = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        line = words[0]
+        for word in words[1:]:
+            if fits(f"{line} {word}"):
+                line = f"{line} {word}"
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
@@ -621,7 +705,7 @@ def _table_page(title, headers, rows, note, page, first_width=0.16, positions=No
         fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
         body = "\n".join(str(row[i]) for row in rows)
         fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
-    fig.text(left, 0.03, note, fontsize=6.5, color="#444444", wrap=True)
+    _wrapped_text(fig, left, 0.03, note, fontsize=6.5, color="#444444")
     return fig
 
 

@@ -285,8 +285,11 @@ def _label_provinces(fig, ax, projected, fills):
     """Write province names; move colliding small-province labels out with leader lines.
 
     The layout depends only on the shapes and the page, so it is worked out once and reused for
-    every page of a report with the same layer and page size.
+    every page of a report with the same layer and page size. The leader lines are drawn
+    together, as one collection under the labels.
     """
+    from matplotlib.collections import LineCollection
+
     anchors = projected.geometry.representative_point()
     names = [str(name) for name in projected["province"]]
     key = (
@@ -296,13 +299,29 @@ def _label_provinces(fig, ax, projected, fills):
     )
     if key not in _LABEL_LAYOUTS:
         _LABEL_LAYOUTS[key] = _layout_labels(fig, ax, projected, anchors, names)
-    for i, offset in _LABEL_LAYOUTS[key]:
+    layout = _LABEL_LAYOUTS[key]
+    per_point = _data_per_point(ax)
+    leaders = [
+        np.array([anchors.iloc[i].x, anchors.iloc[i].y]) + np.asarray(leader) * per_point
+        for i, _, leader in layout if leader is not None
+    ]
+    ax.add_collection(LineCollection(leaders, colors="#333333", linewidths=0.5, zorder=6),
+                      autolim=False)
+    for i, offset, _ in layout:
         color = _text_color(fills[i]) if offset is None else "#111111"
         _annotate(ax, names[i], anchors.iloc[i], offset, color)
 
 
-#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None)].
-_LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple[float, float] | None]]] = {}
+#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None,
+#: leader line or None)]; offsets and leader ends are in points from the province's anchor.
+_LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple | None, tuple | None]]] = {}
+
+
+def _data_per_point(ax):
+    """Return the map units one typographic point spans on the page, across and up."""
+    dpi = ax.figure.dpi
+    (x0, y0), (x1, y1) = ax.transData.transform([(0.0, 0.0), (1.0, 1.0)])
+    return np.array([dpi / 72 / (x1 - x0), dpi / 72 / (y1 - y0)])
 
 
 def _layout_labels(fig, ax, projected, anchors, names):
@@ -315,47 +334,90 @@ def _layout_labels(fig, ax, projected, anchors, names):
         range(len(projected)), key=lambda i: (codes[i] in SMALL_PROVINCES, -areas.iloc[i])
     )
     for i in order:
-        offset = None
+        offset, leader = None, None
         if codes[i] not in SMALL_PROVINCES:
-            box = _measure(ax, renderer, names[i], anchors.iloc[i], None)
+            box, _ = _measure(ax, renderer, names[i], anchors.iloc[i], None)
             if any(box.overlaps(other) for other in placed):
-                offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
+                offset, box, leader = _free_offset(ax, renderer, names[i], anchors.iloc[i],
+                                                   placed)
         else:
-            offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
+            offset, box, leader = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
         placed.append(box)
-        layout.append((i, offset))
+        layout.append((i, offset, leader))
     return layout
 
 
 def _measure(ax, renderer, name, point, offset):
-    """Return the display box a label would take, without leaving it on the map."""
+    """Return the display box a label and its leader line would take, and the leader line.
+
+    The leader runs from the edge of the label's box towards its anchor, 2 points short of
+    each end, as a matplotlib annotation's line does; its ends are returned in points from
+    the anchor (None at the anchor, or when the anchor is under the label).
+    """
+    from matplotlib.transforms import Bbox
+
     text = _annotate(ax, name, point, offset)
-    box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+    box = text.get_window_extent(renderer)
     text.remove()
-    return box
+    leader = _leader(ax, box, point) if offset is not None else None
+    if leader is not None:
+        scale = ax.figure.dpi / 72
+        anchor = ax.transData.transform((point.x, point.y))
+        box = Bbox.union([box, Bbox(anchor + np.asarray(leader) * scale)])
+    return box.expanded(1.05, 1.15), leader
+
+
+def _leader(ax, box, point):
+    """Return the leader line from a label's box to its anchor, in points from the anchor."""
+    scale = ax.figure.dpi / 72  # display pixels per point
+    pad = _LABEL_PAD * _LABEL_SIZE * scale
+    anchor = ax.transData.transform((point.x, point.y))
+    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+    dx, dy = anchor - centre
+    distance = math.hypot(dx, dy)
+    reach = min(
+        (box.width / 2 + pad) / abs(dx) if dx else math.inf,
+        (box.height / 2 + pad) / abs(dy) if dy else math.inf,
+    )  # the fraction of the way to the anchor that is inside the label's box
+    shrink = 2 * scale
+    if reach >= 1 or distance * (1 - reach) <= 2 * shrink:
+        return None
+    unit = np.array([dx, dy]) / distance
+    start = centre + reach * np.array([dx, dy]) + shrink * unit
+    end = anchor - shrink * unit
+    return tuple(map(tuple, (np.array([start, end]) - anchor) / scale))
+
+
+#: Province labels: font size in points, and the white box's margin as a share of it.
+_LABEL_SIZE, _LABEL_PAD = 5.5, 0.1
 
 
 def _free_offset(ax, renderer, name, point, placed):
-    """Try offsets around a point, nearest first, until the label collides with nothing."""
+    """Try offsets around a point, nearest first, until the label collides with nothing.
+
+    Returns the offset (None for a crowded page: the label stays at its anchor), the box it
+    takes and its leader line.
+    """
     for radius in (14, 22, 32, 44, 58):
         for step in range(12):
             angle = math.radians(30 * step + 15)
             offset = (radius * math.cos(angle), radius * math.sin(angle))
-            box = _measure(ax, renderer, name, point, offset)
+            box, leader = _measure(ax, renderer, name, point, offset)
             if not any(box.overlaps(other) for other in placed):
-                return offset, box
-    return None, _measure(ax, renderer, name, point, None)  # a crowded page: at the anchor
+                return offset, box, leader
+    return None, _measure(ax, renderer, name, point, None)[0], None
 
 
 def _annotate(ax, name, point, offset=None, color="#111111"):
-    """Write a province label; with an offset, on a white box with a leader line."""
-    options = {"ha": "center", "va": "center", "fontsize": 5.5, "color": color, "zorder": 6}
+    """Write a province label; with an offset, on a white box (its leader line drawn apart)."""
+    options = {"ha": "center", "va": "center", "fontsize": _LABEL_SIZE, "color": color,
+               "zorder": 6}
     if offset is not None:
         options.update(
             xytext=offset,
             textcoords="offset points",
-            arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
-            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+            bbox={"boxstyle": f"square,pad={_LABEL_PAD}", "fc": "white", "ec": "none",
+                  "alpha": 0.85},
         )
     return ax.annotate(name, (point.x, point.y), **options)
 

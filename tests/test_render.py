@@ -558,37 +558,30 @@ def test_the_page_starts_from_a_data_element(events):
 # --------------------------------------------------------------------------------------------
 
 
-def test_one_build_prepares_points_summarises_and_counts_once(tmp_path, monkeypatch):
+def test_one_build_prepares_points_and_tallies_once(tmp_path, monkeypatch):
+    """One join, one tally finished three ways (summary, by year, coverage), one preparation."""
     from khorasan_map import aggregate, join, pipeline
 
-    calls = {"prepare_points": 0, "summarize": [], "coverage": [], "assign_provinces": 0}
+    calls = {"prepare_points": 0, "tally": 0, "assign_provinces": 0, "tally_events": 0,
+             "summarize": 0, "coverage": 0}
 
-    def counting(module, name, record):
+    def counting(module, name):
         real = getattr(module, name)
 
         def wrapper(*args, **kwargs):
-            record(kwargs)
+            calls[name] += 1
             return real(*args, **kwargs)
 
         monkeypatch.setattr(module, name, wrapper)
 
-    def bump(key):
-        def record(kwargs):
-            calls[key] += 1
-
-        return record
-
-    counting(render, "prepare_points", bump("prepare_points"))
-    counting(join, "assign_provinces", bump("assign_provinces"))
-    counting(aggregate, "summarize", lambda kw: calls["summarize"].append(kw.get("by")))
-    counting(aggregate, "coverage", lambda kw: calls["coverage"].append(kw.get("min_confidence")))
+    counting(render, "prepare_points")
+    counting(join, "assign_provinces")
+    for name in ("tally", "tally_events", "summarize", "coverage"):
+        counting(aggregate, name)
     monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)  # count the report too
     result = pipeline.build(out_dir=tmp_path / "maps")
-    assert calls["prepare_points"] == 1
-    assert calls["assign_provinces"] == 1
-    assert calls["summarize"] == [None, ("province", "year")]  # by province, by year: once each
-    # The lead coverage (coverage.json's) once: it carries the answer at every grade.
-    assert calls["coverage"] == [None]
+    assert calls == {"prepare_points": 1, "tally": 1, "assign_provinces": 1, "tally_events": 1,
+                     "summarize": 0, "coverage": 0}
     written = {p.name for p in result.written}
     assert {"index.html", "choropleth.html", "points.html", "timeline.html"} <= written
     cover = json.loads((tmp_path / "maps" / "coverage.json").read_text())

@@ -17,64 +17,36 @@ import importlib
 
 __version__ = "0.1.0"
 
+#: Module -> the public names it defines, exported here.
+_MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
+    "boundaries": ("load_provinces", "load_boundaries"),
+    "gazetteer": (
+        "resolve_province", "resolve_provinces", "suggest_provinces", "province_table",
+        "province_name", "PROVINCE_CODES", "RESOLUTION_METHODS", "Resolution", "resolve_name",
+        "resolution_report", "normalise_province_code",
+    ),
+    "events": ("EVENT_COLUMNS", "read_events", "ValidationResult"),
+    "synthetic": ("synthetic_events",),
+    "dataset": ("shipped_dataset", "DatasetInfo"),
+    "datapackage": ("data_package", "write_datapackage"),
+    "join": ("assign_provinces", "locate_points", "JoinResult"),
+    "aggregate": ("tally", "Tally", "filter_events", "summarize", "coverage", "Coverage"),
+    "classify": ("classify_values",),
+    "render": ("choropleth_map", "points_map", "combined_map", "timeline_map"),
+    "export": ("save_html", "save_table", "save_json"),
+    "output": ("write_csv",),
+    "static": ("export_static",),
+    "pipeline": ("build",),
+    "errors": (
+        "KhorasanMapError", "UnknownProvinceError", "BoundaryError", "InputFileError",
+        "EventValidationError", "UnknownProvincesError", "BoundaryRepairWarning",
+        "OfflineAssetError", "OutputError",
+    ),
+}
+
 #: Public name -> module that defines it.
 _EXPORTS: dict[str, str] = {
-    # boundaries
-    "load_provinces": "boundaries",
-    "load_boundaries": "boundaries",
-    # province names
-    "resolve_province": "gazetteer",
-    "resolve_provinces": "gazetteer",
-    "suggest_provinces": "gazetteer",
-    "province_table": "gazetteer",
-    "province_name": "gazetteer",
-    "PROVINCE_CODES": "gazetteer",
-    "RESOLUTION_METHODS": "gazetteer",
-    "Resolution": "gazetteer",
-    "resolve_name": "gazetteer",
-    "resolution_report": "gazetteer",
-    "normalise_province_code": "gazetteer",
-    # events
-    "EVENT_COLUMNS": "events",
-    "read_events": "events",
-    "ValidationResult": "events",
-    "synthetic_events": "synthetic",
-    "shipped_dataset": "dataset",
-    "data_package": "datapackage",
-    "write_datapackage": "datapackage",
-    "tally": "aggregate",
-    "Tally": "aggregate",
-    "DatasetInfo": "dataset",
-    # join and counts
-    "assign_provinces": "join",
-    "locate_points": "join",
-    "JoinResult": "join",
-    "filter_events": "aggregate",
-    "summarize": "aggregate",
-    "coverage": "aggregate",
-    "Coverage": "aggregate",
-    # maps and exports
-    "classify_values": "classify",
-    "choropleth_map": "render",
-    "points_map": "render",
-    "combined_map": "render",
-    "timeline_map": "render",
-    "save_html": "export",
-    "save_table": "export",
-    "save_json": "export",
-    "write_csv": "output",
-    "export_static": "static",
-    "build": "pipeline",
-    # errors
-    "KhorasanMapError": "errors",
-    "UnknownProvinceError": "errors",
-    "BoundaryError": "errors",
-    "InputFileError": "errors",
-    "EventValidationError": "errors",
-    "UnknownProvincesError": "errors",
-    "BoundaryRepairWarning": "errors",
-    "OfflineAssetError": "errors",
-    "OutputError": "errors",
+    name: module for module, names in _MODULE_EXPORTS.items() for name in names
 }
 
 __all__ = ["__version__", *_EXPORTS]

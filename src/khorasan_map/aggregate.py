@@ -51,9 +51,12 @@ __all__ = [
     "coverage",
     "coverage_sentence",
     "filter_events",
+    "finish_coverage",
+    "finish_summary",
     "kinds_noun",
     "parse_date",
     "parse_kinds",
+    "events_frame",
     "percent",
     "summarize",
     "tally",
@@ -422,7 +425,7 @@ def filter_events(events, since=None, until=None, kinds=None, min_confidence=Non
     >>> list(res.events["event_id"]), list(res.left_out["reason"])
     (['b'], ['before since'])
     """
-    events = _unwrap(events)
+    events = events_frame(events)
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:
@@ -498,8 +501,25 @@ def load_layer(boundaries=None):
     return layer
 
 
-def _unwrap(events):
-    """Accept a DataFrame or a JoinResult-like object with an ``events`` DataFrame."""
+def events_frame(events) -> pd.DataFrame:
+    """Return the events table of ``events``: a DataFrame, or the result that holds one.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame, JoinResult or ValidationResult
+        Events, or the result of :func:`khorasan_map.join.assign_provinces` or
+        :func:`khorasan_map.events.read_events`, whose ``events`` attribute is returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events table itself (not a copy).
+
+    Raises
+    ------
+    TypeError
+        When ``events`` is neither.
+    """
     if isinstance(events, pd.DataFrame):
         return events
     inner = getattr(events, "events", None)
@@ -1151,7 +1171,7 @@ def tally_events(
     >>> tally.coverage(min_confidence="high").before["provinces_with_events"]  # doctest: +SKIP
     8
     """
-    events = _unwrap(events)
+    events = events_frame(events)
     layer = load_layer(boundaries)
     since_ts = parse_date(since, name="since")
     until_ts = parse_date(until, end=True, name="until")
@@ -1854,7 +1874,28 @@ def summarize(
     parse_by(by)
     _check_filters(kinds, min_confidence)
     result = tally(events, boundaries, since=since, until=until, engine=engine, **read)
-    table = result.summary(boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
+    return finish_summary(result, boundaries, kinds=kinds, min_confidence=min_confidence, by=by)
+
+
+def finish_summary(result, boundaries=None, **filters):
+    """Finish a tally as :func:`summarize` does: the table, with what the tally read.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally made by :func:`tally`.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when None.
+    **filters
+        ``kinds``, ``min_confidence`` and ``by``, as for :func:`summarize`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :meth:`Tally.summary`, with ``attrs["engine"]`` and ``attrs["scale"]``
+        (:func:`scale_info`).
+    """
+    table = result.summary(boundaries, **filters)
     table.attrs["engine"] = result.engine
     table.attrs["scale"] = scale_info(result)
     return table
@@ -1902,11 +1943,8 @@ def coverage(
     split_date : str or date, optional
         First day of the "after" side of the before/after split (default
         :data:`khorasan_map.settings.SHIFT_DATE`, read at call time).
-    engine : {"auto", "memory", "dask"}, default "auto"
-        Which engine runs, as for :func:`tally`.
-    **read
-        How files are read and placed: ``scheduler``, ``format``, ``on_invalid``,
-        ``keep_all``, ``today``, ``tolerance_m``, ``rows_per_partition``, as for :func:`tally`.
+    engine, **read
+        Which engine runs and how files are read and placed, as for :func:`summarize`.
 
     Returns
     -------
@@ -1933,7 +1971,27 @@ def coverage(
         raise ValueError("split_date is required")
     result = tally(events, boundaries, since=since, until=until, split_date=split,
                    engine=engine, **read)
-    cov = result.coverage(boundaries, kinds=kinds, min_confidence=min_confidence)
+    return finish_coverage(result, boundaries, kinds=kinds, min_confidence=min_confidence)
+
+
+def finish_coverage(result, boundaries=None, **filters):
+    """Finish a tally as :func:`coverage` does: the answer, with what the tally read.
+
+    Parameters
+    ----------
+    result : Tally
+        A tally made by :func:`tally`.
+    boundaries : geopandas.GeoDataFrame, optional
+        Province layer; the shipped 34 provinces when None.
+    **filters
+        ``kinds`` (default clashes) and ``min_confidence``, as for :func:`coverage`.
+
+    Returns
+    -------
+    Coverage
+        :meth:`Tally.coverage`, with its ``dataset``, ``engine`` and ``scale`` attributes.
+    """
+    cov = result.coverage(boundaries, **filters)
     cov.dataset = result.dataset
     cov.engine = result.engine
     cov.scale = scale_info(result)

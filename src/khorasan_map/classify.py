@@ -500,15 +500,13 @@ def fisher_jenks_bins(y, k: int) -> np.ndarray:
 
     Parameters
     ----------
-    y : array-like of float
-        Values to classify, with at least ``k`` distinct.
-    k : int
-        Number of classes.
+    y, k
+        As in :func:`equal_interval_bins`; ``y`` needs at least ``k`` distinct values.
 
     Returns
     -------
     numpy.ndarray of float
-        ``k`` increasing upper bounds; the last is the largest value.
+        The bounds, as :func:`equal_interval_bins` gives them.
 
     Examples
     --------

@@ -137,30 +137,59 @@ def _reader_settings(layer, polygons) -> dict:
     return {k: v for k, v in given.items() if v not in (None, "refuse")}
 
 
-def _parse_date(end=False):
-    """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
+def _checked(parse):
+    """Return a click callback that runs ``parse(value)`` on a given value.
+
+    A ``ValueError`` from ``parse`` becomes click's usage error naming the option, before any
+    file is read; None (the option not given) passes through unparsed.
+    """
 
     def callback(ctx, param, value):
-        from khorasan_map.aggregate import parse_date
-
+        if value is None:
+            return None
         try:
-            return parse_date(value, end=end, name="")
+            return parse(value)
         except ValueError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
     return callback
 
 
-def _parse_kinds(ctx, param, value):
-    """Check a ``--kind`` value before any file is read (the readers keep only known kinds)."""
+def _parse_date(end=False):
+    """Return a click callback that parses a date option (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``)."""
+
+    def parse(value):
+        from khorasan_map.aggregate import parse_date
+
+        return parse_date(value, end=end, name="")
+
+    return _checked(parse)
+
+
+def _check_kinds(value):
+    """Check a ``--kind`` value (the readers keep only known kinds); return it as given."""
     from khorasan_map.aggregate import parse_kinds
 
-    if value is not None:
-        try:
-            parse_kinds(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    parse_kinds(value)
     return value
+
+
+def _check_scheme(value):
+    """Check a ``--scheme`` value; return it as given."""
+    from khorasan_map.classify import normalize_scheme
+
+    normalize_scheme(value)
+    return value
+
+
+def _number_list(value):
+    """Parse ``--bins``: comma-separated numbers, or None when empty."""
+    if not value:
+        return None
+    try:
+        return [float(b) for b in value.split(",")]
+    except ValueError:
+        raise ValueError(f"{value!r} is not a comma-separated list of numbers") from None
 
 
 def _filter_options(verb, kind_default=None):
@@ -173,8 +202,8 @@ def _filter_options(verb, kind_default=None):
                              help=f"First day {verb} (YYYY-MM-DD, YYYY-MM or YYYY)."),
                 click.option("--until", callback=_parse_date(end=True),
                              help=f"Last day {verb}, inclusive."),
-                click.option("--kind", "kinds", default=kind_default, callback=_parse_kinds,
-                             show_default=kind_default is not None,
+                click.option("--kind", "kinds", default=kind_default,
+                             callback=_checked(_check_kinds), show_default=kind_default is not None,
                              help=f"Kinds {verb}, comma-separated, or 'all'."),
                 click.option("--min-confidence", help=f"Lowest confidence grade {verb}.",
                              type=click.Choice(["low", "medium", "high"], case_sensitive=False)),
@@ -186,28 +215,6 @@ def _filter_options(verb, kind_default=None):
     return decorate
 
 
-def _parse_scheme(ctx, param, value):
-    from khorasan_map.classify import normalize_scheme
-
-    if value is not None:
-        try:
-            normalize_scheme(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-    return value
-
-
-def _parse_bins(ctx, param, value):
-    if not value:
-        return None
-    try:
-        return [float(b) for b in value.split(",")]
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a comma-separated list of numbers", ctx=ctx, param=param
-        ) from None
-
-
 def _class_options(command):
     """Add the --metric, --scheme, --k and --bins options of the choropleth maps."""
     for option in reversed(
@@ -215,12 +222,12 @@ def _class_options(command):
             click.option("--metric", "column", default="events", show_default=True,
                          help="Summary column for the provinces (events, n_clash, n_defection, "
                               "fatalities, ...)."),
-            click.option("--scheme", default=None, callback=_parse_scheme,
+            click.option("--scheme", default=None, callback=_checked(_check_scheme),
                          help="Classification: quantiles, natural_breaks, equal_interval or "
                               "user_defined (with --bins)."),
             click.option("--k", type=click.IntRange(min=1), default=None,
                          help="Number of classes."),
-            click.option("--bins", default=None, callback=_parse_bins,
+            click.option("--bins", default=None, callback=_checked(_number_list),
                          help="Class upper bounds for user_defined, e.g. 1,3,10."),
         ]
     ):

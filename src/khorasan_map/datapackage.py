@@ -241,7 +241,7 @@ def csv_header(path: Path) -> list[str]:
     Parameters
     ----------
     path : pathlib.Path
-        The file.
+        A CSV written by :func:`khorasan_map.output.write_csv`.
 
     Returns
     -------

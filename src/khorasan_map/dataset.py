@@ -22,6 +22,9 @@ SHIPPED_DATASET: str = "khorasan_map"
 class DatasetInfo:
     """Identity of the shipped event records.
 
+    Read from the dataset file by :func:`shipped_dataset`; the maps, the tables and the
+    coverage answers built from the shipped records name it.
+
     Attributes
     ----------
     name : str

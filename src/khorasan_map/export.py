@@ -322,7 +322,7 @@ def render_html(
     offline : bool, default False
         Inline every script, stylesheet and icon and drop the tile layers (see :func:`save_html`).
     inline : bool, default False
-        Inline every script, stylesheet and icon but keep the tile layers.
+        Inline them but keep the tile layers.
     extra_assets : mapping of str to path, optional
         For offline maps that use further plugins: CDN address (as the page refers to it) to a
         local file whose text is inlined instead.
@@ -402,14 +402,7 @@ def _inline_assets(html: str, extra: dict[str, Any]) -> str:
     return html
 
 
-def save_html(
-    m,
-    path: str | os.PathLike,
-    offline: bool = False,
-    *,
-    inline: bool = False,
-    extra_assets: Mapping[str, Any] | None = None,
-) -> Path:
+def save_html(m, path: str | os.PathLike, offline: bool = False, **render) -> Path:
     """Write a folium map to one HTML file, atomically and deterministically.
 
     Parameters
@@ -426,17 +419,17 @@ def save_html(
         ``xstatic-leaflet-markercluster`` packages) and their icons are inlined, folium's
         unused jQuery, Bootstrap, Font Awesome and awesome-markers links are removed, tile
         layers are dropped and the map gets a plain background; the page fetches nothing.
-    inline : bool, default False
-        Inline the scripts, stylesheets and icons as ``offline=True`` does but keep the tile
-        layers: the page works with no network, and tiles are an extra when reachable (the
-        province outlines are the basemap otherwise). ``build`` and ``map`` write maps so.
-    extra_assets : mapping of str to path, optional
-        Offline copies of further CDN files a plugin needs, by the address the page uses.
+    **render
+        ``inline`` (bool, default False: inline the scripts, stylesheets and icons as
+        ``offline=True`` does but keep the tile layers, so the page works with no network and
+        tiles are an extra when reachable; ``build`` and ``map`` write maps so) and
+        ``extra_assets`` (offline copies of further CDN files a plugin needs, by the address
+        the page uses), as for :func:`render_html`.
 
     Returns
     -------
     pathlib.Path
-        The path written.
+        ``path``, once the complete page is in place.
 
     Raises
     ------
@@ -456,7 +449,7 @@ def save_html(
     >>> save_html(folium.Map(tiles=None), out, offline=True).name
     'map.html'
     """
-    html = render_html(m, offline=offline, inline=inline, extra_assets=extra_assets)
+    html = render_html(m, offline=offline, **render)
     return _write_bytes(path, html.encode("utf-8"))
 
 

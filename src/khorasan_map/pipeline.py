@@ -268,10 +268,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     placed = joined.events
     # Every map and the report read these: each is computed once, here.
     step("Summarising events and counting provinces")
-    summary = aggregate.summarize(placed)
-    by_year = aggregate.summarize(placed, by=("province", "year"))
-    head = maptext.headline(placed, summary)
-    cover = head.coverage
+    summary, by_year, cover = finish_three_ways(aggregate.tally(placed, engine="memory"))
+    head = maptext.headline(placed, summary, coverage=cover)
     result.coverage_sentence = cover.sentence
     prepared = render.prepare_points(placed)
     drawing = {"cluster": True, "tiles": "default", **(drawing or {})}
@@ -366,6 +364,27 @@ def _published(result: BuildResult, out: Path) -> BuildResult:
     return result
 
 
+def finish_three_ways(tally):
+    """Finish one tally as every map and the report of a build read it.
+
+    Parameters
+    ----------
+    tally : khorasan_map.aggregate.Tally
+        The build's one tally of its placed events (either engine).
+
+    Returns
+    -------
+    tuple
+        The summary by province (every kind), the summary by province and year, and the
+        headline coverage (clashes, as ``khorasan-map coverage`` answers by default).
+    """
+    from khorasan_map.aggregate import finish_coverage, finish_summary
+
+    summary = finish_summary(tally)
+    by_year = finish_summary(tally, by=("province", "year"))
+    return summary, by_year, finish_coverage(tally)
+
+
 def _build_dask(sources, out, offline, keep_going, source_format, scheduler, step):
     """:func:`build` with the Dask engine: one pass over the data, then every output.
 
@@ -374,7 +393,6 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     the rejected rows and the join counts are all finished from that one tally.
     """
     from khorasan_map import render
-    from khorasan_map.aggregate import scale_info
     from khorasan_map.datapackage import write_datapackage
     from khorasan_map.errors import EventValidationError
     from khorasan_map.events import rejected_reasons
@@ -391,10 +409,8 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
             "written (use --keep-going):\n" + "\n".join(f"  {x}" for x in tally.problems),
             rejected=tally.rejected,
         )
-    summary = tally.summary()
-    summary.attrs["scale"] = scale_info(tally)
-    by_year = tally.summary(by=("province", "year"))
-    cover = tally.coverage()
+    tally.engine = "dask"
+    summary, by_year, cover = finish_three_ways(tally)
 
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out, n_input=tally.n_input, n_valid=tally.n_input - tally.n_rejected,

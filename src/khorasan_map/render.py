@@ -486,12 +486,9 @@ def _is_summary(obj) -> bool:
 
 def _events_frame(events):
     """Events as a DataFrame (a JoinResult or ValidationResult is unwrapped)."""
-    if isinstance(events, pd.DataFrame):
-        return events
-    inner = getattr(events, "events", None)
-    if isinstance(inner, pd.DataFrame):
-        return inner
-    raise TypeError(f"expected events (a DataFrame in the event schema), not {type(events)!r}")
+    from khorasan_map.aggregate import events_frame
+
+    return events_frame(events)
 
 
 def _records(table: pd.DataFrame) -> dict[str, dict]:

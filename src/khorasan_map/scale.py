@@ -1143,11 +1143,8 @@ def coverage_dask(source, boundaries=None, **options):
 
     Parameters
     ----------
-    source : path, glob, list of them, dask.dataframe.DataFrame, DaskValidationResult,
-        pandas.DataFrame or None
-        As for :func:`summarize_dask`.
-    boundaries : geopandas.GeoDataFrame, optional
-        Province layer; the shipped 34 provinces when omitted.
+    source, boundaries
+        Events and province layer, as for :func:`summarize_dask`.
     **options
         ``since``, ``until``, ``kinds``, ``min_confidence``, ``split_date`` as for
         :func:`khorasan_map.aggregate.coverage`; how files are read, as for

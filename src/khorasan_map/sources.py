@@ -218,7 +218,7 @@ def inspect_file(path: Path) -> str:
     Parameters
     ----------
     path : pathlib.Path
-        The file.
+        The file to check, before any reader opens it.
 
     Returns
     -------

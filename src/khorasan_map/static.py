@@ -88,6 +88,24 @@ def page_size(page: str = "a4-landscape") -> tuple[float, float]:
     return (height, width) if orientation == "landscape" else (width, height)
 
 
+def preload() -> None:
+    """Import what drawing a report needs and load its font, ahead of the first page.
+
+    A build calls it in the report's process while the events are read, so the first page
+    draws at full speed; calling it is never needed.
+
+    Examples
+    --------
+    >>> preload()
+    """
+    import geopandas  # noqa: F401  (the report's data arrive as GeoDataFrames)
+    from matplotlib.backends import backend_agg, backend_pdf, backend_svg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    get_font(findfont(FontProperties()))
+
+
 def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
     """Return (summary, events or None, headline) from events or a ready summary.
 
@@ -229,7 +247,6 @@ def raster_note(events) -> str:
 
 def _draw_points(ax, events, crs):
     """Draw point-precise events by kind and precision; return legend handles."""
-    import geopandas as gpd
     from matplotlib.lines import Line2D
 
     usable = events[
@@ -240,11 +257,9 @@ def _draw_points(ax, events, crs):
     handles = []
     if usable.empty:
         return handles
-    points = gpd.GeoDataFrame(
-        usable,
-        geometry=gpd.points_from_xy(usable["longitude"], usable["latitude"]),
-        crs=settings.CRS,
-    ).to_crs(crs)
+    x, y = _transformers(crs)[1].transform(usable["longitude"].to_numpy(dtype=float),
+                                           usable["latitude"].to_numpy(dtype=float))
+    points = usable[["kind", "location_precision"]].assign(x=x, y=y)
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
     shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
     rasterized = is_rasterised(len(points))
@@ -254,8 +269,8 @@ def _draw_points(ax, events, crs):
         for precision, sub in group.groupby("location_precision", sort=True):
             marker, filled = markers[precision]
             ax.scatter(
-                sub.geometry.x,
-                sub.geometry.y,
+                sub["x"],
+                sub["y"],
                 s=28,
                 marker=marker,
                 facecolors=color if filled else "none",
@@ -1063,6 +1078,7 @@ __all__ = [
     "map_layout",
     "map_text",
     "page_size",
+    "preload",
     "report_figures",
     "save_figures",
 ]

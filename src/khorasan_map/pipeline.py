@@ -206,12 +206,14 @@ def build(
             write_manifest(result, staging, rejected_reasons(result.n_rejected))
         return _published(result, out)
     step("Reading and validating events")
-    read = read_sources(sources, source_format=source_format, **(read_options or {}))
-    if len(read.rejected) and not keep_going:
-        raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
-    with staged_folder(out, BUILD_FILES) as staging:
-        result = _write_build(read, staging, offline, step, {"cluster": cluster, "tiles": tiles},
-                              inputs=read.sources if sources else None)
+    with _second_core() as worker:  # the report's process imports its libraries meanwhile
+        read = read_sources(sources, source_format=source_format, **(read_options or {}))
+        if len(read.rejected) and not keep_going:
+            raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
+        with staged_folder(out, BUILD_FILES) as staging:
+            result = _write_build(read, staging, offline, step,
+                                  {"cluster": cluster, "tiles": tiles},
+                                  inputs=read.sources if sources else None, worker=worker)
     return _published(result, out)
 
 
@@ -248,11 +250,13 @@ def left_out_reasons(read) -> dict[str, int]:
     return reasons
 
 
-def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None) -> BuildResult:
+def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None,
+                 worker=None) -> BuildResult:
     """Join, summarise and write every file of a build into ``out`` (the staging folder).
 
     ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
-    files read (None for the shipped records), for ``datapackage.json``.
+    files read (None for the shipped records), for ``datapackage.json``. The report is drawn
+    by ``worker`` (:func:`_second_core`; here, in turn, when None) while the maps are written.
     """
     from khorasan_map import aggregate, maptext, render
     from khorasan_map.datapackage import events_table, write_datapackage
@@ -291,15 +295,19 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     }
     left_out = left_out_reasons(read)
     texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
-    with _second_core() as worker:
-        step("Drawing the report")
-        report = worker.submit(_write_report, placed, out, left_out,
-                               {"summary": summary, "coverage": head, "by_year": by_year})
+    worker = worker or _Inline()
+    step("Drawing the report")
+    report = worker.submit(_write_report, placed, out, left_out,
+                           {"summary": summary, "coverage": head, "by_year": by_year})
+    try:
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
                   offline=offline, inline=True)
         step("Finishing the report")
         result.written += report.result()
+    except BaseException:
+        worker.shutdown(cancel_futures=True)  # it writes nothing into a folder being removed
+        raise
     write("provinces.csv", save_table, summary)
     write("provinces.geojson", save_table, summary)
     table = events_table(placed)
@@ -475,11 +483,15 @@ def _second_core() -> Executor:
     """Return a worker on a forked process on Linux with 2+ cores, else one that runs inline.
 
     The report (matplotlib) and the HTML maps (folium) need nothing from each other, so on a
-    machine with two cores they are drawn at the same time. A fork shares what is already
-    imported and computed; elsewhere, where fork is unsafe or missing, the work runs in turn.
+    machine with two cores they are drawn at the same time. The process is forked when the
+    build starts and imports what drawing the report needs
+    (:func:`khorasan_map.static.preload`) while the events are read; elsewhere, where fork is
+    unsafe or missing, the work runs in turn.
     """
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
-        return _ForkWorker()
+        from khorasan_map.static import preload
+
+        return _ForkWorker(warm_up=preload)
     return _Inline()
 
 
@@ -496,31 +508,41 @@ class _Inline(Executor):
 
 
 class _ForkWorker(Executor):
-    """Run each task in a forked child that never outlives this process.
+    """Run tasks in one forked child, started at once, that never outlives this process.
 
-    The child dies with its parent (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the
-    parent, and is killed when the ``with`` block ends on an error or an interrupt, so no
-    worker writes a file after the command has ended.
+    The child is forked when the worker is made and runs ``warm_up`` while this process
+    carries on. Each task is sent to it (pickled, so a function of a module) and run in turn;
+    call ``result()`` in the order the tasks were submitted. The child dies with its parent
+    (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the parent, and is killed when the
+    ``with`` block ends on an error or an interrupt, so no worker writes a file after the
+    command has ended.
     """
 
-    def __init__(self):
-        self._children = []
+    def __init__(self, warm_up=None):
+        context = multiprocessing.get_context("fork")
+        task_out, self._tasks = context.Pipe(duplex=False)
+        self._results, result_in = context.Pipe(duplex=False)
+        self._child = context.Process(
+            target=_run_child, args=(task_out, result_in, (self._tasks, self._results), warm_up),
+            daemon=True,
+        )
+        self._child.start()
+        task_out.close()
+        result_in.close()
 
     def submit(self, fn, /, *args, **kwargs):
-        context = multiprocessing.get_context("fork")
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_run_child, args=(send, fn, args, kwargs), daemon=True)
-        child.start()
-        send.close()
-        self._children.append(child)
-        return _ChildResult(child, receive)
+        self._tasks.send((fn, args, kwargs))
+        return _ChildResult(self._child, self._results)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
-        for child in self._children:
-            if cancel_futures and child.is_alive():
-                child.kill()
-            child.join()
-        self._children = []
+        if self._child is None:
+            return
+        self._tasks.close()  # the child ends once its last task is done
+        if cancel_futures and self._child.is_alive():
+            self._child.kill()
+        self._child.join()
+        self._results.close()
+        self._child = None
 
     def __exit__(self, kind, value, traceback):
         self.shutdown(cancel_futures=kind is not None)
@@ -528,7 +550,7 @@ class _ForkWorker(Executor):
 
 
 class _ChildResult:
-    """The one result of a :class:`_ForkWorker` task: ``result()`` returns it or raises."""
+    """The result of one :class:`_ForkWorker` task: ``result()`` returns it or raises."""
 
     def __init__(self, child, receive):
         self._child, self._receive = child, receive
@@ -546,22 +568,31 @@ class _ChildResult:
         raise value
 
 
-def _run_child(send, fn, args, kwargs) -> None:
-    """Body of a :class:`_ForkWorker` child: die with the parent, send back the result."""
+def _run_child(tasks, results, parent_ends, warm_up) -> None:
+    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task."""
     import signal
 
+    for end in parent_ends:  # else the task pipe would never reach its end
+        end.close()
     with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     if os.getppid() == 1:  # the parent died before prctl
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        send.send((True, fn(*args, **kwargs)))
-    except Exception as exc:
-        send.send((False, exc))
-    finally:
-        send.close()
+    if warm_up is not None:
+        with contextlib.suppress(Exception):  # only a head start: a task reports any fault
+            warm_up()
+    while True:
+        try:
+            fn, args, kwargs = tasks.recv()
+        except EOFError:
+            break
+        try:
+            results.send((True, fn(*args, **kwargs)))
+        except Exception as exc:
+            results.send((False, exc))
+    results.close()
 
 
 def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:

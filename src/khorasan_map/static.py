@@ -88,6 +88,24 @@ def page_size(page: str = "a4-landscape") -> tuple[float, float]:
     return (height, width) if orientation == "landscape" else (width, height)
 
 
+def preload() -> None:
+    """Import what drawing a report needs and load its font, ahead of the first page.
+
+    A build calls it in the report's process while the events are read, so the first page
+    draws at full speed; calling it is never needed.
+
+    Examples
+    --------
+    >>> preload()
+    """
+    import geopandas  # noqa: F401  (the report's data arrive as GeoDataFrames)
+    from matplotlib.backends import backend_agg, backend_pdf, backend_svg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    get_font(findfont(FontProperties()))
+
+
 def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
     """Return (summary, events or None, headline) from events or a ready summary.
 
@@ -103,9 +121,35 @@ def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
     return summary, data, headline(data, summary, boundaries, coverage=coverage, **filters)
 
 
-def _draw_provinces(ax, projected, outline, fills):
-    projected.plot(ax=ax, color=fills, edgecolor="#555555", linewidth=0.4)
-    outline.plot(ax=ax, color="#222222", linewidth=0.9)
+def _draw_provinces(ax, drawn, fills):
+    """Fill each province's path and draw the outline, from paths built once per layer."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    paths, outline = drawn
+    ax.add_collection(PathCollection(paths, facecolors=fills, edgecolors="#555555",
+                                     linewidths=0.4), autolim=False)
+    ax.add_collection(LineCollection(outline, colors="#222222", linewidths=0.9), autolim=False)
+
+
+def _matplotlib_paths(shapes, outline):
+    """Return one compound path per shape (holes included) and the outline as line segments.
+
+    Rings are normalised first (exterior and holes wound opposite ways), so holes stay
+    holes, as geopandas' own plotting does.
+    """
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    paths = []
+    for shape in shapely.normalize(shapes.values):
+        rings = []
+        for part in shapely.get_parts(shape):
+            rings += [part.exterior, *part.interiors]
+        paths.append(MplPath.make_compound_path(
+            *(MplPath(np.asarray(ring.coords)[:, :2], closed=True) for ring in rings)
+        ))
+    segments = [np.asarray(line.coords)[:, :2] for line in shapely.get_parts(outline.values)]
+    return paths, segments
 
 
 def _text_color(fill):
@@ -117,10 +161,11 @@ def _text_color(fill):
 
 
 def _project(summary, crs):
-    """Return the summary in ``crs`` and the outline of all its shapes, reusing earlier work.
+    """Return the summary in ``crs`` and its shapes as matplotlib paths, reusing earlier work.
 
-    Every page of a report shows the same shapes with other values; projecting and dissolving
-    them once per layer keeps a many-page report fast. Shapes are simplified together (shared
+    Every page of a report shows the same shapes with other values; projecting, dissolving
+    and turning them into paths (:func:`_matplotlib_paths`) once per layer keeps a many-page
+    report fast: each page only gives the paths its own fill colours. Shapes are simplified together (shared
     edges stay shared) to a tolerance far below what a printed page can show.
     """
     import geopandas as gpd
@@ -135,18 +180,18 @@ def _project(summary, crs):
         shapes = gpd.GeoSeries(shapely.coverage_simplify(shapes.values, tolerance), crs=crs)
         outline = gpd.GeoSeries([shapely.union_all(shapes.values).boundary], crs=crs)
         _PROJECTED.clear()
-        _PROJECTED[key] = (shapes, outline)
-    shapes, outline = _PROJECTED[key]
+        _PROJECTED[key] = (shapes, _matplotlib_paths(shapes, outline))
+    shapes, drawn = _PROJECTED[key]
     return gpd.GeoDataFrame(
         summary.drop(columns="geometry"), geometry=shapes.values, crs=crs
-    ), outline
+    ), drawn
 
 
 #: Shapes are simplified to their extent divided by this (about 0.7 km for Afghanistan, a tenth
 #: of a millimetre on an A4 page).
 _SIMPLIFY_FRACTION = 2000
 
-#: The last layer projected by :func:`_project`: key -> (projected shapes, outline).
+#: The last layer projected by :func:`_project`: key -> (shapes, (paths, outline segments)).
 _PROJECTED: dict[tuple, tuple] = {}
 
 
@@ -202,7 +247,6 @@ def raster_note(events) -> str:
 
 def _draw_points(ax, events, crs):
     """Draw point-precise events by kind and precision; return legend handles."""
-    import geopandas as gpd
     from matplotlib.lines import Line2D
 
     usable = events[
@@ -213,11 +257,9 @@ def _draw_points(ax, events, crs):
     handles = []
     if usable.empty:
         return handles
-    points = gpd.GeoDataFrame(
-        usable,
-        geometry=gpd.points_from_xy(usable["longitude"], usable["latitude"]),
-        crs=settings.CRS,
-    ).to_crs(crs)
+    x, y = _transformers(crs)[1].transform(usable["longitude"].to_numpy(dtype=float),
+                                           usable["latitude"].to_numpy(dtype=float))
+    points = usable[["kind", "location_precision"]].assign(x=x, y=y)
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
     shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
     rasterized = is_rasterised(len(points))
@@ -227,8 +269,8 @@ def _draw_points(ax, events, crs):
         for precision, sub in group.groupby("location_precision", sort=True):
             marker, filled = markers[precision]
             ax.scatter(
-                sub.geometry.x,
-                sub.geometry.y,
+                sub["x"],
+                sub["y"],
                 s=28,
                 marker=marker,
                 facecolors=color if filled else "none",
@@ -258,8 +300,11 @@ def _label_provinces(fig, ax, projected, fills):
     """Write province names; move colliding small-province labels out with leader lines.
 
     The layout depends only on the shapes and the page, so it is worked out once and reused for
-    every page of a report with the same layer and page size.
+    every page of a report with the same layer and page size. The leader lines are drawn
+    together, as one collection under the labels.
     """
+    from matplotlib.collections import LineCollection
+
     anchors = projected.geometry.representative_point()
     names = [str(name) for name in projected["province"]]
     key = (
@@ -269,13 +314,29 @@ def _label_provinces(fig, ax, projected, fills):
     )
     if key not in _LABEL_LAYOUTS:
         _LABEL_LAYOUTS[key] = _layout_labels(fig, ax, projected, anchors, names)
-    for i, offset in _LABEL_LAYOUTS[key]:
+    layout = _LABEL_LAYOUTS[key]
+    per_point = _data_per_point(ax)
+    leaders = [
+        np.array([anchors.iloc[i].x, anchors.iloc[i].y]) + np.asarray(leader) * per_point
+        for i, _, leader in layout if leader is not None
+    ]
+    ax.add_collection(LineCollection(leaders, colors="#333333", linewidths=0.5, zorder=6),
+                      autolim=False)
+    for i, offset, _ in layout:
         color = _text_color(fills[i]) if offset is None else "#111111"
         _annotate(ax, names[i], anchors.iloc[i], offset, color)
 
 
-#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None)].
-_LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple[float, float] | None]]] = {}
+#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None,
+#: leader line or None)]; offsets and leader ends are in points from the province's anchor.
+_LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple | None, tuple | None]]] = {}
+
+
+def _data_per_point(ax):
+    """Return the map units one typographic point spans on the page, across and up."""
+    dpi = ax.figure.dpi
+    (x0, y0), (x1, y1) = ax.transData.transform([(0.0, 0.0), (1.0, 1.0)])
+    return np.array([dpi / 72 / (x1 - x0), dpi / 72 / (y1 - y0)])
 
 
 def _layout_labels(fig, ax, projected, anchors, names):
@@ -288,47 +349,90 @@ def _layout_labels(fig, ax, projected, anchors, names):
         range(len(projected)), key=lambda i: (codes[i] in SMALL_PROVINCES, -areas.iloc[i])
     )
     for i in order:
-        offset = None
+        offset, leader = None, None
         if codes[i] not in SMALL_PROVINCES:
-            box = _measure(ax, renderer, names[i], anchors.iloc[i], None)
+            box, _ = _measure(ax, renderer, names[i], anchors.iloc[i], None)
             if any(box.overlaps(other) for other in placed):
-                offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
+                offset, box, leader = _free_offset(ax, renderer, names[i], anchors.iloc[i],
+                                                   placed)
         else:
-            offset, box = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
+            offset, box, leader = _free_offset(ax, renderer, names[i], anchors.iloc[i], placed)
         placed.append(box)
-        layout.append((i, offset))
+        layout.append((i, offset, leader))
     return layout
 
 
 def _measure(ax, renderer, name, point, offset):
-    """Return the display box a label would take, without leaving it on the map."""
+    """Return the display box a label and its leader line would take, and the leader line.
+
+    The leader runs from the edge of the label's box towards its anchor, 2 points short of
+    each end, as a matplotlib annotation's line does; its ends are returned in points from
+    the anchor (None at the anchor, or when the anchor is under the label).
+    """
+    from matplotlib.transforms import Bbox
+
     text = _annotate(ax, name, point, offset)
-    box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+    box = text.get_window_extent(renderer)
     text.remove()
-    return box
+    leader = _leader(ax, box, point) if offset is not None else None
+    if leader is not None:
+        scale = ax.figure.dpi / 72
+        anchor = ax.transData.transform((point.x, point.y))
+        box = Bbox.union([box, Bbox(anchor + np.asarray(leader) * scale)])
+    return box.expanded(1.05, 1.15), leader
+
+
+def _leader(ax, box, point):
+    """Return the leader line from a label's box to its anchor, in points from the anchor."""
+    scale = ax.figure.dpi / 72  # display pixels per point
+    pad = _LABEL_PAD * _LABEL_SIZE * scale
+    anchor = ax.transData.transform((point.x, point.y))
+    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+    dx, dy = anchor - centre
+    distance = math.hypot(dx, dy)
+    reach = min(
+        (box.width / 2 + pad) / abs(dx) if dx else math.inf,
+        (box.height / 2 + pad) / abs(dy) if dy else math.inf,
+    )  # the fraction of the way to the anchor that is inside the label's box
+    shrink = 2 * scale
+    if reach >= 1 or distance * (1 - reach) <= 2 * shrink:
+        return None
+    unit = np.array([dx, dy]) / distance
+    start = centre + reach * np.array([dx, dy]) + shrink * unit
+    end = anchor - shrink * unit
+    return tuple(map(tuple, (np.array([start, end]) - anchor) / scale))
+
+
+#: Province labels: font size in points, and the white box's margin as a share of it.
+_LABEL_SIZE, _LABEL_PAD = 5.5, 0.1
 
 
 def _free_offset(ax, renderer, name, point, placed):
-    """Try offsets around a point, nearest first, until the label collides with nothing."""
+    """Try offsets around a point, nearest first, until the label collides with nothing.
+
+    Returns the offset (None for a crowded page: the label stays at its anchor), the box it
+    takes and its leader line.
+    """
     for radius in (14, 22, 32, 44, 58):
         for step in range(12):
             angle = math.radians(30 * step + 15)
             offset = (radius * math.cos(angle), radius * math.sin(angle))
-            box = _measure(ax, renderer, name, point, offset)
+            box, leader = _measure(ax, renderer, name, point, offset)
             if not any(box.overlaps(other) for other in placed):
-                return offset, box
-    return None, _measure(ax, renderer, name, point, None)  # a crowded page: at the anchor
+                return offset, box, leader
+    return None, _measure(ax, renderer, name, point, None)[0], None
 
 
 def _annotate(ax, name, point, offset=None, color="#111111"):
-    """Write a province label; with an offset, on a white box with a leader line."""
-    options = {"ha": "center", "va": "center", "fontsize": 5.5, "color": color, "zorder": 6}
+    """Write a province label; with an offset, on a white box (its leader line drawn apart)."""
+    options = {"ha": "center", "va": "center", "fontsize": _LABEL_SIZE, "color": color,
+               "zorder": 6}
     if offset is not None:
         options.update(
             xytext=offset,
             textcoords="offset points",
-            arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.5},
-            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+            bbox={"boxstyle": f"square,pad={_LABEL_PAD}", "fc": "white", "ec": "none",
+                  "alpha": 0.85},
         )
     return ax.annotate(name, (point.x, point.y), **options)
 
@@ -495,7 +599,7 @@ def draw_map(
         k=k or settings.K,
         bins=bins,
     )
-    projected, outline = _project(summary, crs)
+    projected, drawn = _project(summary, crs)
     minx, miny, maxx, maxy = projected.total_bounds
     pad = 0.03 * max(maxx - minx, maxy - miny)
     width, height = page_size(page)
@@ -508,7 +612,7 @@ def draw_map(
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     fills = classes.color_of(metric_values(projected, column))
-    _draw_provinces(ax, projected, outline, fills)
+    _draw_provinces(ax, drawn, fills)
     handles = _draw_points(ax, events, crs) if events is not None else []
     ax.apply_aspect()
     _label_provinces(fig, ax, projected, fills)
@@ -583,19 +687,76 @@ def _page_words(fig, text, raster=""):
     subtitle = f"{text.subtitle}, {text.date_range}" if text.date_range else text.subtitle
     fig.text(left, top(0.62), subtitle, fontsize=10, va="top")
     if text.headline:
-        fig.text(left, top(0.86), text.headline, fontsize=8.5, va="top", color="#8c2d04",
-                 linespacing=1.3, wrap=True)
-    fig.text(left, 0.38 / height, text.source, fontsize=7, va="bottom", wrap=True)
+        _wrapped_text(fig, left, top(0.86), text.headline, fontsize=8.5, va="top",
+                      color="#8c2d04", linespacing=1.3)
+    _wrapped_text(fig, left, 0.38 / height, text.source, fontsize=7, va="bottom")
     raster = f" {raster}." if raster else ""
-    fig.text(
+    _wrapped_text(
+        fig,
         left,
         0.2 / height,
         text.note + ". Equal-area projection (Albers, Afghanistan)." + raster,
         fontsize=6.5,
         va="bottom",
         color="#444444",
-        wrap=True,
     )
+
+
+def _wrapped_text(fig, x, y, text, *, fontsize, **options):
+    """Write left-aligned text broken into lines that end before the page's right edge.
+
+    The lines break where matplotlib's ``wrap=True`` breaks them, but they are measured once
+    (:func:`wrap_lines`), not again word by word each time the page is saved.
+    """
+    width = (1 - x) * fig.get_figwidth() * 72  # points from x to the right edge
+    return fig.text(x, y, wrap_lines(text, fontsize, width), fontsize=fontsize, **options)
+
+
+@functools.lru_cache(maxsize=512)
+def wrap_lines(text: str, fontsize: float, width: float) -> str:
+    """Break text into lines no wider than ``width`` points, at spaces, as ``wrap=True`` does.
+
+    Parameters
+    ----------
+    text : str
+        The text; its own line breaks are kept.
+    fontsize : float
+        Font size in points, in the default font (``font.family``, normal weight).
+    width : float
+        Longest line, in points.
+
+    Returns
+    -------
+    str
+        The text with line breaks where a line would be too long. A word longer than the
+        line stays whole, on a line of its own.
+
+    Examples
+    --------
+    >>> wrap_lines("one two three", 10, 40)
+    'one\ntwo\nthree'
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=fontsize)
+
+    def fits(line):
+        line_width = text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+        return math.ceil(line_width) <= width
+
+    lines = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        line = words[0]
+        for word in words[1:]:
+            if fits(f"{line} {word}"):
+                line = f"{line} {word}"
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
@@ -621,7 +782,7 @@ def _table_page(title, headers, rows, note, page, first_width=0.16, positions=No
         fig.text(x, 0.895, head, fontsize=6.5, fontweight="bold", ha=align, va="bottom")
         body = "\n".join(str(row[i]) for row in rows)
         fig.text(x, 0.89, body, fontsize=7, ha=align, va="top", linespacing=1.55)
-    fig.text(left, 0.03, note, fontsize=6.5, color="#444444", wrap=True)
+    _wrapped_text(fig, left, 0.03, note, fontsize=6.5, color="#444444")
     return fig
 
 
@@ -917,6 +1078,7 @@ __all__ = [
     "map_layout",
     "map_text",
     "page_size",
+    "preload",
     "report_figures",
     "save_figures",
 ]

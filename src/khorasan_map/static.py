@@ -165,8 +165,8 @@ def _project(summary, crs):
 
     Every page of a report shows the same shapes with other values; projecting, dissolving
     and turning them into paths (:func:`_matplotlib_paths`) once per layer keeps a many-page
-    report fast: each page only gives the paths its own fill colours. Shapes are simplified together (shared
-    edges stay shared) to a tolerance far below what a printed page can show.
+    report fast: each page only gives the paths its own fill colours. Shapes are simplified
+    together (shared edges stay shared) to a tolerance far below what a printed page can show.
     """
     import geopandas as gpd
     import shapely
@@ -714,7 +714,7 @@ def _wrapped_text(fig, x, y, text, *, fontsize, **options):
 
 @functools.lru_cache(maxsize=512)
 def wrap_lines(text: str, fontsize: float, width: float) -> str:
-    """Break text into lines no wider than ``width`` points, at spaces, as ``wrap=True`` does.
+    r"""Break text into lines no wider than ``width`` points, at spaces, as ``wrap=True`` does.
 
     Parameters
     ----------

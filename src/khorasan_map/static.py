@@ -127,7 +127,7 @@ def _draw_provinces(ax, drawn, fills):
 
     paths, outline = drawn
     ax.add_collection(PathCollection(paths, facecolors=fills, edgecolors="#555555",
-                                     linewidths=0.4), autolim=False)
+                                     linewidths=0.4, gid="provinces"), autolim=False)
     ax.add_collection(LineCollection(outline, colors="#222222", linewidths=0.9), autolim=False)
 
 

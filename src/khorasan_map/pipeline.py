@@ -127,7 +127,7 @@ def build(
     engine: str = "auto",
     scheduler=None,
     on_step: Callable[[str], None] | None = None,
-    cluster: bool = True,
+    cluster: bool | None = None,
     tiles: str | None = "default",
     read_options: dict | None = None,
 ) -> BuildResult:
@@ -146,9 +146,11 @@ def build(
     offline : bool
         Write HTML maps with no tiles at all. Maps always inline their scripts and work with
         no network; without ``offline`` tiles are an extra when reachable.
-    cluster : bool, default True
-        Cluster the event points (stacked events spiderfy when clicked), so every event can be
-        opened; False draws every point on its own.
+    cluster : bool or None, default None
+        None clusters the event points (stacked events spiderfy when clicked), so every event
+        can be opened, or, above :data:`khorasan_map.settings.CANVAS_THRESHOLD` points, draws
+        them on one canvas layer (a click opens the nearest event). True always clusters;
+        False draws every point as a marker of its own.
     tiles : str or None, default "default"
         Basemap of the online maps: an xyzservices name, ``"default"`` for
         :data:`khorasan_map.settings.TILES`, None or ``"none"`` for none.
@@ -277,9 +279,9 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     head = maptext.headline(placed, summary, coverage=cover)
     result.coverage_sentence = cover.sentence
     prepared = render.prepare_points(placed)
-    drawing = {"cluster": True, "tiles": "default", **(drawing or {})}
+    drawing = {"cluster": None, "tiles": "default", **(drawing or {})}
     shared = {"summary": summary, "coverage": head, "tiles": drawing["tiles"]}
-    points = {"prepared": prepared, "cluster": drawing["cluster"]}
+    points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -322,6 +324,19 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     result.written.append(write_datapackage(out, inputs, note=_no_events_note(result)))
     write_manifest(result, out, left_out)
     return result
+
+
+def _build_cluster(cluster, prepared) -> bool | None:
+    """Return the maps' clustering: the caller's choice, else clusters or the canvas layer.
+
+    None is kept (so the maps draw a canvas layer) only above the canvas threshold; below it a
+    build clusters, so stacked events can be opened.
+    """
+    from khorasan_map.pointlayer import uses_canvas
+
+    if cluster is not None or uses_canvas(prepared.points["n"], None):
+        return cluster
+    return True
 
 
 def _no_events_note(result: BuildResult) -> str:

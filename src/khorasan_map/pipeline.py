@@ -14,7 +14,9 @@ none are given), validates them, joins them to provinces, and writes:
 ``provinces.csv``      the per-province summary (no geometry)
 ``provinces.geojson``  the per-province summary with province outlines
 ``events.csv``         every event with its assigned province (no geometry)
-``events.geojson``     the same events as points (EPSG:4326, RFC 7946)
+``events.geojson``     the same events as points (EPSG:4326, RFC 7946); above
+                       :data:`~khorasan_map.settings.GEOJSON_MAX_EVENTS` events,
+                       ``events.parquet`` (GeoParquet) in its place
 ``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
 ``join_report.csv``    events whose placement needs a human eye (only when there are any)
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
@@ -224,7 +226,7 @@ BUILD_FILES = frozenset({
     "index.html", "choropleth.html", "points.html", "timeline.html", "report.pdf",
     "report.png", "report.svg", "provinces.csv", "provinces.geojson", "coverage.json",
     "join_report.csv", "rejected.csv", "build.json",
-    "events.csv", "events.geojson", "datapackage.json",
+    "events.csv", "events.geojson", "events.parquet", "datapackage.json",
 })
 
 #: What every output of a build with no event says.
@@ -305,16 +307,18 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
                   offline=offline, inline=True)
+        write("provinces.csv", save_table, summary)
+        write("provinces.geojson", save_table, summary)
+        table = events_table(placed)
+        write("events.csv", save_table, table)
+        points_file, skipped = events_points_file(len(table))
+        result.skipped += skipped
+        write(points_file, save_table, table)
         step("Finishing the report")
         result.written += report.result()
     except BaseException:
         worker.shutdown(cancel_futures=True)  # it writes nothing into a folder being removed
         raise
-    write("provinces.csv", save_table, summary)
-    write("provinces.geojson", save_table, summary)
-    table = events_table(placed)
-    write("events.csv", save_table, table)
-    write("events.geojson", save_table, table)
     cover.dataset = aggregate.dataset_of(placed)  # the shipped records' version, if used
     write("coverage.json", save_json, cover.to_dict())
     if len(joined.report):
@@ -324,6 +328,36 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     result.written.append(write_datapackage(out, inputs, note=_no_events_note(result)))
     write_manifest(result, out, left_out)
     return result
+
+
+def events_points_file(n_events: int) -> tuple[str, list[str]]:
+    """Return the file a build writes its events into as points, and the note when not GeoJSON.
+
+    Parameters
+    ----------
+    n_events : int
+        Events in the build.
+
+    Returns
+    -------
+    tuple of (str, list of str)
+        ``"events.geojson"`` and no note, or, above
+        :data:`khorasan_map.settings.GEOJSON_MAX_EVENTS` events (read at call time),
+        ``"events.parquet"`` (GeoParquet) and the note saying why ``events.geojson`` is not
+        written.
+
+    Examples
+    --------
+    >>> events_points_file(34)
+    ('events.geojson', [])
+    """
+    limit = settings.GEOJSON_MAX_EVENTS
+    if n_events <= limit:
+        return "events.geojson", []
+    return "events.parquet", [
+        f"events.geojson: {n_events:,} events is over settings.GEOJSON_MAX_EVENTS "
+        f"({limit:,}); the same rows are in events.parquet (GeoParquet, EPSG:4326)"
+    ]
 
 
 def _build_cluster(cluster, prepared) -> bool | None:

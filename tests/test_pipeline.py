@@ -123,6 +123,28 @@ def test_report_drawn_inline_where_no_second_core(tmp_path, monkeypatch):
     assert {p.name for p in result.written} >= EVERY_FILE
 
 
+def test_a_big_first_task_goes_to_a_child_forked_for_it(tmp_path, monkeypatch, shipped_build):
+    """Above _INHERIT_ROWS rows the report's child inherits the events instead of a pickle."""
+    import os
+    import sys
+
+    from khorasan_map import pipeline
+
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        pytest.skip("the report has its own process only on Linux with two cores")
+    monkeypatch.setattr(pipeline, "_INHERIT_ROWS", 0)
+    sent = []
+    original = pipeline._ForkWorker._start
+    monkeypatch.setattr(pipeline._ForkWorker, "_start",
+                        lambda self, warm_up, task: sent.append(task) or original(self, warm_up,
+                                                                                 task))
+    result = pipeline.build(out_dir=tmp_path / "maps")
+    assert [task is None for task in sent] == [True, False]  # warmed up, then forked for it
+    _, earlier = shipped_build
+    for name in ("report.pdf", "report.png", "report.svg"):
+        assert (result.out_dir / name).read_bytes() == (earlier / name).read_bytes()
+
+
 def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
     from khorasan_map import pipeline
 

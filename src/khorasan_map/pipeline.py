@@ -556,23 +556,36 @@ class _Inline(Executor):
         return future
 
 
+#: Above this many rows in a task's tables, the task is handed to a freshly forked child, which
+#: inherits them, rather than pickled through a pipe (a million events are about 400 MB of
+#: pickle and several seconds each way; a fork takes a fraction of a second).
+_INHERIT_ROWS = 100_000
+
+
 class _ForkWorker(Executor):
     """Run tasks in one forked child, started at once, that never outlives this process.
 
     The child is forked when the worker is made and runs ``warm_up`` while this process
     carries on. Each task is sent to it (pickled, so a function of a module) and run in turn;
-    call ``result()`` in the order the tasks were submitted. The child dies with its parent
+    call ``result()`` in the order the tasks were submitted. A first task whose tables hold
+    more than ``_INHERIT_ROWS`` rows goes instead to a child forked for it, which inherits its
+    arguments (the warmed-up child is stopped). The child dies with its parent
     (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the parent, and is killed when the
     ``with`` block ends on an error or an interrupt, so no worker writes a file after the
     command has ended.
     """
 
     def __init__(self, warm_up=None):
+        self._sent = 0
+        self._start(warm_up, None)
+
+    def _start(self, warm_up, first_task) -> None:
         context = multiprocessing.get_context("fork")
         task_out, self._tasks = context.Pipe(duplex=False)
         self._results, result_in = context.Pipe(duplex=False)
         self._child = context.Process(
-            target=_run_child, args=(task_out, result_in, (self._tasks, self._results), warm_up),
+            target=_run_child,
+            args=(task_out, result_in, (self._tasks, self._results), warm_up, first_task),
             daemon=True,
         )
         self._child.start()
@@ -580,7 +593,13 @@ class _ForkWorker(Executor):
         result_in.close()
 
     def submit(self, fn, /, *args, **kwargs):
-        self._tasks.send((fn, args, kwargs))
+        task = (fn, args, kwargs)
+        if self._sent == 0 and _rows(args) > _INHERIT_ROWS:
+            self.shutdown(cancel_futures=True)  # the warmed-up child has had no task
+            self._start(None, task)
+        else:
+            self._tasks.send(task)
+        self._sent += 1
         return _ChildResult(self._child, self._results)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -617,8 +636,17 @@ class _ChildResult:
         raise value
 
 
-def _run_child(tasks, results, parent_ends, warm_up) -> None:
-    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task."""
+def _rows(args) -> int:
+    """Return the rows of the tables among a task's arguments."""
+    return sum(len(arg) for arg in args if isinstance(arg, pd.DataFrame))
+
+
+def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
+    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task.
+
+    ``first_task`` (``fn, args, kwargs``), when given, was inherited with the fork and runs
+    before the tasks that come through the pipe.
+    """
     import signal
 
     for end in parent_ends:  # else the task pipe would never reach its end
@@ -634,9 +662,10 @@ def _run_child(tasks, results, parent_ends, warm_up) -> None:
             warm_up()
     while True:
         try:
-            fn, args, kwargs = tasks.recv()
+            fn, args, kwargs = first_task or tasks.recv()
         except EOFError:
             break
+        first_task = None
         try:
             results.send((True, fn(*args, **kwargs)))
         except Exception as exc:

@@ -650,9 +650,8 @@ def _column(events: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _str_column(events: pd.DataFrame, name: str) -> pd.Series:
-    """Return a text column with missing values as "" (stripped)."""
-    col = _column(events, name).astype("string").str.strip()
-    return col.fillna("").astype(object)
+    """Return a text column (Arrow-backed) with missing values as "" (stripped)."""
+    return _column(events, name).astype("string[pyarrow]").str.strip().fillna("")
 
 
 def _date_display(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -860,7 +859,7 @@ def _points_table(events: pd.DataFrame, has_point: np.ndarray, kinds_table: list
             .to_numpy(),
         )
     )
-    pts, ids = events.iloc[rows[order]], list(ids.iloc[order])
+    pts, ids = events.iloc[rows[order]], ids.iloc[order].tolist()
     dates, _ = _date_display(pts)
     kind_index = {k["key"]: i for i, k in enumerate(kinds_table)}
     precisions = list(PRECISION_LABELS)
@@ -873,7 +872,7 @@ def _points_table(events: pd.DataFrame, has_point: np.ndarray, kinds_table: list
         _actors_text, _str_column(pts, "actor1"), _str_column(pts, "actor2"))
     t_codes, t_table = _factorize_by(_cut, _str_column(pts, "description"))
     f_codes, f_table = _factorize_by(_fatalities_cell, *_fatality_columns(pts))
-    c_codes, c_table = _factorize(list(_str_column(pts, "confidence")))
+    c_codes, c_table = _factorize(_str_column(pts, "confidence").tolist())
     precision = _str_column(pts, "location_precision").str.lower()
     l_codes, l_table = _factorize_by(
         _place_text, precision, _str_column(pts, "district"), _str_column(pts, "province"))
@@ -952,15 +951,14 @@ def _points_for(events, prepared, layer, filters) -> PreparedPoints:
 
 def _without_ids(texts: pd.Series, ids: list[str]) -> list[str]:
     """Replace each row's event id inside its text by :data:`ID_MARK` (NUL removed first)."""
-    cleaned = texts.str.replace(ID_MARK, "", regex=False)
+    cleaned = texts.str.replace(ID_MARK, "", regex=False).tolist()
     return [text.replace(eid, ID_MARK) if eid and eid in text else text
             for text, eid in zip(cleaned, ids, strict=True)]
 
 
-#: Addresses :func:`safe_url` surely accepts unchanged: http(s), a plain host, no space or
-#: control character. Every other address is checked by :func:`safe_url` itself.
-_PLAIN_URL = re.compile(r"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(?::[0-9]+)?"
-                        r"(?:[/?#][^\s\x00-\x1f\x7f]*)?")
+#: Addresses :func:`safe_url` surely accepts unchanged: http(s), a plain host, printable ASCII
+#: only (no space, no control character). Every other address is checked by :func:`safe_url`.
+_PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][!-~]*)?"
 
 
 def _safe_urls(urls: pd.Series) -> np.ndarray:

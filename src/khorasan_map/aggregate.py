@@ -1344,11 +1344,26 @@ def _group_stats(sel, keys, sources, actors):
         out[col] = out[col].astype(float).where(out["fatalities_known"] > 0)
     share = out["precise_sum"] / out["precise_count"]
     out["share_province_precise"] = share.where(out["precise_count"] > 0)
-    chosen = pd.DataFrame({"group": group_hash(sel), **{k: sel[k].to_numpy() for k in keys}})
     for name, pairs in (("n_sources", sources), ("n_actors", actors)):
-        mine = pairs.merge(chosen, on="group", how="inner")
-        out[name] = mine.groupby(keys)["hash"].nunique()
+        out[name] = _distinct_per_key(sel, keys, pairs)
     return out.reset_index()
+
+
+def _distinct_per_key(sel, keys, pairs):
+    """Count the distinct values of ``pairs`` per output row (``keys``) of the selected groups.
+
+    Each pair's group is looked up among the selected groups' hashes, so the pairs (one per
+    distinct value and group, millions with the Dask engine) are never joined to the keys'
+    text. Output rows with no value are left out (NaN once aligned).
+    """
+    labels = sel[keys[0]] if len(keys) == 1 else pd.MultiIndex.from_frame(sel[keys])
+    row_of_group, rows = pd.factorize(labels)
+    where = pd.Index(group_hash(sel)).get_indexer(pairs["group"].to_numpy())
+    hit = where >= 0
+    distinct = pd.DataFrame({"row": row_of_group[where[hit]],
+                             "hash": pairs["hash"].to_numpy()[hit]}).drop_duplicates()
+    counts = pd.Series(np.bincount(distinct["row"].to_numpy(), minlength=len(rows)), index=rows)
+    return counts[counts > 0]
 
 
 def _span(sel):

@@ -123,6 +123,28 @@ def test_report_drawn_inline_where_no_second_core(tmp_path, monkeypatch):
     assert {p.name for p in result.written} >= EVERY_FILE
 
 
+def test_a_big_first_task_goes_to_a_child_forked_for_it(tmp_path, monkeypatch, shipped_build):
+    """Above _INHERIT_ROWS rows the report's child inherits the events instead of a pickle."""
+    import os
+    import sys
+
+    from khorasan_map import pipeline
+
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        pytest.skip("the report has its own process only on Linux with two cores")
+    monkeypatch.setattr(pipeline, "_INHERIT_ROWS", 0)
+    sent = []
+    original = pipeline._ForkWorker._start
+    monkeypatch.setattr(pipeline._ForkWorker, "_start",
+                        lambda self, warm_up, task: sent.append(task) or original(self, warm_up,
+                                                                                 task))
+    result = pipeline.build(out_dir=tmp_path / "maps")
+    assert [task is None for task in sent] == [True, False]  # warmed up, then forked for it
+    _, earlier = shipped_build
+    for name in ("report.pdf", "report.png", "report.svg"):
+        assert (result.out_dir / name).read_bytes() == (earlier / name).read_bytes()
+
+
 def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
     from khorasan_map import pipeline
 
@@ -133,3 +155,29 @@ def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "_write_report", broken)
     with pytest.raises(OSError, match="disk full"):
         pipeline.build(out_dir=tmp_path / "maps")
+
+
+def test_many_events_are_written_as_geoparquet_not_geojson(tmp_path, monkeypatch):
+    import geopandas as gpd
+    import pandas as pd
+
+    from khorasan_map import settings
+
+    monkeypatch.setattr(settings, "GEOJSON_MAX_EVENTS", 3)  # the shipped records are more
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(main, ["build", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (out / "events.geojson").exists()
+    assert "Not written: events.geojson: " in result.output
+    assert "over settings.GEOJSON_MAX_EVENTS (3)" in result.output
+    manifest = json.loads((out / "build.json").read_text("utf-8"))
+    assert any(note.startswith("events.geojson: ") for note in manifest["not_written"])
+    points = gpd.read_parquet(out / "events.parquet")
+    table = pd.read_csv(out / "events.csv", encoding="utf-8-sig")
+    assert points.crs.to_epsg() == 4326
+    assert points["event_id"].tolist() == table["event_id"].tolist()
+    located = points.geometry.notna().to_numpy()
+    assert points.geometry.x[located].round(6).tolist() == table["longitude"][located].tolist()
+    package = json.loads((out / "datapackage.json").read_text("utf-8"))
+    entry = next(r for r in package["resources"] if r["path"] == "events.parquet")
+    assert entry["format"] == "parquet" and "encoding" not in entry

@@ -334,8 +334,9 @@ _TILES_OPTION = click.option(
                    "network; without --offline tiles are an extra when reachable.")
 @click.option("--keep-going", is_flag=True,
               help="Write what is valid and rejected.csv when rows are rejected (exit 1).")
-@click.option("--cluster/--no-cluster", default=True, show_default=True,
-              help="Cluster event points; stacked events spread out when clicked.")
+@click.option("--cluster/--no-cluster", default=None,
+              help="Cluster event points; stacked events spread out when clicked (default: "
+                   "clustered, or one canvas layer above settings.CANVAS_THRESHOLD points).")
 @_TILES_OPTION
 @_SOURCE_OPTION
 @_reader_options

@@ -155,6 +155,10 @@ TABLES: dict[str, tuple[str, str]] = {
     "events.geojson": ("Events (points)", "The rows of events.csv as GeoJSON (RFC 7946, "
                                           "EPSG:4326); an event known only to its province "
                                           "has no geometry."),
+    "events.parquet": ("Events (points)", "The rows of events.csv as GeoParquet (EPSG:4326), "
+                                          "written in place of events.geojson above "
+                                          "settings.GEOJSON_MAX_EVENTS events; an event known "
+                                          "only to its province has no geometry."),
     "provinces.csv": ("Provinces", "Events, kinds and people killed per province, every "
                                    "province included."),
     "provinces.geojson": ("Provinces (outlines)", "The rows of provinces.csv with the province "
@@ -170,6 +174,7 @@ _FORMATS = {  # suffix: (format, media type, encoding)
     ".csv": ("csv", "text/csv", "utf-8-sig"),
     ".geojson": ("geojson", "application/geo+json", "utf-8"),
     ".json": ("json", "application/json", "utf-8"),
+    ".parquet": ("parquet", "application/vnd.apache.parquet", None),
 }
 
 
@@ -309,6 +314,8 @@ def resource(path: Path) -> dict:
         "description": description, "format": fmt, "mediatype": media, "encoding": encoding,
         "bytes": path.stat().st_size, "hash": f"sha256:{_sha256(path)}",
     }
+    if encoding is None:  # a binary file
+        del entry["encoding"]
     if fmt == "csv":
         entry["profile"] = "tabular-data-resource"
         entry["dialect"] = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}

@@ -524,6 +524,27 @@ def save_json(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
     return _write_bytes(path, (text + "\n").encode("utf-8"))
 
 
+def _gdal_write(frame, tmp: Path, **options) -> None:
+    """Write a GeoDataFrame with GDAL (pyogrio); a failed write is raised as the OSError it is.
+
+    GDAL reports a full disk as "Could not add feature"; with under 1 MiB left in the folder it
+    becomes ENOSPC, any other GDAL failure EIO, so the command says "cannot write PATH" and
+    leaves the old file, as for every other file.
+    """
+    import errno
+    import shutil
+
+    import pyogrio.errors
+
+    gdal_errors = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
+    try:
+        frame.to_file(tmp, engine="pyogrio", **options)
+    except gdal_errors as exc:
+        full = shutil.disk_usage(tmp.parent).free < 2**20
+        code = errno.ENOSPC if full else errno.EIO
+        raise OSError(code, f"{os.strerror(code)} (GDAL: {exc})") from exc
+
+
 def _geo_frame(df, path: Path):
     """Return a GeoDataFrame in EPSG:4326 with dates as ISO text, ready for GDAL drivers."""
     import geopandas as gpd
@@ -599,17 +620,15 @@ def save_table(
 
         def write(tmp: Path) -> None:
             tmp.unlink()  # GDAL refuses to overwrite a GeoJSON file
-            frame.to_file(  # the layer is named after the file, not the temporary one
-                tmp, driver="GeoJSON", layer=path.stem, engine="pyogrio",
-                layer_options={"RFC7946": "YES"},
-            )
+            _gdal_write(frame, tmp, driver="GeoJSON", layer=path.stem,  # named after the file
+                        layer_options={"RFC7946": "YES"})
 
     elif suffix == ".gpkg":
         frame = _geo_frame(df, path)
 
         def write(tmp: Path) -> None:
             tmp.unlink()
-            frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
+            _gdal_write(frame, tmp, driver="GPKG", layer=path.stem)
 
     elif suffix == ".parquet":
 

@@ -968,17 +968,22 @@ def evidence_rows(events, summary) -> list[list[str]]:
     ends = pd.to_datetime(events["date_end"], errors="coerce").fillna(starts)
     facts = summary.drop(columns="geometry", errors="ignore").set_index(
         summary["province_code"].astype(str))
+    frame = pd.DataFrame({"code": code, "grade": grade, "start": starts, "end": ends})
+    counts = frame.groupby("code", sort=False).size()
+    best = frame.groupby("code")["grade"].max()
+    # idxmin/idxmax over the dated rows only: each row label is the first of its extreme.
+    first = frame[frame["start"].notna()].groupby("code")["start"].idxmin()
+    last = frame[frame["end"].notna()].groupby("code")["end"].idxmax()
     rows = []
-    for pcode, group in events.groupby(code, sort=False):
+    for pcode, n in counts.items():
         if pcode not in facts.index:
             continue
-        best = grade[group.index].max()
-        first, last = starts[group.index].idxmin(), ends[group.index].idxmax()
         rows.append([
-            str(facts.at[pcode, "province"]), len(group),
+            str(facts.at[pcode, "province"]), int(n),
             format_number(facts.at[pcode, "n_sources"]) if "n_sources" in facts else "",
-            settings.CONFIDENCE_LEVELS[int(best)] if not pd.isna(best) else "not graded",
-            _event_date(events, first), _event_date(events, last),
+            settings.CONFIDENCE_LEVELS[int(best[pcode])] if not pd.isna(best[pcode])
+            else "not graded",
+            _event_date(events, first.get(pcode)), _event_date(events, last.get(pcode)),
         ])
     rows.sort(key=lambda r: (-r[1], r[0]))
     return [[r[0], f"{r[1]:,}", *r[2:]] for r in rows]

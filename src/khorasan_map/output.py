@@ -299,7 +299,7 @@ def _csv_frame(df, escape_formulas: bool):
     """Drop geometry, write dates as ISO text and guard text cells against formula injection."""
     import pandas as pd
 
-    frame = pd.DataFrame(df).copy()
+    frame = pd.DataFrame(df)  # a new frame: copy-on-write leaves ``df`` as it was
     geometry = [c for c in frame.columns if str(frame[c].dtype) == "geometry"]
     frame = frame.drop(columns=geometry)
     if escape_formulas:
@@ -314,8 +314,21 @@ def _csv_frame(df, escape_formulas: bool):
         elif escape_formulas and (
             pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
         ):
-            frame.isetitem(i, series.map(escape_formula, na_action="ignore"))
+            frame.isetitem(i, _escaped_cells(series))
     return frame
+
+
+def _escaped_cells(series):
+    """Return a text column with :func:`escape_formula` applied to the cells it may change."""
+    try:
+        flagged = series.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(bool)
+    except AttributeError:  # an object column holding no text at all
+        return series
+    if not flagged.any():
+        return series
+    escaped = series.astype(object)
+    escaped[flagged] = [escape_formula(value) for value in escaped[flagged]]
+    return escaped
 
 
 def write_csv(df, path: str | os.PathLike, *, escape_formulas: bool = True) -> Path:

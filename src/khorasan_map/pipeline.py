@@ -14,7 +14,9 @@ none are given), validates them, joins them to provinces, and writes:
 ``provinces.csv``      the per-province summary (no geometry)
 ``provinces.geojson``  the per-province summary with province outlines
 ``events.csv``         every event with its assigned province (no geometry)
-``events.geojson``     the same events as points (EPSG:4326, RFC 7946)
+``events.geojson``     the same events as points (EPSG:4326, RFC 7946); above
+                       :data:`~khorasan_map.settings.GEOJSON_MAX_EVENTS` events,
+                       ``events.parquet`` (GeoParquet) in its place
 ``coverage.json``      the coverage figure, as ``khorasan-map coverage --json`` prints it
 ``join_report.csv``    events whose placement needs a human eye (only when there are any)
 ``rejected.csv``       rows that failed validation, with reasons (only with ``keep_going``)
@@ -127,7 +129,7 @@ def build(
     engine: str = "auto",
     scheduler=None,
     on_step: Callable[[str], None] | None = None,
-    cluster: bool = True,
+    cluster: bool | None = None,
     tiles: str | None = "default",
     read_options: dict | None = None,
 ) -> BuildResult:
@@ -146,9 +148,11 @@ def build(
     offline : bool
         Write HTML maps with no tiles at all. Maps always inline their scripts and work with
         no network; without ``offline`` tiles are an extra when reachable.
-    cluster : bool, default True
-        Cluster the event points (stacked events spiderfy when clicked), so every event can be
-        opened; False draws every point on its own.
+    cluster : bool or None, default None
+        None clusters the event points (stacked events spiderfy when clicked), so every event
+        can be opened, or, above :data:`khorasan_map.settings.CANVAS_THRESHOLD` points, draws
+        them on one canvas layer (a click opens the nearest event). True always clusters;
+        False draws every point as a marker of its own.
     tiles : str or None, default "default"
         Basemap of the online maps: an xyzservices name, ``"default"`` for
         :data:`khorasan_map.settings.TILES`, None or ``"none"`` for none.
@@ -222,7 +226,7 @@ BUILD_FILES = frozenset({
     "index.html", "choropleth.html", "points.html", "timeline.html", "report.pdf",
     "report.png", "report.svg", "provinces.csv", "provinces.geojson", "coverage.json",
     "join_report.csv", "rejected.csv", "build.json",
-    "events.csv", "events.geojson", "datapackage.json",
+    "events.csv", "events.geojson", "events.parquet", "datapackage.json",
 })
 
 #: What every output of a build with no event says.
@@ -277,9 +281,9 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     head = maptext.headline(placed, summary, coverage=cover)
     result.coverage_sentence = cover.sentence
     prepared = render.prepare_points(placed)
-    drawing = {"cluster": True, "tiles": "default", **(drawing or {})}
+    drawing = {"cluster": None, "tiles": "default", **(drawing or {})}
     shared = {"summary": summary, "coverage": head, "tiles": drawing["tiles"]}
-    points = {"prepared": prepared, "cluster": drawing["cluster"]}
+    points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -303,16 +307,18 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
                   offline=offline, inline=True)
+        write("provinces.csv", save_table, summary)
+        write("provinces.geojson", save_table, summary)
+        table = events_table(placed)
+        write("events.csv", save_table, table)
+        points_file, skipped = events_points_file(len(table))
+        result.skipped += skipped
+        write(points_file, save_table, table)
         step("Finishing the report")
         result.written += report.result()
     except BaseException:
         worker.shutdown(cancel_futures=True)  # it writes nothing into a folder being removed
         raise
-    write("provinces.csv", save_table, summary)
-    write("provinces.geojson", save_table, summary)
-    table = events_table(placed)
-    write("events.csv", save_table, table)
-    write("events.geojson", save_table, table)
     cover.dataset = aggregate.dataset_of(placed)  # the shipped records' version, if used
     write("coverage.json", save_json, cover.to_dict())
     if len(joined.report):
@@ -322,6 +328,49 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     result.written.append(write_datapackage(out, inputs, note=_no_events_note(result)))
     write_manifest(result, out, left_out)
     return result
+
+
+def events_points_file(n_events: int) -> tuple[str, list[str]]:
+    """Return the file a build writes its events into as points, and the note when not GeoJSON.
+
+    Parameters
+    ----------
+    n_events : int
+        Events in the build.
+
+    Returns
+    -------
+    tuple of (str, list of str)
+        ``"events.geojson"`` and no note, or, above
+        :data:`khorasan_map.settings.GEOJSON_MAX_EVENTS` events (read at call time),
+        ``"events.parquet"`` (GeoParquet) and the note saying why ``events.geojson`` is not
+        written.
+
+    Examples
+    --------
+    >>> events_points_file(34)
+    ('events.geojson', [])
+    """
+    limit = settings.GEOJSON_MAX_EVENTS
+    if n_events <= limit:
+        return "events.geojson", []
+    return "events.parquet", [
+        f"events.geojson: {n_events:,} events is over settings.GEOJSON_MAX_EVENTS "
+        f"({limit:,}); the same rows are in events.parquet (GeoParquet, EPSG:4326)"
+    ]
+
+
+def _build_cluster(cluster, prepared) -> bool | None:
+    """Return the maps' clustering: the caller's choice, else clusters or the canvas layer.
+
+    None is kept (so the maps draw a canvas layer) only above the canvas threshold; below it a
+    build clusters, so stacked events can be opened.
+    """
+    from khorasan_map.pointlayer import uses_canvas
+
+    if cluster is not None or uses_canvas(prepared.points["n"], None):
+        return cluster
+    return True
 
 
 def _no_events_note(result: BuildResult) -> str:
@@ -507,23 +556,36 @@ class _Inline(Executor):
         return future
 
 
+#: Above this many rows in a task's tables, the task is handed to a freshly forked child, which
+#: inherits them, rather than pickled through a pipe (a million events are about 400 MB of
+#: pickle and several seconds each way; a fork takes a fraction of a second).
+_INHERIT_ROWS = 100_000
+
+
 class _ForkWorker(Executor):
     """Run tasks in one forked child, started at once, that never outlives this process.
 
     The child is forked when the worker is made and runs ``warm_up`` while this process
     carries on. Each task is sent to it (pickled, so a function of a module) and run in turn;
-    call ``result()`` in the order the tasks were submitted. The child dies with its parent
+    call ``result()`` in the order the tasks were submitted. A first task whose tables hold
+    more than ``_INHERIT_ROWS`` rows goes instead to a child forked for it, which inherits its
+    arguments (the warmed-up child is stopped). The child dies with its parent
     (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the parent, and is killed when the
     ``with`` block ends on an error or an interrupt, so no worker writes a file after the
     command has ended.
     """
 
     def __init__(self, warm_up=None):
+        self._sent = 0
+        self._start(warm_up, None)
+
+    def _start(self, warm_up, first_task) -> None:
         context = multiprocessing.get_context("fork")
         task_out, self._tasks = context.Pipe(duplex=False)
         self._results, result_in = context.Pipe(duplex=False)
         self._child = context.Process(
-            target=_run_child, args=(task_out, result_in, (self._tasks, self._results), warm_up),
+            target=_run_child,
+            args=(task_out, result_in, (self._tasks, self._results), warm_up, first_task),
             daemon=True,
         )
         self._child.start()
@@ -531,7 +593,13 @@ class _ForkWorker(Executor):
         result_in.close()
 
     def submit(self, fn, /, *args, **kwargs):
-        self._tasks.send((fn, args, kwargs))
+        task = (fn, args, kwargs)
+        if self._sent == 0 and _rows(args) > _INHERIT_ROWS:
+            self.shutdown(cancel_futures=True)  # the warmed-up child has had no task
+            self._start(None, task)
+        else:
+            self._tasks.send(task)
+        self._sent += 1
         return _ChildResult(self._child, self._results)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -568,8 +636,17 @@ class _ChildResult:
         raise value
 
 
-def _run_child(tasks, results, parent_ends, warm_up) -> None:
-    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task."""
+def _rows(args) -> int:
+    """Return the rows of the tables among a task's arguments."""
+    return sum(len(arg) for arg in args if isinstance(arg, pd.DataFrame))
+
+
+def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
+    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task.
+
+    ``first_task`` (``fn, args, kwargs``), when given, was inherited with the fork and runs
+    before the tasks that come through the pipe.
+    """
     import signal
 
     for end in parent_ends:  # else the task pipe would never reach its end
@@ -585,9 +662,10 @@ def _run_child(tasks, results, parent_ends, warm_up) -> None:
             warm_up()
     while True:
         try:
-            fn, args, kwargs = tasks.recv()
+            fn, args, kwargs = first_task or tasks.recv()
         except EOFError:
             break
+        first_task = None
         try:
             results.send((True, fn(*args, **kwargs)))
         except Exception as exc:

@@ -68,7 +68,6 @@ from khorasan_map.maptext import (
     class_labels,
     dataset_line,
     fatalities_text,
-    fatality_rows,
     headline,
     left_out_line,
     map_title,
@@ -651,9 +650,8 @@ def _column(events: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _str_column(events: pd.DataFrame, name: str) -> pd.Series:
-    """Return a text column with missing values as "" (stripped)."""
-    col = _column(events, name).astype("string").str.strip()
-    return col.fillna("").astype(object)
+    """Return a text column (Arrow-backed) with missing values as "" (stripped)."""
+    return _column(events, name).astype("string[pyarrow]").str.strip().fillna("")
 
 
 def _date_display(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -662,18 +660,16 @@ def _date_display(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     start = pd.to_datetime(_column(events, "date_start"), errors="coerce").fillna(date)
     end = pd.to_datetime(_column(events, "date_end"), errors="coerce").fillna(start)
     precision = _str_column(events, "date_precision").str.lower()
-    day = date.dt.strftime("%Y-%m-%d").fillna("")
+    day = _strftime(date, "%Y-%m-%d")
     text = np.where(
         precision == "month",
-        date.dt.strftime("%Y-%m").fillna("") + " (month)",
+        _strftime(date, "%Y-%m") + " (month)",
         np.where(
             precision == "year",
-            date.dt.strftime("%Y").fillna("") + " (year)",
+            _strftime(date, "%Y") + " (year)",
             np.where(
                 precision == "range",
-                start.dt.strftime("%Y-%m-%d").fillna("")
-                + " to "
-                + end.dt.strftime("%Y-%m-%d").fillna(""),
+                _strftime(start, "%Y-%m-%d") + " to " + _strftime(end, "%Y-%m-%d"),
                 day,
             ),
         ),
@@ -683,6 +679,42 @@ def _date_display(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     year = date.dt.year.astype("Int64").astype("string").astype(object)
     year = year.where(date.notna(), None)
     return text, year
+
+
+def _strftime(dates: pd.Series, fmt: str) -> pd.Series:
+    """``dates.dt.strftime(fmt)`` with missing dates as "", formatting each distinct date once."""
+    codes, uniques = pd.factorize(dates)
+    table = np.append(pd.DatetimeIndex(uniques).strftime(fmt).to_numpy(object), "")
+    return pd.Series(table[codes], index=dates.index, dtype=object)  # code -1: the ""
+
+
+def _row_codes(*columns) -> tuple[np.ndarray, np.ndarray]:
+    """Code each row's combination of values, in order of first appearance.
+
+    Returns the codes and, for each code, the first row holding it.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        if isinstance(column, list):
+            column = pd.Series(column, dtype=object)
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    codes = np.asarray(key, dtype=np.int64)
+    first = np.full(codes.max() + 1 if len(codes) else 0, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, first
+
+
+def _factorize_by(make, *columns) -> tuple[list[int], list]:
+    """``_factorize([make(*row) for row in zip(*columns)])``, calling ``make`` once a distinct row.
+
+    The table is the same, in the same order: a value first appears at the first row of the
+    first combination that makes it.
+    """
+    codes, first = _row_codes(*columns)
+    picked = [np.asarray(column, dtype=object)[first] for column in columns]
+    made_codes, table = _factorize([make(*row) for row in zip(*picked, strict=True)])
+    return np.asarray(made_codes, dtype=np.int64)[codes].tolist(), table
 
 
 def _factorize(values) -> tuple[list[int], list]:
@@ -695,13 +727,38 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1].rstrip() + "…"
 
 
-def _place_text(precision: pd.Series, district: pd.Series, province: pd.Series) -> list[str]:
-    out = []
-    labels = {"exact": "exact", "near": "near a named place", "district": "district centre"}
-    for p, d, v in zip(precision, district, province, strict=True):
-        where = ", ".join(x for x in (f"{d} district" if d else "", v) if x)
-        out.append(f"{where} ({labels.get(p, p)})" if where else labels.get(p, p))
-    return out
+#: How exactly a point stands where the event happened, in a popup's words.
+_PLACE_LABELS = {"exact": "exact", "near": "near a named place", "district": "district centre"}
+
+
+def _place_text(precision: str, district: str, province: str) -> str:
+    """Return a popup's place line: district, province and how exact the point is."""
+    where = ", ".join(x for x in (f"{district} district" if district else "", province) if x)
+    label = _PLACE_LABELS.get(precision, precision)
+    return f"{where} ({label})" if where else label
+
+
+def _actors_text(actor1: str, actor2: str) -> str:
+    return " and ".join(x for x in (actor1, actor2) if x)
+
+
+def _fatalities_cell(best: float, low: float, high: float) -> str:
+    return fatalities_text((best, low, high))
+
+
+#: The columns a popup reads (:func:`_points_table`) and a badge counts (:func:`_badges`).
+_POINT_COLUMNS = (
+    "event_id", "kind", "date", "date_start", "date_end", "date_precision", "latitude",
+    "longitude", "location_precision", "district", "province", "actor1", "actor2",
+    "description", "fatalities", "fatalities_low", "fatalities_high", "confidence",
+    "source_name", "source_title", "source_url", "source_date",
+)
+_BADGE_COLUMNS = ("kind", "confidence", "date", "date_start", "date_end", "date_precision")
+
+
+def _columns(events: pd.DataFrame, names) -> pd.DataFrame:
+    """Return the events' columns of ``names`` that it has (fewer columns to copy)."""
+    return events[[name for name in names if name in events]]
 
 
 @dataclass
@@ -782,23 +839,27 @@ def prepare_points(events, boundaries=None, *, since=None, until=None, kinds=Non
         "dates": _date_span(kept),
     }
     kinds_table = _kind_table(kept["kind"].unique() if "kind" in kept else ())
-    points = _points_table(kept[has_point], kinds_table)
-    badges = _badges(kept[province_only], code[province_only], layer)
+    points = _points_table(_columns(kept, _POINT_COLUMNS), has_point, kinds_table)
+    badges = _badges(_columns(kept, _BADGE_COLUMNS)[province_only], code[province_only], layer)
     return PreparedPoints(points, badges, stats, layer)
 
 
-def _points_table(pts: pd.DataFrame, kinds_table: list[dict]) -> dict:
-    """Encode the located events as the compact table the page script expands."""
-    ids = _str_column(pts, "event_id")
+def _points_table(events: pd.DataFrame, has_point: np.ndarray, kinds_table: list[dict]) -> dict:
+    """Encode the located events (``has_point``) as the compact table the page script expands.
+
+    The points are ordered by date, then id.
+    """
+    rows = np.flatnonzero(has_point)
+    ids = _str_column(events, "event_id").iloc[rows]
     order = np.lexsort(
         (
             ids.to_numpy(str),
-            pd.to_datetime(_column(pts, "date"), errors="coerce")
+            pd.to_datetime(_column(events, "date").iloc[rows], errors="coerce")
             .fillna(pd.Timestamp.max)
             .to_numpy(),
         )
     )
-    pts, ids = pts.iloc[order], list(ids.iloc[order])
+    pts, ids = events.iloc[rows[order]], ids.iloc[order].tolist()
     dates, _ = _date_display(pts)
     kind_index = {k["key"]: i for i, k in enumerate(kinds_table)}
     precisions = list(PRECISION_LABELS)
@@ -807,29 +868,27 @@ def _points_table(pts: pd.DataFrame, kinds_table: list[dict]) -> dict:
     x0 = int(x.min()) if len(x) else 0
     y0 = int(y.min()) if len(y) else 0
     d_codes, d_table = _factorize(list(dates))
-    a1, a2 = _str_column(pts, "actor1"), _str_column(pts, "actor2")
-    actors = [" and ".join(x for x in (p, q) if x) for p, q in zip(a1, a2, strict=True)]
-    a_codes, a_table = _factorize(actors)
-    t_codes, t_table = _factorize([_cut(t) for t in _str_column(pts, "description")])
-    f_codes, f_table = _factorize([fatalities_text(r) for r in fatality_rows(pts)])
-    c_codes, c_table = _factorize(list(_str_column(pts, "confidence")))
-    places = _place_text(
-        _str_column(pts, "location_precision").str.lower(),
-        _str_column(pts, "district"),
-        _str_column(pts, "province"),
-    )
-    l_codes, l_table = _factorize(places)
+    a_codes, a_table = _factorize_by(
+        _actors_text, _str_column(pts, "actor1"), _str_column(pts, "actor2"))
+    t_codes, t_table = _factorize_by(_cut, _str_column(pts, "description"))
+    f_codes, f_table = _factorize_by(_fatalities_cell, *_fatality_columns(pts))
+    c_codes, c_table = _factorize(_str_column(pts, "confidence").tolist())
+    precision = _str_column(pts, "location_precision").str.lower()
+    l_codes, l_table = _factorize_by(
+        _place_text, precision, _str_column(pts, "district"), _str_column(pts, "province"))
     s_codes, sources = _source_table(pts, ids)
     # Low-cardinality columns travel as one code per event into a table of combinations
     # [kind, precision, actors, description, confidence]; ids without their common prefix.
-    k_codes = [kind_index[k] for k in _str_column(pts, "kind")]
-    p_codes = [precisions.index(p) for p in pts["location_precision"].astype(str).str.lower()]
-    m_codes, meta = _factorize(list(zip(k_codes, p_codes, a_codes, t_codes, c_codes, strict=True)))
+    k_codes = _str_column(pts, "kind").map(kind_index).to_numpy(np.int64)
+    p_codes = precision.map({p: i for i, p in enumerate(precisions)}).to_numpy(np.int64)
+    combined = (k_codes, p_codes, np.asarray(a_codes), np.asarray(t_codes), np.asarray(c_codes))
+    m_codes, first = _row_codes(*combined)
+    meta = [[int(column[i]) for column in combined] for i in first]
     prefix = os.path.commonprefix(ids) if len(ids) > 1 else ""
     return {
         "n": len(pts), "cluster": False, "scale": COORD_SCALE, "x0": x0, "y0": y0,
         "x": (x - x0).tolist(), "y": (y - y0).tolist(),
-        "m": m_codes, "meta": [list(key) for key in meta],
+        "m": m_codes.tolist(), "meta": meta,
         "kinds": kinds_table, "precisions": precisions,
         "d": d_codes, "dates": d_table, "actors": a_table, "descriptions": t_table,
         "f": f_codes, "fatalities": f_table, "confidence": c_table,
@@ -839,25 +898,32 @@ def _points_table(pts: pd.DataFrame, kinds_table: list[dict]) -> dict:
 
 
 def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
-    """Province-only events: a count per province at its representative point."""
-    _, prov_years = _date_display(prov)
+    """Province-only events: a count per province at its representative point.
+
+    Each badge holds its events as ``[kind, grade index, year, count]`` rows (for the filters).
+    """
+    _, years = _date_display(prov)
+    grade = _column(prov, "confidence").map(
+        {g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)}).fillna(-1).astype(int)
+    table = pd.DataFrame({"code": prov_code.to_numpy(object),
+                          "kind": _str_column(prov, "kind").to_numpy(object),
+                          "grade": grade.to_numpy(), "year": years.fillna("").to_numpy(object)})
+    sizes = table.groupby(["code", "kind", "grade", "year"]).size()
     rep = layer.set_index("province_code").geometry.representative_point()
     names = layer.set_index("province_code")["province"]
     items = []
-    for pcode in sorted(set(prov_code)):
-        mask = (prov_code == pcode).to_numpy(bool)
-        by_year = prov_years[mask].dropna().value_counts().sort_index()
+    for pcode, mine in sizes.groupby(level="code", sort=True):
+        by_year = mine.groupby(level="year").sum().drop("", errors="ignore").sort_index()
         point = rep[pcode]
-        mine = prov[mask]
         items.append(
             {
                 "code": pcode,
                 "name": text_or_none(names[pcode]) or pcode,
                 "lat": round(point.y, 4),
                 "lon": round(point.x, 4),
-                "count": int(mask.sum()),
+                "count": int(mine.sum()),
                 "byYear": {str(k): int(v) for k, v in by_year.items()},
-                "rows": _badge_rows(mine, prov_years[mask]),
+                "rows": [[k, int(g), y or None, int(n)] for (_, k, g, y), n in mine.items()],
             }
         )
     return {
@@ -865,16 +931,6 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
         "text": "events known only to this province (not drawn as points)",
         "textOne": "event known only to this province (not drawn as a point)",
     }
-
-
-def _badge_rows(prov: pd.DataFrame, years: pd.Series) -> list[list]:
-    """One province's badge events as ``[kind, grade index, year, count]`` (for the filters)."""
-    grade = _column(prov, "confidence").map(
-        {g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)}).fillna(-1).astype(int)
-    table = pd.DataFrame({"kind": _str_column(prov, "kind"), "grade": grade,
-                          "year": years.fillna("")})
-    sizes = table.groupby(["kind", "grade", "year"]).size()
-    return [[k, int(g), y or None, int(n)] for (k, g, y), n in sizes.items()]
 
 
 def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:
@@ -893,12 +949,24 @@ def _points_for(events, prepared, layer, filters) -> PreparedPoints:
     return prepare_points(events, layer=layer, **filters)
 
 
-def _with_id(text: str, event_id: str) -> str:
-    """Replace the event id inside a text by the ID_MARK placeholder (NUL removed first)."""
-    text = text.replace(ID_MARK, "")
-    if event_id and event_id in text:
-        return text.replace(event_id, ID_MARK)
-    return text
+def _without_ids(texts: pd.Series, ids: list[str]) -> list[str]:
+    """Replace each row's event id inside its text by :data:`ID_MARK` (NUL removed first)."""
+    cleaned = texts.str.replace(ID_MARK, "", regex=False).tolist()
+    return [text.replace(eid, ID_MARK) if eid and eid in text else text
+            for text, eid in zip(cleaned, ids, strict=True)]
+
+
+#: Addresses :func:`safe_url` surely accepts unchanged: http(s), a plain host, printable ASCII
+#: only (no space, no control character). Every other address is checked by :func:`safe_url`.
+_PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][!-~]*)?"
+
+
+def _safe_urls(urls: pd.Series) -> np.ndarray:
+    """Whether :func:`safe_url` accepts each address (a plain address is known at a glance)."""
+    good = urls.str.fullmatch(_PLAIN_URL).fillna(False).to_numpy(bool, copy=True)
+    rest = np.flatnonzero(~good & (urls != "").to_numpy(bool))
+    good[rest] = [safe_url(url) is not None for url in urls.iloc[rest]]
+    return good
 
 
 def _source_table(pts: pd.DataFrame, ids: list[str]) -> tuple[list[int], list]:
@@ -908,27 +976,29 @@ def _source_table(pts: pd.DataFrame, ids: list[str]) -> tuple[list[int], list]:
     replaced by :data:`ID_MARK` so such sources share one table entry and the page stays small.
     Each address is checked with :func:`safe_url` before the id is taken out.
     """
-    keys = []
-    for eid, name, title, url, sdate in zip(
-        ids,
-        _str_column(pts, "source_name"),
-        _str_column(pts, "source_title"),
-        _str_column(pts, "source_url"),
-        _str_column(pts, "source_date"),
-        strict=True,
-    ):
-        good = safe_url(url) is not None
-        keys.append(
-            (
-                name or None,
-                _with_id(title, eid) or None,
-                _with_id(url, eid) if good and url else None,
-                sdate or None,
-                _with_id(url, eid) if url and not good else None,
-            )
-        )
-    codes, table = _factorize(keys)
-    return codes, [None if key is None or not any(key) else list(key) for key in table]
+    url = _str_column(pts, "source_url")
+    given = (url != "").to_numpy(bool)
+    good = _safe_urls(url)
+    url_text = np.asarray(_without_ids(url, ids), dtype=object)
+    columns = (
+        _str_column(pts, "source_name").to_numpy(object),
+        np.asarray(_without_ids(_str_column(pts, "source_title"), ids), dtype=object),
+        np.where(given & good, url_text, None),
+        _str_column(pts, "source_date").to_numpy(object),
+        np.where(given & ~good, url_text, None),
+    )
+    codes, first = _row_codes(*columns)
+    table = []
+    for i in first:
+        key = [column[i] or None for column in columns]
+        table.append(key if any(key) else None)
+    return codes.tolist(), table
+
+
+def _fatality_columns(table: pd.DataFrame) -> list[np.ndarray]:
+    """Return the best, low and high fatality figures of each row (NaN where not given)."""
+    return [pd.to_numeric(_column(table, name), errors="coerce").to_numpy(float)
+            for name in ("fatalities", "fatalities_low", "fatalities_high")]
 
 
 def _date_span(events: pd.DataFrame) -> tuple[str | None, str | None]:

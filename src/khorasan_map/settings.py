@@ -44,6 +44,11 @@ CANVAS_THRESHOLD: int = 5_000
 #: small; the page says so.
 RASTER_THRESHOLD: int = 5_000
 
+#: Above this many events a build writes them as GeoParquet (``events.parquet``) in place of
+#: ``events.geojson``: a GeoJSON of a million points is near 1 GB and takes half a minute to
+#: write, a GeoParquet file of them about 60 MB and 2 s. ``build.json`` and the command say so.
+GEOJSON_MAX_EVENTS: int = 100_000
+
 #: Title of every map (HTML and static) unless one is given.
 MAP_TITLE: str = "Where the Taliban and ISK have fought"
 

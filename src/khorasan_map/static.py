@@ -245,6 +245,10 @@ def raster_note(events) -> str:
     return f"{n:,} points drawn as one image (over {settings.RASTER_THRESHOLD:,})"
 
 
+#: The columns :func:`_draw_points` and :func:`raster_note` read.
+_POINT_COLUMNS = ("kind", "location_precision", "latitude", "longitude")
+
+
 def _draw_points(ax, events, crs):
     """Draw point-precise events by kind and precision; return legend handles."""
     from matplotlib.lines import Line2D
@@ -273,7 +277,9 @@ def _draw_points(ax, events, crs):
                 sub["y"],
                 s=28,
                 marker=marker,
-                facecolors=color if filled else "none",
+                # A clear fill rather than "none" keeps a hollow marker on matplotlib's
+                # one-stamp path (draw_markers) when the points become one image.
+                facecolors=color if filled else ((0, 0, 0, 0) if rasterized else "none"),
                 edgecolors=color,
                 linewidths=1.2,
                 zorder=5,
@@ -997,6 +1003,7 @@ def _year_pages(kept, text, boundaries, filters, by_year, cover):
         by_year = aggregate.summarize(kept, boundaries, by=("province", "year"), **filters)
     lines = year_headlines(by_year, filters["kinds"], cover)
     years = aggregate.event_year(kept, filters["since"], filters["until"])
+    drawn = kept[[name for name in _POINT_COLUMNS if name in kept]]  # fewer columns to copy
     for year, part in by_year.groupby("year", sort=True):
         part = part.copy()
         part.attrs = {}
@@ -1007,7 +1014,7 @@ def _year_pages(kept, text, boundaries, filters, by_year, cover):
             headline="\n".join(lines.get(str(year), ())),
             note=f"{n_records:,} records in {year}",
         )
-        yield part, kept[(years == year).to_numpy()], page_text
+        yield part, drawn[(years == year).to_numpy()], page_text
 
 
 def _kind_pages(kept, text, boundaries, filters, by_year, cover):

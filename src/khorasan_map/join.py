@@ -975,42 +975,84 @@ class _Factorized:
         return np.append(self.texts, None)[ids]
 
 
-def factorize_text(values) -> _Factorized:
-    """Return a text column as ids into its distinct texts, stripped, blank counted as missing.
-
-    Arrow-backed text is dictionary-encoded by Arrow and categoricals keep their codes, so no
-    Python object is made per row; other columns go through :func:`pandas.factorize`.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Text (any dtype; non-text values are taken as their ``str``).
-
-    Returns
-    -------
-    _Factorized
-        ``ids`` (int64, -1 for missing) and ``texts`` (object array of stripped texts, None where
-        a text is blank).
-    """
+def _arrow_strings(values):
+    """Return an Arrow-backed text column as a pyarrow ChunkedArray, or None for other columns."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        ids, uniques = values.cat.codes.to_numpy(np.int64), values.cat.categories
-    elif getattr(values.dtype, "storage", None) == "pyarrow" or (
+    if getattr(values.dtype, "storage", None) == "pyarrow" or (
         isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype)
     ):
         arrow = pa.array(values.array)
         if isinstance(arrow, pa.Array):
             arrow = pa.chunked_array([arrow], type=arrow.type)
-        encoded = pc.dictionary_encode(arrow).unify_dictionaries().combine_chunks()
-        ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-        uniques = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+        return arrow
+    return None
+
+
+def _dictionary_ids(arrow) -> tuple[np.ndarray, list]:
+    """Return an Arrow text array as int32 ids (-1 for missing) into its distinct texts."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arrow).unify_dictionaries().combine_chunks()
+    ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int32, copy=False)
+    return ids, encoded.dictionary.to_pylist()
+
+
+def _expected_ids(arrow, expected: list[str]) -> tuple[np.ndarray, list]:
+    """As :func:`_dictionary_ids`, but ids below ``len(expected)`` are the expected texts.
+
+    One lookup in a small table per row (cheaper than growing a dictionary); only the rows
+    holding some other text are dictionary-encoded, and their ids follow the expected ones.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(arrow, value_set=pa.array(expected, type=arrow.type))
+    ids = pc.fill_null(found, -1).to_numpy().astype(np.int32, copy=False)
+    texts = list(expected)
+    if found.null_count > arrow.null_count:  # some rows hold a text not expected
+        other = np.flatnonzero(pc.and_(pc.is_null(found), pc.is_valid(arrow)).to_numpy())
+        other_ids, other_texts = _dictionary_ids(arrow.take(pa.array(other)))
+        ids = ids.copy() if not ids.flags.writeable else ids
+        ids[other] = other_ids + len(texts)
+        texts += other_texts
+    return ids, texts
+
+
+def factorize_text(values, expected=None) -> _Factorized:
+    """Return a text column as ids into its distinct texts, stripped, blank counted as missing.
+
+    Arrow-backed text is dictionary-encoded by Arrow (or, with ``expected``, looked up in the
+    expected texts first) and categoricals keep their codes, so no Python object is made per
+    row; other columns go through :func:`pandas.factorize`.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text (any dtype; non-text values are taken as their ``str``).
+    expected : sequence of str, optional
+        Texts the column mostly holds, stripped (the layer's codes, say). Only a speed-up: the
+        ids name the same texts either way, though a text may then appear twice in ``texts``
+        (once expected, once as given with spaces around it).
+
+    Returns
+    -------
+    _Factorized
+        ``ids`` (int32, -1 for missing) and ``texts`` (object array of stripped texts, None where
+        a text is blank).
+    """
+    arrow = _arrow_strings(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        ids, uniques = values.cat.codes.to_numpy(np.int32), list(values.cat.categories)
+    elif arrow is not None and expected:
+        ids, uniques = _expected_ids(arrow, [str(t) for t in expected])
+    elif arrow is not None:
+        ids, uniques = _dictionary_ids(arrow)
     else:
         ids, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-        ids = ids.astype(np.int64)
-    texts = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
-    texts[texts == ""] = None
+        ids, uniques = ids.astype(np.int32), list(uniques)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [str(t).strip() or None for t in uniques]
     return _Factorized(ids, texts)
 
 
@@ -1209,7 +1251,8 @@ def stated_provinces(events: pd.DataFrame, layer: LayerCodes) -> _Stated:
         Ids per event, and the texts they came from.
     """
     n = len(events)
-    code_text = factorize_text(_column(events, "province_code"))
+    layer_texts = [c for c in layer.codes if isinstance(c, str)]
+    code_text = factorize_text(_column(events, "province_code"), expected=layer_texts)
     code_ids = np.full(len(code_text.texts), -1, dtype=np.int64)
     if layer.is_iso:
         code_ids = _resolve_texts(code_text.texts, layer, codes_first=True)
@@ -1282,7 +1325,8 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
     """
     lat = _float_column(events, "latitude")
     lon = _float_column(events, "longitude")
-    precision = factorize_text(_column(events, "location_precision"))
+    precision = factorize_text(_column(events, "location_precision"),
+                               expected=settings.LOCATION_PRECISIONS)
     lowered = np.array([None if p is None else p.lower() for p in precision.texts], dtype=object)
     point_like = np.array([p is None or p in settings.POINT_PRECISIONS for p in lowered], bool)
     # Whether the point is used, by distinct precision (missing last) and by whether a stated

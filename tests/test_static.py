@@ -67,8 +67,18 @@ def test_svg_is_xml_with_province_names_and_furniture(events, tmp_path):
 
 def test_pdf_multipage_has_overview_years_and_table(events, tmp_path):
     path = static.export_static(events, tmp_path / "report.pdf", multipage=True)
-    years = 2023 - 2015 + 1
-    assert len(PdfReader(path).pages) == 1 + years + 2  # the counts and the evidence tables
+    # the overview, the nine years 2015 to 2023 side by side, the counts and the evidence
+    assert len(PdfReader(path).pages) == 1 + 1 + 2
+
+
+def test_year_maps_go_twelve_to_a_page(events):
+    spread = events.copy()
+    spread.loc[0, ["date", "date_start", "date_end"]] = pd.Timestamp("2001-05-29")
+    pages = static.report_figures(spread, multipage=True)  # 2001 to 2023: 23 years
+    assert len(pages) == 1 + 2 + 2
+    assert [len(page.axes) for page in pages[1:3]] == [12, 11]
+    words = [t.get_text() for t in pages[2].texts]
+    assert "Events by province, year by year, 2013 to 2023" in words
 
 
 def test_pdf_pages_by_kind(events, tmp_path):
@@ -281,15 +291,27 @@ def test_svg_keeps_text_as_text(events, tmp_path):
     assert "Kabul" in texts
 
 
-def test_year_pages_have_their_own_subtitle_points_and_coverage(events):
+def test_year_maps_have_their_own_heading_points_and_coverage(events):
     pages = static.report_figures(events, multipage=True)
-    words = {i: [t.get_text() for t in page.texts] for i, page in enumerate(pages)}
-    page_2017 = next(i for i, w in words.items() if "Events by province, 2017" in w)
-    assert not any("2017, 2017" in w for w in words[page_2017])
-    assert any("in 2017" in w and "Clashes" in w for w in words[page_2017])
-    ax = pages[page_2017].axes[0]
-    assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")
-               and c.get_zorder() == 5) == 1  # the Jowzjan clash of 2017 (t2)
+    words = [t.get_text() for t in pages[1].texts]
+    assert "Events by province, year by year, 2015 to 2023" in words
+    assert "2017: 1 record" in words and "2016: 0 records" in words
+    assert "No events recorded" in words  # 2016
+    assert "Clashes recorded in 1 of 34 provinces (3%)\nEvery kind: events in 1 of 34 provinces" \
+        in words
+    assert any(w.startswith("Clashes recorded in") for w in words)  # the overview's lead
+    panel_2017 = pages[1].axes[2]
+    assert sum(len(c.get_offsets()) for c in panel_2017.collections
+               if hasattr(c, "get_offsets") and c.get_zorder() == 5) == 1  # Jowzjan, t2
+    assert "4 records in these years; every map" in pages[1].texts[-1].get_text()
+
+
+def test_year_maps_say_how_many_records_have_no_year(events):
+    undated = events.copy()
+    undated.loc[0, ["date", "date_start", "date_end"]] = pd.NaT
+    undated.loc[0, "date_precision"] = "unknown"
+    note = static.report_figures(undated, multipage=True)[1].texts[-1].get_text()
+    assert "3 records in these years (1 with no known date is on the overview only)" in note
 
 
 def test_kind_pages_name_their_kind_and_its_coverage(events):

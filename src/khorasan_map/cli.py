@@ -492,7 +492,7 @@ def coverage_command(events, since, until, kinds, min_confidence, source_format,
 @click.option("--dpi", type=click.IntRange(min=10), default=200, show_default=True,
               help="Resolution of PNG output.")
 @click.option("--multipage", is_flag=True,
-              help="PDF: overview, one page per year (or kind), then a table of provinces.")
+              help="PDF: overview, the years side by side (or a page per kind), then tables.")
 @click.option("--pages-by", type=click.Choice(["year", "kind"]), default="year", show_default=True)
 @click.option("--no-points", is_flag=True, help="Do not draw event points on the map.")
 @_SOURCE_OPTION

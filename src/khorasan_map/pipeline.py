@@ -8,7 +8,7 @@ none are given), validates them, joins them to provinces, and writes:
 ``choropleth.html``    events by province
 ``points.html``        events as points, styled by kind and location precision
 ``timeline.html``      the choropleth and points by year, with a slider
-``report.pdf``         overview map, one page per year, a table of provinces
+``report.pdf``         overview map, the years side by side, tables of provinces
 ``report.png``         the overview map for slides and documents
 ``report.svg``         the overview map for editing
 ``provinces.csv``      the per-province summary (no geometry)

@@ -30,7 +30,7 @@ from khorasan_map.maptext import (
     metric_label,
     metric_values,
     span_text,
-    year_headlines,
+    step_headline,
 )
 
 #: Page sizes in inches, portrait (width, height).
@@ -249,8 +249,11 @@ def raster_note(events) -> str:
 _POINT_COLUMNS = ("kind", "location_precision", "latitude", "longitude")
 
 
-def _draw_points(ax, events, crs):
-    """Draw point-precise events by kind and precision; return legend handles."""
+def _draw_points(ax, events, crs, size=28, linewidth=1.2):
+    """Draw point-precise events by kind and precision; return legend handles.
+
+    ``size`` is the markers' area and ``linewidth`` their edge, in points.
+    """
     from matplotlib.lines import Line2D
 
     usable = events[
@@ -275,13 +278,13 @@ def _draw_points(ax, events, crs):
             ax.scatter(
                 sub["x"],
                 sub["y"],
-                s=28,
+                s=size,
                 marker=marker,
                 # A clear fill rather than "none" keeps a hollow marker on matplotlib's
                 # one-stamp path (draw_markers) when the points become one image.
                 facecolors=color if filled else ((0, 0, 0, 0) if rasterized else "none"),
                 edgecolors=color,
-                linewidths=1.2,
+                linewidths=linewidth,
                 zorder=5,
                 rasterized=rasterized,
             )
@@ -525,8 +528,11 @@ def _north_arrow(ax, crs):
     )
 
 
-def _legend(ax, classes, column, point_handles, places=None):
-    """Draw the fill legend and, when points are drawn, the points legend, each titled apart."""
+def _legend(ax, classes, column, point_handles, places=None, counts=True):
+    """Draw the fill legend and, when points are drawn, the points legend, each titled apart.
+
+    With ``counts`` each fill row says how many provinces it holds (one map's legend).
+    """
     from matplotlib.patches import Patch
 
     fill_place, point_place = places or ({"loc": "lower right"}, {"loc": "upper left"})
@@ -535,7 +541,8 @@ def _legend(ax, classes, column, point_handles, places=None):
         point_place = {**point_place, "bbox_transform": ax.figure.transFigure}
 
     handles = [
-        Patch(facecolor=color, edgecolor="#555555", label=f"{label} ({count})")
+        Patch(facecolor=color, edgecolor="#555555",
+              label=f"{label} ({count})" if counts else label)
         for label, color, count in classes.legend_items()
     ]
     first = ax.legend(
@@ -754,15 +761,29 @@ def wrap_lines(text: str, fontsize: float, width: float) -> str:
     lines = []
     for paragraph in text.split("\n"):
         words = paragraph.split(" ")
-        line = words[0]
-        for word in words[1:]:
-            if fits(f"{line} {word}"):
-                line = f"{line} {word}"
-            else:
-                lines.append(line)
-                line = word
-        lines.append(line)
+        while words:
+            n_words = _words_that_fit(words, fits)
+            lines.append(" ".join(words[:n_words]))
+            words = words[n_words:]
     return "\n".join(lines)
+
+
+def _words_that_fit(words, fits):
+    """Return how many leading ``words`` fit on one line (at least one), measuring few lines.
+
+    A line grows wider with every word, so the longest that fits is found by bisection: the
+    same break as trying one word more at a time, in a handful of measurements.
+    """
+    if fits(" ".join(words)):
+        return len(words)
+    low, high = 1, len(words) - 1  # one word always goes on the line, even too long a word
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(" ".join(words[:middle])):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _table_page(title, headers, rows, note, page, first_width=0.16, positions=None):
@@ -865,7 +886,8 @@ def report_figures(
     Returns
     -------
     list of matplotlib.figure.Figure
-        The overview first; with ``multipage``, one page per year or kind, then the table.
+        The overview first; with ``multipage``, the year maps (twelve to a page) or a page per
+        kind, then the tables.
     """
     if pages_by not in ("year", "kind"):
         raise ValueError(f"pages_by must be 'year' or 'kind'; got {pages_by!r}")
@@ -900,7 +922,7 @@ def report_figures(
     figures = [draw_map(summary, events=shown, text=text, **options)]
     if multipage:
         figures += _extra_pages(kept, summary, text, boundaries, filters, options, pages_by,
-                                by_year, points=points, cover=cover)
+                                by_year, points=points)
         figures.append(_counts_page(summary, page))
         if kept is not None:
             figures.append(_evidence_page(kept, summary, page))
@@ -921,8 +943,9 @@ def export_static(data, path, *, dpi=200, multipage=False, **options):
     dpi : int
         Resolution of PNG output.
     multipage : bool
-        PDF only: after the overview, one page per year (``pages_by="year"``) or per kind
-        (``pages_by="kind"``), then a table of provinces.
+        PDF only: after the overview, a map per year side by side, twelve to a page, at the
+        overview's classes (``pages_by="year"``), or a page per kind (``pages_by="kind"``);
+        then the tables of provinces.
     **options
         Passed to :func:`report_figures`:
 
@@ -971,11 +994,11 @@ def _static_path(path):
 
 
 def _extra_pages(kept, summary, text, boundaries, filters, options, pages_by, by_year=None,
-                 points=True, cover=None):
-    """One page per year or per kind, with the overview's classes held fixed.
+                 points=True):
+    """Draw the years side by side, or one page per kind, with the overview's classes fixed.
 
-    Each page has its own subtitle and date line, the points of its year or kind, and its own
-    coverage line.
+    Each year's map (:func:`_year_grid`, twelve to a page) or kind's page has its own lead
+    lines and points; a kind's page also has its own subtitle, date line and coverage line.
     """
     from khorasan_map.classify import classify_values
 
@@ -987,21 +1010,137 @@ def _extra_pages(kept, summary, text, boundaries, filters, options, pages_by, by
         k=options["k"] or settings.K,
         bins=options["bins"],
     )
+    if pages_by == "year":
+        from khorasan_map.aggregate import event_year
+
+        years = list(_year_pages(kept, text, boundaries, filters, by_year))
+        undated = int(event_year(kept, filters["since"], filters["until"]).isna().sum())
+        return [
+            _year_grid(chunk, overall, text, options, points, undated)
+            for chunk in _chunks(years, math.prod(_year_grid_shape(options["page"])))
+        ]
     fixed = {**options, "scheme": "user_defined", "bins": list(overall.bins)}
-    pages = _year_pages if pages_by == "year" else _kind_pages
     return [
         draw_map(part, events=shown if points else None, text=page_text, **fixed)
-        for part, shown, page_text in pages(kept, text, boundaries, filters, by_year, cover)
+        for part, shown, page_text in _kind_pages(kept, text, boundaries, filters)
     ]
 
 
-def _year_pages(kept, text, boundaries, filters, by_year, cover):
-    """Yield (summary, events, words) for each year: the year's figures and its lead line."""
+def _chunks(items, size):
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _year_grid_shape(page):
+    """Rows and columns of year maps on one page: 3 by 4 across a landscape page, else 4 by 3."""
+    width, height = page_size(page)
+    return (3, 4) if width > height else (4, 3)
+
+
+#: Height of a year map's heading (year, records, lead lines), in inches above its map.
+_PANEL_HEADING = 0.42
+
+
+def _year_grid(years, classes, text, options, points=True, undated=0):
+    """Draw one page of year maps side by side, each filled with the overview's classes.
+
+    ``years`` holds (summary, events, words) per year, from :func:`_year_pages`. Each map
+    carries its year, its number of records and its lead lines; the page carries the
+    overview's headline, one fill legend (the classes of every map) and one points legend.
+    ``undated`` records, with no known date, are on no year's map; the note says so.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    crs = settings.EQUAL_AREA_CRS
+    minx, miny, maxx, maxy = _project(years[0][0], crs)[0].total_bounds
+    pad = 0.02 * max(maxx - minx, maxy - miny)
+    extent = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    rows, cols = _year_grid_shape(options["page"])
+    width, height = page_size(options["page"])
+    cell_width = (width - 2 * PAGE_MARGINS["side"] - PAGE_MARGINS["legend"]) / cols
+    map_aspect = (extent[2] - extent[0]) / (extent[3] - extent[1])
+    cell_aspect = cell_width / (cell_width / map_aspect + _PANEL_HEADING)
+    rect, places = map_layout(width, height, cols * cell_aspect / rows)
+    fig = Figure(figsize=(width, height), layout=None)
+    FigureCanvasAgg(fig)
+    handles, n_records, n_dense = {}, 0, 0
+    for i, (part, shown, words) in enumerate(years):
+        row, col = divmod(i, cols)
+        cell = (rect[0] + col * rect[2] / cols, rect[1] + (rows - 1 - row) * rect[3] / rows,
+                rect[2] / cols, rect[3] / rows)
+        ax = _panel(fig, cell, extent)
+        projected, drawn = _project(part, crs)
+        _draw_provinces(ax, drawn, classes.color_of(metric_values(projected, options["column"])))
+        if points and shown is not None:
+            n_dense += bool(raster_note(shown))
+            for handle in _draw_points(ax, shown, crs, size=6, linewidth=0.6):
+                handles.setdefault(handle.get_label(), handle)
+        n_year = int(part["events"].sum())
+        n_records += n_year
+        plural = "" if n_year == 1 else "s"
+        _panel_heading(fig, ax, f"{words.date_range}: {n_year:,} record{plural}", words.headline)
+    rank = {style["label"]: i for i, style in enumerate(settings.KIND_STYLES.values())}
+    ordered = sorted(handles.values(),  # the kinds in their usual order, then the locations
+                     key=lambda handle: rank.get(handle.get_label(), len(rank)))
+    _legend(fig.axes[0], classes, options["column"], ordered, places, counts=False)
+    first, last = years[0][2].date_range, years[-1][2].date_range
+    page_words = replace(
+        text,
+        subtitle=f"{text.subtitle}, year by year",
+        date_range=first if first == last else f"{first} to {last}",
+        note=f"{n_records:,} records in these years{_undated_words(undated)}; every map is "
+             "filled with the overview's classes",
+    )
+    dense = (f"Maps with over {settings.RASTER_THRESHOLD:,} points draw them as one image"
+             if n_dense else "")
+    _page_words(fig, page_words, dense)
+    return fig
+
+
+def _undated_words(undated):
+    if not undated:
+        return ""
+    verb = "is" if undated == 1 else "are"
+    return f" ({undated:,} with no known date {verb} on the overview only)"
+
+
+def _panel(fig, cell, extent):
+    """Add a year map's axes at the top of ``cell`` (page fractions), under its heading.
+
+    The axes take the map's own shape, so the map fills them at equal scale on both axes.
+    """
+    width, height = fig.get_size_inches()
+    left, bottom, cell_w, cell_h = (cell[0] * width, cell[1] * height, cell[2] * width,
+                                    cell[3] * height)
+    aspect = (extent[2] - extent[0]) / (extent[3] - extent[1])
+    map_w = min(cell_w - 0.1, (cell_h - _PANEL_HEADING) * aspect)
+    map_h = map_w / aspect
+    top = bottom + cell_h - _PANEL_HEADING
+    ax = fig.add_axes((left / width, (top - map_h) / height, map_w / width, map_h / height))
+    ax.set_axis_off()
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    return ax
+
+
+def _panel_heading(fig, ax, title, lead):
+    """Write a map's heading above it: ``title`` in bold, then the ``lead`` lines, wrapped."""
+    left, top = ax.get_position().x0, ax.get_position().y1 + _PANEL_HEADING / fig.get_figheight()
+    fig.text(left, top, title, fontsize=8, fontweight="bold", va="top")
+    width = ax.get_position().width * fig.get_figwidth() * 72
+    lines = "\n".join(wrap_lines(line, 5.5, width) for line in lead.split("\n"))
+    fig.text(left, top - 0.15 / fig.get_figheight(), lines, fontsize=5.5, va="top",
+             color="#8c2d04", linespacing=1.2)
+
+
+def _year_pages(kept, text, boundaries, filters, by_year):
+    """Yield (summary, events, words) for each year: the year's figures and its lead lines."""
     from khorasan_map import aggregate
 
     if by_year is None:
         by_year = aggregate.summarize(kept, boundaries, by=("province", "year"), **filters)
-    lines = year_headlines(by_year, filters["kinds"], cover)
+    total = by_year["province_code"].astype(str).nunique()
     years = aggregate.event_year(kept, filters["since"], filters["until"])
     drawn = kept[[name for name in _POINT_COLUMNS if name in kept]]  # fewer columns to copy
     for year, part in by_year.groupby("year", sort=True):
@@ -1011,13 +1150,13 @@ def _year_pages(kept, text, boundaries, filters, by_year, cover):
         page_text = replace(
             text,
             date_range=str(year),
-            headline="\n".join(lines.get(str(year), ())),
+            headline="\n".join(step_headline(part, filters["kinds"], total=total)),
             note=f"{n_records:,} records in {year}",
         )
         yield part, drawn[(years == year).to_numpy()], page_text
 
 
-def _kind_pages(kept, text, boundaries, filters, by_year, cover):
+def _kind_pages(kept, text, boundaries, filters):
     """Yield (summary, events, words) for each kind: the kind's figures and its coverage."""
     from khorasan_map import aggregate
 

@@ -89,21 +89,24 @@ def page_size(page: str = "a4-landscape") -> tuple[float, float]:
 
 
 def preload() -> None:
-    """Import what drawing a report needs and load its font, ahead of the first page.
+    """Import what drawing a report needs and lay out the shipped layer, ahead of the first page.
 
-    A build calls it in the report's process while the events are read, so the first page
-    draws at full speed; calling it is never needed.
+    A build calls it in the report's process while the events are read, so the pages draw at
+    full speed: the font is loaded, and the shipped provinces are projected, simplified and
+    labelled (the work every page of that layer reuses). Calling it is never needed.
 
     Examples
     --------
     >>> preload()
     """
-    import geopandas  # noqa: F401  (the report's data arrive as GeoDataFrames)
-    from matplotlib.backends import backend_agg, backend_pdf, backend_svg  # noqa: F401
-    from matplotlib.figure import Figure  # noqa: F401
     from matplotlib.font_manager import FontProperties, findfont, get_font
 
+    from khorasan_map.boundaries import load_provinces
+
     get_font(findfont(FontProperties()))
+    layer = load_provinces().assign(events=0)
+    draw_map(layer)
+    _project(layer, settings.EQUAL_AREA_CRS, _PANEL_SIMPLIFY_FRACTION)
 
 
 def _prepare(data, *, column, boundaries, filters, summary=None, coverage=None):
@@ -160,26 +163,29 @@ def _text_color(fill):
     return "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "#111111"
 
 
-def _project(summary, crs):
+def _project(summary, crs, fraction=None):
     """Return the summary in ``crs`` and its shapes as matplotlib paths, reusing earlier work.
 
     Every page of a report shows the same shapes with other values; projecting, dissolving
     and turning them into paths (:func:`_matplotlib_paths`) once per layer keeps a many-page
     report fast: each page only gives the paths its own fill colours. Shapes are simplified
-    together (shared edges stay shared) to a tolerance far below what a printed page can show.
+    together (shared edges stay shared) to their extent divided by ``fraction`` (default
+    :data:`_SIMPLIFY_FRACTION`), far below what the printed map can show.
     """
     import geopandas as gpd
     import shapely
 
     wkb = shapely.to_wkb(summary.geometry.values)
-    key = (crs, str(summary.crs), hashlib.sha1(b"".join(wkb)).hexdigest())
+    fraction = fraction or _SIMPLIFY_FRACTION
+    key = (crs, str(summary.crs), hashlib.sha1(b"".join(wkb)).hexdigest(), fraction)
     if key not in _PROJECTED:
         shapes = summary.geometry.to_crs(crs)
         minx, miny, maxx, maxy = shapes.total_bounds
-        tolerance = max(maxx - minx, maxy - miny) / _SIMPLIFY_FRACTION
+        tolerance = max(maxx - minx, maxy - miny) / fraction
         shapes = gpd.GeoSeries(shapely.coverage_simplify(shapes.values, tolerance), crs=crs)
         outline = gpd.GeoSeries([shapely.union_all(shapes.values).boundary], crs=crs)
-        _PROJECTED.clear()
+        if len(_PROJECTED) > 1:  # a page's map and the year maps of one layer
+            del _PROJECTED[next(iter(_PROJECTED))]
         _PROJECTED[key] = (shapes, _matplotlib_paths(shapes, outline))
     shapes, drawn = _PROJECTED[key]
     return gpd.GeoDataFrame(
@@ -191,7 +197,11 @@ def _project(summary, crs):
 #: of a millimetre on an A4 page).
 _SIMPLIFY_FRACTION = 2000
 
-#: The last layer projected by :func:`_project`: key -> (shapes, (paths, outline segments)).
+#: The same for the year maps, each about a quarter of the page's width (3.5 km, again about a
+#: tenth of a millimetre on the printed map).
+_PANEL_SIMPLIFY_FRACTION = 500
+
+#: The last two layers projected by :func:`_project`: key -> (shapes, (paths, outline segments)).
 _PROJECTED: dict[tuple, tuple] = {}
 
 
@@ -1052,7 +1062,7 @@ def _year_grid(years, classes, text, options, points=True, undated=0):
     from matplotlib.figure import Figure
 
     crs = settings.EQUAL_AREA_CRS
-    minx, miny, maxx, maxy = _project(years[0][0], crs)[0].total_bounds
+    minx, miny, maxx, maxy = _project(years[0][0], crs, _PANEL_SIMPLIFY_FRACTION)[0].total_bounds
     pad = 0.02 * max(maxx - minx, maxy - miny)
     extent = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     rows, cols = _year_grid_shape(options["page"])
@@ -1069,7 +1079,7 @@ def _year_grid(years, classes, text, options, points=True, undated=0):
         cell = (rect[0] + col * rect[2] / cols, rect[1] + (rows - 1 - row) * rect[3] / rows,
                 rect[2] / cols, rect[3] / rows)
         ax = _panel(fig, cell, extent)
-        projected, drawn = _project(part, crs)
+        projected, drawn = _project(part, crs, _PANEL_SIMPLIFY_FRACTION)
         _draw_provinces(ax, drawn, classes.color_of(metric_values(projected, options["column"])))
         if points and shown is not None:
             n_dense += bool(raster_note(shown))

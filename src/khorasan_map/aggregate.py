@@ -1336,10 +1336,11 @@ def _group_stats(sel, keys, sources, actors):
     out = g[list(SUM_COLUMNS)].sum()
     out["first_date"] = g["first_date"].min()
     out["last_date"] = g["last_date"].max()
+    by_kind = sel.groupby([*keys, "kind"], dropna=False)["events"].sum().unstack("kind")
     for k in settings.EVENT_KINDS:
-        out["n_" + k] = sel[sel["kind"] == k].groupby(keys)["events"].sum()
-    other = ~sel["kind"].isin(list(settings.EVENT_KINDS))
-    out["n_other"] = sel[other].groupby(keys)["events"].sum()
+        out["n_" + k] = by_kind[k] if k in by_kind else np.nan
+    others = [k for k in by_kind.columns if k not in settings.EVENT_KINDS]  # and no kind
+    out["n_other"] = by_kind[others].sum(axis=1, min_count=1) if others else np.nan
     for col in _FATALITY_COLUMNS:
         out[col] = out[col].astype(float).where(out["fatalities_known"] > 0)
     share = out["precise_sum"] / out["precise_count"]

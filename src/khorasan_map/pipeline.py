@@ -280,30 +280,30 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     summary, by_year, cover = finish_three_ways(counted)
     head = maptext.headline(placed, summary, coverage=cover)
     result.coverage_sentence = cover.sentence
-    prepared = render.prepare_points(placed)
+    left_out = left_out_reasons(read)
+    texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     drawing = {"cluster": None, "tiles": "default", **(drawing or {})}
     shared = {"summary": summary, "coverage": head, "tiles": drawing["tiles"]}
-    points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
         writer(obj, out / name, **options)
         result.written.append(out / name)
 
-    maps = {
-        "index.html": (render.combined_map, {**shared, **points}),
-        "choropleth.html": (render.choropleth_map, shared),
-        "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
-        "timeline.html": (render.timeline_map,
-                          {**shared, **points, "summary": by_year, "tally": counted}),
-    }
-    left_out = left_out_reasons(read)
-    texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     worker = worker or _Inline()
-    step("Drawing the report")
+    step("Drawing the report")  # from here on, beside the maps and tables
     report = worker.submit(_write_report, placed, out, left_out,
                            {"summary": summary, "coverage": head, "by_year": by_year})
     try:
+        prepared = render.prepare_points(placed)
+        points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
+        maps = {
+            "index.html": (render.combined_map, {**shared, **points}),
+            "choropleth.html": (render.choropleth_map, shared),
+            "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
+            "timeline.html": (render.timeline_map,
+                              {**shared, **points, "summary": by_year, "tally": counted}),
+        }
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
                   offline=offline, inline=True)

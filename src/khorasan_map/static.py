@@ -318,9 +318,9 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2):
 def _label_provinces(fig, ax, projected, fills):
     """Write province names; move colliding small-province labels out with leader lines.
 
-    The layout depends only on the shapes and the page, so it is worked out once and reused for
-    every page of a report with the same layer and page size. The leader lines are drawn
-    together, as one collection under the labels.
+    The layout depends only on the shapes and the map's place on the page, so it is worked out
+    once and reused for every page of a report with the same layer and map place. The leader
+    lines are drawn together, as one collection under the labels.
     """
     from matplotlib.collections import LineCollection
 
@@ -330,6 +330,7 @@ def _label_provinces(fig, ax, projected, fills):
         tuple(projected["province_code"].astype(str)),
         tuple(np.round(projected.total_bounds)),
         tuple(fig.get_size_inches()),
+        tuple(np.round(ax.get_position().bounds, 4)),  # the map's place, under the words
     )
     if key not in _LABEL_LAYOUTS:
         _LABEL_LAYOUTS[key] = _layout_labels(fig, ax, projected, anchors, names)
@@ -346,7 +347,7 @@ def _label_provinces(fig, ax, projected, fills):
         _annotate(ax, names[i], anchors.iloc[i], offset, color)
 
 
-#: Label layouts already worked out: (codes, bounds, page size) -> [(row, offset or None,
+#: Label layouts already worked out: (codes, bounds, page size, map place) -> [(row, offset or None,
 #: leader line or None)]; offsets and leader ends are in points from the province's anchor.
 _LABEL_LAYOUTS: dict[tuple, list[tuple[int, tuple | None, tuple | None]]] = {}
 
@@ -626,7 +627,9 @@ def draw_map(
     minx, miny, maxx, maxy = projected.total_bounds
     pad = 0.03 * max(maxx - minx, maxy - miny)
     width, height = page_size(page)
-    rect, places = map_layout(width, height, (maxx - minx + 2 * pad) / (maxy - miny + 2 * pad))
+    text = text or map_text(summary, column=column)
+    rect, places = map_layout(width, height, (maxx - minx + 2 * pad) / (maxy - miny + 2 * pad),
+                              top=_words_top(text, width))
     fig = Figure(figsize=(width, height), layout=None)
     FigureCanvasAgg(fig)  # a renderer to measure labels with, before saving in any format
     ax = fig.add_axes(rect)
@@ -642,11 +645,11 @@ def draw_map(
     _scale_bar(ax)
     _north_arrow(ax, crs)
     _legend(ax, classes, column, handles, places)
-    _page_words(fig, text or map_text(summary, column=column), raster_note(events))
+    _page_words(fig, text, raster_note(events))
     return fig
 
 
-def map_layout(width, height, aspect):
+def map_layout(width, height, aspect, top=None):
     """Place the map and its legends on a page so the map takes all the room the words leave.
 
     Parameters
@@ -655,6 +658,8 @@ def map_layout(width, height, aspect):
         Page size in inches.
     aspect : float
         Width over height of the map's extent.
+    top : float, optional
+        Inches kept above the map for the words; at least ``PAGE_MARGINS["top"]``.
 
     Returns
     -------
@@ -669,7 +674,7 @@ def map_layout(width, height, aspect):
     >>> round(rect[2], 2)  # the map spans the page's width, less the side margins
     0.93
     """
-    margin = PAGE_MARGINS
+    margin = {**PAGE_MARGINS, "top": max(PAGE_MARGINS["top"], top or 0)}
     free_w = width - 2 * margin["side"]
     free_h = height - margin["top"] - margin["bottom"]
     landscape = width > height
@@ -723,6 +728,17 @@ def _page_words(fig, text, raster=""):
         va="bottom",
         color="#444444",
     )
+
+
+def _words_top(text, width):
+    """Return the inches :func:`_page_words` takes above a map, its headline wrapped at ``width``.
+
+    The headline starts 0.86 in from the top; each of its lines takes 1.3 times its size.
+    """
+    if not text.headline:
+        return 0.0
+    lines = wrap_lines(text.headline, 8.5, (width - PAGE_MARGINS["side"]) * 72).count("\n") + 1
+    return 0.86 + lines * 8.5 * 1.3 / 72 + 0.12
 
 
 def _wrapped_text(fig, x, y, text, *, fontsize, **options):
@@ -1070,7 +1086,8 @@ def _year_grid(years, classes, text, options, points=True, undated=0):
     cell_width = (width - 2 * PAGE_MARGINS["side"] - PAGE_MARGINS["legend"]) / cols
     map_aspect = (extent[2] - extent[0]) / (extent[3] - extent[1])
     cell_aspect = cell_width / (cell_width / map_aspect + _PANEL_HEADING)
-    rect, places = map_layout(width, height, cols * cell_aspect / rows)
+    rect, places = map_layout(width, height, cols * cell_aspect / rows,
+                              top=_words_top(text, width))
     fig = Figure(figsize=(width, height), layout=None)
     FigureCanvasAgg(fig)
     handles, n_records, n_dense = {}, 0, 0

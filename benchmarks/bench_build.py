@@ -3,8 +3,9 @@
 Each run is a fresh Python process, so every import is counted, as a user running the command
 pays it:
 
-* **build**: ``khorasan-map build --out TMP`` on the shipped dataset (every map, the 14-page
-  report as PDF, PNG and SVG, the tables and ``build.json``);
+* **build**: ``khorasan-map build --out TMP`` on the shipped dataset (every map, the report
+  as PDF, PNG and SVG: its overview, the year maps side by side and the two tables; the data
+  tables and ``build.json``);
 * **baseline**: ``python -c "import geopandas, folium, matplotlib.pyplot"``, the least any
   build with these libraries costs.
 

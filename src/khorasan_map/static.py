@@ -99,6 +99,7 @@ def preload() -> None:
     --------
     >>> preload()
     """
+    from matplotlib.backends import backend_pdf, backend_svg  # noqa: F401
     from matplotlib.font_manager import FontProperties, findfont, get_font
 
     from khorasan_map.boundaries import load_provinces

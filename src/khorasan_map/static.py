@@ -1040,8 +1040,9 @@ def _extra_pages(kept, summary, text, boundaries, filters, options, pages_by, by
     if pages_by == "year":
         from khorasan_map.aggregate import event_year
 
-        years = list(_year_pages(kept, text, boundaries, filters, by_year))
-        undated = int(event_year(kept, filters["since"], filters["until"]).isna().sum())
+        year_of = event_year(kept, filters["since"], filters["until"])
+        years = list(_year_pages(kept, text, boundaries, filters, by_year, year_of))
+        undated = int(year_of.isna().sum())
         return [
             _year_grid(chunk, overall, text, options, points, undated)
             for chunk in _chunks(years, math.prod(_year_grid_shape(options["page"])))
@@ -1162,14 +1163,16 @@ def _panel_heading(fig, ax, title, lead):
              color="#8c2d04", linespacing=1.2)
 
 
-def _year_pages(kept, text, boundaries, filters, by_year):
-    """Yield (summary, events, words) for each year: the year's figures and its lead lines."""
+def _year_pages(kept, text, boundaries, filters, by_year, year_of):
+    """Yield (summary, events, words) for each year: the year's figures and its lead lines.
+
+    ``year_of`` is each event's year (:func:`khorasan_map.aggregate.event_year`).
+    """
     from khorasan_map import aggregate
 
     if by_year is None:
         by_year = aggregate.summarize(kept, boundaries, by=("province", "year"), **filters)
     total = by_year["province_code"].astype(str).nunique()
-    years = aggregate.event_year(kept, filters["since"], filters["until"])
     drawn = kept[[name for name in _POINT_COLUMNS if name in kept]]  # fewer columns to copy
     for year, part in by_year.groupby("year", sort=True):
         part = part.copy()
@@ -1181,7 +1184,7 @@ def _year_pages(kept, text, boundaries, filters, by_year):
             headline="\n".join(step_headline(part, filters["kinds"], total=total)),
             note=f"{n_records:,} records in {year}",
         )
-        yield part, drawn[(years == year).to_numpy()], page_text
+        yield part, drawn[(year_of == year).to_numpy()], page_text
 
 
 def _kind_pages(kept, text, boundaries, filters):

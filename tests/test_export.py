@@ -325,9 +325,10 @@ def test_csv_has_no_geometry_and_iso_dates(tmp_path, layer):
     out = save_table(layer, tmp_path / "t.csv")
     text = out.read_text(encoding="utf-8-sig")  # the BOM of write_csv
     assert (
-        text.splitlines()[0] == "province_code,province,province_dari,events,fatalities,first_date"
-    )
-    assert "2019-03-01," not in text and text.splitlines()[1].endswith(",2019-03-01")
+        text.splitlines()[0]
+        == '"province_code","province","province_dari","events","fatalities","first_date"'
+    )  # text quoted, numbers not
+    assert '"2019-03-01",' not in text and text.splitlines()[1].endswith(',"2019-03-01"')
     assert "POLYGON" not in text and "geometry" not in text
     back = pd.read_csv(out)
     assert back["events"].tolist() == [3, 0]

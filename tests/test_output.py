@@ -53,7 +53,7 @@ def test_column_names_are_neutralised_too(tmp_path):
 def test_utf8_with_a_byte_order_mark_and_crlf(tmp_path):
     out = write_csv(pd.DataFrame({"province_dari": ["کنر"]}), tmp_path / "t.csv")
     raw = out.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfprovince_dari\r\n")
+    assert raw.startswith(b'\xef\xbb\xbf"province_dari"\r\n')
     assert pd.read_csv(out).columns.tolist() == ["province_dari"]  # pandas drops the BOM
 
 
@@ -185,3 +185,24 @@ def test_help_lists_the_exit_codes_for_every_command():
         assert "Exit codes:" in text, command
         for code in ("0", "1", "2", "130"):
             assert f"\n    {code} " in text, (command, code)
+
+
+def test_text_is_quoted_numbers_are_not_and_mixed_cells_are_text(tmp_path):
+    frame = pd.DataFrame({
+        "note": ["-12", "-a", None],
+        "value": [1, "x", None],  # a rejected row's own cells: any mix of types
+        "fatalities": [3.0, None, 2.5],
+        "flag": [True, False, True],
+    })
+    lines = write_csv(frame, tmp_path / "t.csv").read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[:4] == [
+        '"note","value","fatalities","flag"',
+        '"-12","1",3,true',  # a plain number is not a formula
+        "\"'-a\",\"x\",,false",
+        ",,2.5,true",
+    ]
+
+
+def test_only_ascii_digits_make_a_number(tmp_path):
+    out = write_csv(pd.DataFrame({"n": ["-\u0663"]}), tmp_path / "t.csv")  # ARABIC-INDIC 3
+    assert rows_of(out)[1] == ["'-\u0663"]

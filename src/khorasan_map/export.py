@@ -580,7 +580,7 @@ def save_table(
         The data, for example events or :func:`khorasan_map.aggregate.summarize` output.
     path : str or path-like
         Destination file. ``.csv``: written by :func:`khorasan_map.output.write_csv` (UTF-8
-        with a byte-order mark, CR LF, cells holding CR or LF quoted), without the geometry,
+        with a byte-order mark, CR LF, every text cell quoted), without the geometry,
         dates as ISO 8601 text (``2021-08-26``), missing values empty. ``.geojson`` (or
         ``.json``): RFC 7946 GeoJSON, reprojected to EPSG:4326, dates as ISO text. ``.gpkg``:
         GeoPackage layer named after the file. ``.parquet``: GeoParquet for a GeoDataFrame,
@@ -608,8 +608,8 @@ def save_table(
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
     >>> df = pd.DataFrame({"note": ["=1+1"], "date": pd.to_datetime(["2021-08-26"])})
     >>> print(save_table(df, out).read_text("utf-8-sig"), end="")
-    note,date
-    '=1+1,2021-08-26
+    "note","date"
+    "'=1+1","2021-08-26"
     """
     path = Path(path)
     suffix = path.suffix.lower()

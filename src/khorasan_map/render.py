@@ -1130,6 +1130,16 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _index_in(values, categories: list[str]) -> np.ndarray:
+    """Return each value's index in ``categories``; -1 for a missing value or one not there."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(values.astype("string"), from_pandas=True)
+    found = pc.index_in(texts, value_set=pa.array(categories, type=texts.type))
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
 def filter_counts(events, codes: list[str], filters: dict, classes: Classes,
                   years: list[str] | None = None) -> dict | None:
     """Per-province event counts by kind and confidence grade, for the map's own filters.
@@ -1173,23 +1183,24 @@ def filter_counts(events, codes: list[str], filters: dict, classes: Classes,
     kept = filter_events(events, **filters).events
     levels = list(settings.CONFIDENCE_LEVELS)
     kinds = sorted(kept["kind"].dropna().astype(str).unique())
+    unique_codes = list(dict.fromkeys(codes))
     columns = {
-        "code": kept["assigned_code"].astype(str),
-        "kind": kept["kind"].map({k: i for i, k in enumerate(kinds)}),
-        "grade": kept["confidence"].map({g: i for i, g in enumerate(levels)}).fillna(-1),
+        "code": _index_in(kept["assigned_code"], unique_codes),
+        "kind": _index_in(kept["kind"], kinds),
+        "grade": _index_in(kept["confidence"], levels),
     }
     if years is not None:
         since = parse_date(filters.get("since"), name="since")
         until = parse_date(filters.get("until"), end=True, name="until")
         year = event_year(kept, since, until).astype("Int64").astype("string")
-        columns["year"] = year.map({y: i for i, y in enumerate(years)}).fillna(-1)
-    table = pd.DataFrame(columns).dropna()
-    keys = list(columns)
-    sizes = table.groupby(keys).size()
-    rows: dict[str, list] = {code: [] for code in codes}
+        columns["year"] = _index_in(year, years)
+    table = pd.DataFrame(columns)
+    table = table[(table["code"] >= 0) & (table["kind"] >= 0)]
+    sizes = table.groupby(list(columns)).size()
+    rows: dict[str, list] = {code: [] for code in unique_codes}
     for key, n in sizes.items():
-        if key[0] in rows:
-            rows[key[0]].append([int(key[1]), int(key[2]), int(n), *(int(v) for v in key[3:])])
+        rows[unique_codes[key[0]]].append([int(key[1]), int(key[2]), int(n),
+                                           *(int(v) for v in key[3:])])
     out = {
         "kinds": [[k, _first_upper(KIND_NOUNS.get(k, k.replace("_", " ")))] for k in kinds],
         "levels": levels,

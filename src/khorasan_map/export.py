@@ -18,6 +18,7 @@ import base64
 import contextlib
 import dataclasses
 import datetime as _dt
+import itertools
 import json
 import math
 import os
@@ -343,10 +344,45 @@ def render_html(
     with _rendering(root, offline):
         html = root.render()
         known = {getattr(node, "_id", "") for node in _walk(root)}
-    html = _stable_ids(html, known)
+    markup, data = _data_set_aside(html)  # the passes below read markup, never the data
+    markup = _stable_ids(markup, known)
     if offline or inline:
-        html = _inline_assets(html, dict(extra_assets or {}))
-    return html
+        markup = _inline_assets(markup, dict(extra_assets or {}))
+    return _data_put_back(markup, data)
+
+
+#: How the element holding a map's data begins (``render.Layer``); its JSON holds no ``<``.
+_DATA_ELEMENT = '<script type="application/json" class="km-data"'
+#: What stands for the data while the page's markup is rewritten.
+_DATA_MARK = "\x00km-data\x00"
+
+
+def _data_set_aside(html: str) -> tuple[str, list[str]]:
+    """Return the page with the JSON of each map data element replaced by a mark, and the JSON.
+
+    The data is most of a page of many events (37 MB at a million), and the passes that
+    stabilise ids and inline scripts only need the markup around it.
+    """
+    if _DATA_MARK in html:
+        return html, []
+    pieces, data, start = [], [], 0
+    while (begin := html.find(_DATA_ELEMENT, start)) >= 0:
+        body = html.index(">", begin) + 1
+        end = html.index("</script>", body)
+        pieces.append(html[start:body])
+        data.append(html[body:end])
+        start = end
+    pieces.append(html[start:])
+    return _DATA_MARK.join(pieces), data
+
+
+def _data_put_back(markup: str, data: list[str]) -> str:
+    """Undo :func:`_data_set_aside`: each mark replaced by its JSON, in order."""
+    pieces = markup.split(_DATA_MARK) if data else [markup]
+    if len(pieces) != len(data) + 1:
+        raise RuntimeError("a map data element was lost while the page was rewritten")
+    return "".join(itertools.chain.from_iterable(itertools.zip_longest(pieces, data,
+                                                                       fillvalue="")))
 
 
 def _inline_assets(html: str, extra: dict[str, Any]) -> str:

@@ -478,3 +478,15 @@ def test_point_layer_round_trip(tmp_path):
     )
     back = gpd.read_file(save_table(points, tmp_path / "p.geojson"))
     assert back["description"].iloc[0] == "<script>x</script>"
+
+
+def test_map_data_is_set_aside_and_put_back_in_order():
+    from khorasan_map.export import _data_put_back, _data_set_aside
+
+    page = ('<p>a</p><script type="application/json" class="km-data" id="x">{"n":1}</script>'
+            '<script type="application/json" class="km-data" id="y">{"n":2}</script><p>b</p>')
+    markup, data = _data_set_aside(page)
+    assert data == ['{"n":1}', '{"n":2}'] and '"n"' not in markup
+    assert _data_put_back(markup, data) == page
+    odd = page + "\x00km-data\x00"  # a page already holding the mark is passed through whole
+    assert _data_set_aside(odd) == (odd, [])

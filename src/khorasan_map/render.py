@@ -712,9 +712,16 @@ def _factorize_by(make, *columns) -> tuple[list[int], list]:
     first combination that makes it.
     """
     codes, first = _row_codes(*columns)
-    picked = [np.asarray(column, dtype=object)[first] for column in columns]
+    picked = [_rows_of(column, first) for column in columns]
     made_codes, table = _factorize([make(*row) for row in zip(*picked, strict=True)])
     return np.asarray(made_codes, dtype=np.int64)[codes].tolist(), table
+
+
+def _rows_of(column, rows: np.ndarray) -> np.ndarray:
+    """Return the values of ``column`` (a Series, an array or a list) at ``rows``, as objects."""
+    if isinstance(column, pd.Series):
+        return column.iloc[rows].to_numpy(object)
+    return np.asarray(column, dtype=object)[rows]
 
 
 def _factorize(values) -> tuple[list[int], list]:

@@ -286,12 +286,29 @@ def iso_dates(series):
     import pandas as pd
 
     values = pd.to_datetime(series)
-    present = values.dropna()
-    if (present == present.dt.normalize()).all():
+    if _dates_only(values):
         text = values.dt.strftime("%Y-%m-%d")
     else:
         text = values.map(lambda v: v.isoformat(), na_action="ignore")
     return text.astype(object).where(values.notna(), None)
+
+
+def _dates_only(values) -> bool:
+    """Whether every time in a datetime Series is midnight (so :func:`iso_dates` writes days)."""
+    present = values.dropna()
+    return bool((present == present.dt.normalize()).all())
+
+
+def _iso_date_column(series):
+    """Return a datetime column as Arrow text, as :func:`iso_dates` writes it (days in Arrow)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pd.to_datetime(series)
+    if values.dt.tz is None and _dates_only(values):
+        return pc.strftime(pa.array(values, from_pandas=True), format="%Y-%m-%d")
+    return pa.array(iso_dates(values), type=pa.string(), from_pandas=True)
 
 
 def _csv_table(df, escape_formulas: bool):
@@ -337,7 +354,7 @@ def _csv_column(series):
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     if pd.api.types.is_datetime64_any_dtype(series):
-        series = iso_dates(series)
+        return _iso_date_column(series)
     try:
         array = pa.array(series, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):

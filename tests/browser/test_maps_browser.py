@@ -776,6 +776,20 @@ def test_timeline_opens_on_all_years_and_its_counts_follow_the_slider(browser, s
     assert class_count(driver, 0) == "(34)" and class_count(driver, -1) == "(0)"
 
 
+def test_an_open_tooltip_follows_the_slider_and_the_filters(browser, saved, open_page, wait):
+    driver = open_page(browser, saved["timeline_map"], min_paths=34)
+    tip = "return document.querySelector('.leaflet-tooltip').innerText"
+    hover_province(driver, "AF-NAN", wait)
+    step_to(driver, 0)  # 2016, the mouse still on Nangarhar
+    assert "2016" in driver.execute_script(tip)
+    step_to(driver, 1)  # 2017: the open tooltip is written again, not left on 2016
+    text = driver.execute_script(tip)
+    assert "2017" in text and "2016" not in text, text
+    driver.find_element(By.CSS_SELECTOR, "input[data-kind='clash']").click()  # clashes off
+    hover_province(driver, "AF-NAN", wait)
+    assert "Shown by the filters" in driver.execute_script(tip)
+
+
 def test_cumulative_toggle_gives_running_totals(browser, saved, open_page):
     driver = open_page(browser, saved["timeline_map"], min_paths=34)
     step_to(driver, 3)  # 2019

@@ -230,7 +230,11 @@ var kmLib = window.kmLib || (function () {
     return {
       layer: layer,
       restyle: function () {
-        layer.eachLayer(function (path) { path.setStyle(style(path.feature)); });
+        layer.eachLayer(function (path) {
+          path.setStyle(style(path.feature));
+          // An open tooltip is written again: it would otherwise keep the step it opened on.
+          if (path.isTooltipOpen()) { path.getTooltip().update(); }
+        });
       },
       classCounts: function () {
         var out = {};

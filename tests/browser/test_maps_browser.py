@@ -384,6 +384,35 @@ def test_offline_file_renders_with_all_network_blocked(offline_browser, saved, k
     assert failed == []
 
 
+POPUP_CLEAR = """(() => {
+const p = [...document.querySelectorAll('.leaflet-popup')].pop();
+if (!p || getComputedStyle(p).opacity !== '1') return null;
+const b = p.getBoundingClientRect();
+const f = document.querySelector('.leaflet-container').getBoundingClientRect();
+const under = [...document.querySelectorAll('.leaflet-control')]
+  .map(c => c.getBoundingClientRect()).filter(r => r.width && r.height)
+  .filter(r => !(b.right <= r.left || b.left >= r.right || b.bottom <= r.top || b.top >= r.bottom));
+return {inside: b.left >= f.left && b.right <= f.right && b.top >= f.top && b.bottom <= f.bottom,
+        under: under.length};
+})()"""
+
+
+@pytest.mark.parametrize("kind", ["points_map", "combined_map"])
+def test_a_popup_opens_clear_of_the_panels(browser, saved, kind, open_page, wait):
+    driver = open_page(browser, saved[kind], min_paths=34)
+    markers = driver.find_elements(By.CSS_SELECTOR, "path.km-point")
+    assert markers
+    for i in range(len(markers)):
+        driver.execute_script(
+            "Object.values(window).filter(v => v instanceof L.Map).forEach(m => m.closePopup())"
+        )
+        wait(driver, "document.querySelectorAll('.leaflet-popup').length === 0", timeout=2)
+        marker = driver.find_elements(By.CSS_SELECTOR, "path.km-point")[i]  # the map may pan
+        ActionChains(driver).move_to_element(marker).click().perform()
+        place = wait(driver, POPUP_CLEAR, timeout=2, what="a popup after clicking a marker")
+        assert place == {"inside": True, "under": 0}, (i, place)
+
+
 def test_the_checks_catch_an_unsafe_popup(browser, tmp_path, open_page, wait):
     """Canary: folium's own tooltip inserts raw HTML, and the checks above must notice it run."""
     m = folium.Map(tiles=None)

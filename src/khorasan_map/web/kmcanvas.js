@@ -202,7 +202,7 @@ var kmCanvas = window.kmCanvas || (function () {
           " at this spot: zoom in to tell them apart.";
         box.appendChild(note);
       }
-      L.popup({maxWidth: 320, className: "km-popup-box"})
+      L.popup({maxWidth: 320, className: "km-popup-box", autoPan: false})
         .setLatLng([this._lat[hit.i], this._lon[hit.i]])
         .setContent(box)
         .openOn(this._map);

@@ -55,6 +55,45 @@ var kmLib = window.kmLib || (function () {
     if (dx || dy) { L.DomUtil.setPosition(node, L.DomUtil.getPosition(node).add([dx, dy])); }
   }
 
+  // Pan the map so an open popup is inside the map and clear of its panels: the headline,
+  // legend, notes and filters cover the map's corners, and Leaflet's own auto-pan (off on
+  // these popups) knows only the map's edges, so a popup could open half under a panel.
+  function panClear(map, popup) {
+    var node = popup.getElement && popup.getElement();
+    if (!node || !node.offsetParent) { return; }
+    var frame = map.getContainer().getBoundingClientRect(), box = node.getBoundingClientRect();
+    var pad = 8, panels = [];
+    map.getContainer().querySelectorAll(".leaflet-control").forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      if (r.width && r.height) { panels.push(r); }
+    });
+    function fits(dx, dy) {
+      var l = box.left + dx, r = box.right + dx, t = box.top + dy, b = box.bottom + dy;
+      if (l < frame.left + pad || r > frame.right - pad) { return false; }
+      if (t < frame.top + pad || b > frame.bottom - pad) { return false; }
+      return panels.every(function (q) {
+        return r <= q.left || l >= q.right || b <= q.top || t >= q.bottom;
+      });
+    }
+    var xs = [0, frame.left + pad - box.left, frame.right - pad - box.right];
+    var ys = [0, frame.top + pad - box.top, frame.bottom - pad - box.bottom];
+    panels.forEach(function (q) {
+      xs.push(q.right + pad - box.left, q.left - pad - box.right);
+      ys.push(q.bottom + pad - box.top, q.top - pad - box.bottom);
+    });
+    var best = null;
+    xs.forEach(function (dx) {
+      ys.forEach(function (dy) {
+        var cost = Math.abs(dx) + Math.abs(dy);
+        if ((best === null || cost < best[2]) && fits(dx, dy)) { best = [dx, dy, cost]; }
+      });
+    });
+    if (best === null) {  // no place clear of every panel: at least inside the map
+      best = [Math.max(0, xs[1]) || Math.min(0, xs[2]), Math.max(0, ys[1]) || Math.min(0, ys[2])];
+    }
+    if (best[0] || best[1]) { map.panBy([-best[0], -best[1]], {animate: false}); }
+  }
+
   function control(map, position, node) {
     var Box = L.Control.extend({
       onAdd: function () {
@@ -448,7 +487,7 @@ var kmLib = window.kmLib || (function () {
     group.on("click", function (e) {
       var layer = e.layer;
       if (layer.kmIndex === undefined) { return; }
-      L.popup({maxWidth: 320, className: "km-popup-box"})
+      L.popup({maxWidth: 320, className: "km-popup-box", autoPan: false})
         .setLatLng(layer.getLatLng())
         .setContent(eventPopup(spec, layer.kmIndex))
         .openOn(map);
@@ -685,6 +724,7 @@ var kmLib = window.kmLib || (function () {
                  cumulative: spec.timeline ? Boolean(spec.timeline.cumulative) : false,
                  filter: null};
     panes(map);
+    map.on("popupopen", function (e) { panClear(map, e.popup); });
     var parts = {};
     if (spec.choropleth) {
       parts.choropleth = choropleth(map, groups.provinces || map, spec.choropleth, state);

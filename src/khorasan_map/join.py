@@ -576,9 +576,10 @@ class _Edges:
     """Every polygon edge, in degrees and in equal-area metres, with the rank owning it."""
 
     degrees: np.ndarray
-    metres: np.ndarray
+    metres: np.ndarray  # (n, 4), a view of the (4, n) metres_by_column
     owner: np.ndarray
     transformer: object
+    metres_by_column: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -610,8 +611,9 @@ def equal_area_edges(locator: PointLocator) -> _Edges:
     Returns
     -------
     _Edges
-        ``degrees`` and ``metres`` (n, 4) arrays of segment end points, ``owner`` (the rank of
-        the polygon each edge belongs to) and the ``transformer`` from degrees to metres.
+        ``degrees`` and ``metres`` (n, 4) arrays of segment end points (``metres_by_column``
+        holds the same metres as four contiguous rows), ``owner`` (the rank of the polygon each
+        edge belongs to) and the ``transformer`` from degrees to metres.
     """
     cached = locator.__dict__.get("_edges")
     if cached is None:
@@ -621,7 +623,8 @@ def equal_area_edges(locator: PointLocator) -> _Edges:
         seg, owner = _segments(locator.polygons)
         ax, ay = to_m.transform(seg[:, 0], seg[:, 1])
         bx, by = to_m.transform(seg[:, 2], seg[:, 3])
-        cached = _Edges(seg, np.column_stack([ax, ay, bx, by]), owner, to_m)
+        by_column = np.array([ax, ay, bx, by], dtype=np.float64)  # each coordinate contiguous
+        cached = _Edges(seg, by_column.T, owner, to_m, by_column)
         locator._edges = cached
     return cached
 
@@ -732,16 +735,27 @@ def segment_distance(px, py, seg):
     numpy.ndarray
         Distances (GEOS' ``pointToSegment`` formula, so shared vertices tie exactly).
     """
-    ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
+    return _distance_to_segments(px, py, seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
+
+
+def _distance_to_segments(px, py, ax, ay, bx, by):
+    """:func:`segment_distance`, the segments given as four coordinate arrays.
+
+    Only the end point nearer along the segment is measured. Every value is computed with the
+    same operations as GEOS' formula, so the distances are the same to the last bit.
+    """
     dx, dy = bx - ax, by - ay
     len2 = dx * dx + dy * dy
-    to_a = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
-    to_b = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    qx, qy = px - ax, py - ay
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = ((px - ax) * dx + (py - ay) * dy) / len2
-        s = ((ay - py) * dx - (ax - px) * dy) / len2
-        across = np.abs(s) * np.sqrt(len2)
-    return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, across))
+        r = (qx * dx + qy * dy) / len2
+        # GEOS' s is ((ay - py) * dx - (ax - px) * dy) / len2: the same value, sign aside.
+        across = np.abs((qx * dy - qy * dx) / len2) * np.sqrt(len2)
+    at_a = (len2 == 0) | (r <= 0)
+    at_b = (r >= 1) & ~at_a
+    ex = np.where(at_b, px - bx, qx)
+    ey = np.where(at_b, py - by, qy)
+    return np.where(at_a | at_b, np.sqrt(ex * ex + ey * ey), across)
 
 
 def _ring_index(values, origin, cell, n):
@@ -769,7 +783,7 @@ def _nearest_in_band(locator, band, lon, lat, tolerance_m):
     local = np.repeat(np.arange(len(pts)), n_c)
     offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
     edge = band.edge[np.repeat(band.ptr[cell], n_c) + offs]
-    d = segment_distance(px[local], py[local], edges.metres[edge])
+    d = _distance_to_segments(px[local], py[local], *(c[edge] for c in edges.metres_by_column))
     starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
     best = np.minimum.reduceat(d, starts)
     owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)

@@ -1082,6 +1082,20 @@ def _take_or_missing(values: np.ndarray, ids: np.ndarray, missing=-1):
     return np.append(values, missing)[ids]
 
 
+def _take_objects(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Return ``values[positions]`` (positions 0 or more) as an object array.
+
+    pandas' take copies object references about a third faster than numpy's indexing.
+    """
+    return pd.api.extensions.take(np.asarray(values, dtype=object), positions,
+                                  allow_fill=True, fill_value=None)
+
+
+def _take_objects_or_none(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return ``values[ids]`` as an object array, with None where ``ids`` is -1."""
+    return _take_objects(np.append([None], values), ids + 1)
+
+
 def _or_missing(ids: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Return ``ids`` (-1 or more) where ``keep``, else -1.
 
@@ -1747,6 +1761,16 @@ def _unlocatable_text(sel, dec, stated, points, layer: LayerCodes):
     return _text_by_key([(reason, len(precisions) + 1), (text_ids + 1, len(texts) + 1)], build)
 
 
+def _distinct_texts(values: np.ndarray) -> bool:
+    """Whether ``values`` are texts (no missing value), each once.
+
+    Each text is hashed once, by a set (``pandas.factorize`` of object texts costs several
+    times more, and most category lists of the report are distinct already).
+    """
+    listed = values.tolist()
+    return set(map(type, listed)) <= {str} and len(set(listed)) == len(listed)
+
+
 def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Categorical:
     """Return a categorical column from codes (-1 for missing).
 
@@ -1754,7 +1778,7 @@ def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Ca
     caller says the categories are ``distinct`` texts already.
     """
     categories = np.asarray(categories, dtype=object)
-    if not distinct:
+    if not (distinct or _distinct_texts(categories)):
         merged, categories = pd.factorize(categories, use_na_sentinel=True)
         codes = np.append(merged, -1)[codes]
     dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
@@ -1795,12 +1819,12 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     index = events.index[rows]
     columns = {
         "event_id": _column(events, "event_id").array.take(rows),
-        "case": np.asarray(_CASES, dtype=object)[case],  # object: counts list only real cases
+        "case": _take_objects(_CASES, case),  # object: counts list only real cases
         "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
         "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
         "stated_text": _categorical(*stated.text_ids(rows)),
         "point_code": _categorical(dec.point_ids, layer.codes, layer.distinct_codes),
-        "used": np.asarray(_BY, dtype=object)[dec.used],
+        "used": _take_objects(_BY, dec.used),
         "distance_km": dec.distance_km,
     }
     frame = pd.DataFrame(index=index)
@@ -1829,14 +1853,13 @@ def _check_arguments(events, tolerance_m) -> float:
 def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
     """Return the events (not copied: pandas copies on write) with the three assigned columns."""
     out = events.copy(deep=False)
-    codes = np.append(layer.codes, None).astype(object)  # code id -1 (none) picks the last
-    names = np.append(layer.names, None).astype(object)
-    out["assigned_code"] = pd.Series(codes[dec.assigned], index=events.index, dtype=object,
-                                     copy=False)
-    out["assigned_province"] = pd.Series(names[dec.assigned], index=events.index, dtype=object,
-                                         copy=False)
-    out["assigned_by"] = pd.Series(_BY_TEXT_OF_RULE[dec.rule], index=events.index,
-                                   dtype=object, copy=False)
+    columns = {
+        "assigned_code": _take_objects_or_none(layer.codes, dec.assigned),
+        "assigned_province": _take_objects_or_none(layer.names, dec.assigned),
+        "assigned_by": _take_objects(_BY_TEXT_OF_RULE, dec.rule),
+    }
+    for name, values in columns.items():
+        out[name] = pd.Series(values, index=events.index, dtype=object, copy=False)
     return out
 
 

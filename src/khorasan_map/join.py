@@ -1286,9 +1286,16 @@ def stated_provinces(events: pd.DataFrame, layer: LayerCodes) -> _Stated:
         code_ids = _resolve_texts(code_text.texts, layer, codes_first=True)
     # Per distinct code text, missing last: the stated id, and whether the name is read instead
     # (the code names nothing; a code outside the layer, -2, names something unknown).
-    ids = np.append(np.maximum(code_ids, -1), -1).astype(np.int32)[code_text.ids]
+    id_of_text = np.maximum(code_ids, -1)
+    if np.array_equal(id_of_text, np.arange(len(id_of_text))):  # the texts are the codes
+        ids = code_text.ids.astype(np.int32, copy=True)
+    else:
+        ids = np.append(id_of_text, -1).astype(np.int32)[code_text.ids]
     read_name = np.append(code_ids == -1, True)
-    no_code = np.flatnonzero(read_name[code_text.ids]) if read_name.any() else np.empty(0, int)
+    if read_name[:-1].any():
+        no_code = np.flatnonzero(read_name[code_text.ids])
+    else:  # only the rows without a code text
+        no_code = np.flatnonzero(code_text.ids < 0)
     name_ids = np.full(n, -1, dtype=np.int32)
     name_texts = np.empty(0, dtype=object)
     if len(no_code) and "province" in events.columns:
@@ -1357,12 +1364,13 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
                                expected=settings.LOCATION_PRECISIONS)
     lowered = np.array([None if p is None else p.lower() for p in precision.texts], dtype=object)
     point_like = np.array([p is None or p in settings.POINT_PRECISIONS for p in lowered], bool)
-    # Whether the point is used, by distinct precision (missing last) and by whether a stated
-    # province stands in: entry 2 * id is with one, 2 * id + 1 without (-2 and -1: missing).
-    use_of = np.ones(2 * len(lowered) + 2, dtype=bool)
-    use_of[0:-2:2] = point_like
-    use_of[1:-2:2] = point_like | (lowered == "province")
-    use_prec = use_of[2 * precision.ids + (stated.ids < 0)]
+    # Whether the point is used, by distinct precision (missing last), with a stated province
+    # standing in and without one (the few events without: set apart).
+    use_with = np.append(point_like, True)
+    use_without = np.append(point_like | (lowered == "province"), True)
+    use_prec = use_with[precision.ids]
+    no_stated = np.flatnonzero(stated.ids < 0)
+    use_prec[no_stated] = use_without[precision.ids[no_stated]]
     with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
         use_point = use_prec & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     district_of = np.append(lowered == "district", False).astype(bool)

@@ -760,8 +760,11 @@ def _distance_to_segments(px, py, ax, ay, bx, by):
 
 def _ring_index(values, origin, cell, n):
     """Return the cell index of each value on a grid of ``n`` cells with a ring (0 .. n + 1)."""
-    position = (values - origin) * (1.0 / cell)
-    return np.fmin(np.fmax(position, 0.0), n + 1.0).astype(np.int32)  # fmax: NaN gives 0
+    position = values - origin
+    position *= 1.0 / cell
+    np.fmax(position, 0.0, out=position)  # fmax: NaN gives 0
+    np.fmin(position, n + 1.0, out=position)
+    return position.astype(np.int32)
 
 
 def _nearest_in_band(locator, band, lon, lat, tolerance_m):
@@ -1488,7 +1491,7 @@ def snap_outside(points: _Points, located: _Located, layer: LayerCodes, toleranc
         near, dist, _ = layer.locator.nearest(
             points.lon[rows], points.lat[rows], tolerance_m, measure_beyond=False
         )
-        near_ids = layer.id_of_rank(near)
+        near_ids = layer.id_of_rank(near).astype(np.int32)  # as the point code ids
         distance_km = dist / 1000.0
     return _Snapped(rows, near_ids, distance_km)
 
@@ -1609,9 +1612,9 @@ def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> tuple[np.ndarray
     holding the distinct combinations, and returns their texts. Returns each row's position in
     the texts, and the texts.
     """
-    key = np.zeros(len(parts[0][0]), dtype=np.int64)
-    total = 1
-    for values, size in parts:
+    key = parts[0][0].astype(np.int64)
+    total = parts[0][1]
+    for values, size in parts[1:]:
         key = key * size + values
         total *= size
     if total <= max(1 << 20, 4 * len(key)):
@@ -1769,27 +1772,19 @@ def _unlocatable_text(sel, dec, stated, points, layer: LayerCodes):
     return _text_by_key([(reason, len(precisions) + 1), (text_ids + 1, len(texts) + 1)], build)
 
 
-def _distinct_texts(values: np.ndarray) -> bool:
-    """Whether ``values`` are texts (no missing value), each once.
-
-    Each text is hashed once, by a set (``pandas.factorize`` of object texts costs several
-    times more, and most category lists of the report are distinct already).
-    """
-    listed = values.tolist()
-    return set(map(type, listed)) <= {str} and len(set(listed)) == len(listed)
-
-
 def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Categorical:
     """Return a categorical column from codes (-1 for missing).
 
     Repeated categories are merged, and a missing category makes its rows missing, unless the
     caller says the categories are ``distinct`` texts already.
     """
-    categories = np.asarray(categories, dtype=object)
-    if not (distinct or _distinct_texts(categories)):
-        merged, categories = pd.factorize(categories, use_na_sentinel=True)
+    categories = pd.Index(np.asarray(categories, dtype=object), dtype=object)
+    # The checks are the ones CategoricalDtype makes (it reuses their cached answers).
+    if not distinct and (categories.hasnans or not categories.is_unique):
+        merged, uniques = pd.factorize(categories.to_numpy(), use_na_sentinel=True)
         codes = np.append(merged, -1)[codes]
-    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+        categories = pd.Index(uniques, dtype=object)
+    dtype = pd.CategoricalDtype(categories)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 

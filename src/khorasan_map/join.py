@@ -858,7 +858,7 @@ def nearest_polygons(locator, lon, lat, tolerance_m, measure_beyond=True):
         beyond = np.arange(len(lon))
     else:
         near, dist = _nearest_in_band(locator, band, lon, lat, tolerance_m)
-        beyond = np.flatnonzero(near < 0)
+        beyond = np.flatnonzero(near < 0) if measure_beyond else None
     nearest = near.copy()
     if measure_beyond and len(beyond):
         best, far = _nearest_by_tree(locator, lon[beyond], lat[beyond])
@@ -1375,7 +1375,10 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
     no_stated = np.flatnonzero(stated.ids < 0)
     use_prec[no_stated] = use_without[precision.ids[no_stated]]
     with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
-        use_point = use_prec & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        magnitude = np.abs(lat)
+        use_prec &= magnitude <= 90
+        use_prec &= np.abs(lon, out=magnitude) <= 180
+    use_point = use_prec
     district_of = np.append(lowered == "district", False).astype(bool)
     return _Points(lon, lat, use_point, _Factorized(precision.ids, lowered), district_of)
 
@@ -1526,8 +1529,8 @@ class _Decision:
     """The outcome of the rules: for every event, and for the rows of the report.
 
     ``assigned`` and ``rule`` (a number of :data:`_RULES`) have one entry per event; ``case``,
-    ``used``, ``point_ids`` and ``distance_km`` one per report row (``rows``, the events that
-    need a look, in order).
+    ``used``, ``point_ids``, ``distance_km`` and ``stated_ids`` (the stated province's code id)
+    one per report row (``rows``, the events that need a look, in order).
     """
 
     assigned: np.ndarray
@@ -1537,6 +1540,7 @@ class _Decision:
     used: np.ndarray
     point_ids: np.ndarray
     distance_km: np.ndarray
+    stated_ids: np.ndarray
 
 
 def _outside_rules(points, stated, snapped: _Snapped):
@@ -1599,7 +1603,7 @@ def compare_with_stated(points, stated, located, snapped: _Snapped) -> _Decision
     distance_km = np.full(len(rows), np.nan)
     distance_km[outside] = snapped.distance_km
     return _Decision(assigned, rule, rows, case, _USED_OF_RULE[rule_of_row], point_ids,
-                     distance_km)
+                     distance_km, s[rows])
 
 
 # -- step 6: report ----------------------------------------------------------------------------
@@ -1669,7 +1673,7 @@ def _border_covers(located: _Located, rows: np.ndarray) -> tuple[np.ndarray, np.
     return cover, stated_in
 
 
-def _disagreement_text(w: _Wording, sel, dec, stated, located, points):
+def _disagreement_text(w: _Wording, sel, dec, located, points):
     rows = dec.rows[sel]
     cover = _border_covers(located, rows)[0] + 1
     district = points.district(rows).astype(np.int64)
@@ -1690,7 +1694,7 @@ def _disagreement_text(w: _Wording, sel, dec, stated, located, points):
 
     n_codes = len(w.labels)
     return _text_by_key([(cover, len(w.cover_labels) + 1), (located.point_ids[rows] + 1, n_codes),
-                         (stated.ids[rows] + 1, n_codes), (district, 2)], build)
+                         (dec.stated_ids[sel] + 1, n_codes), (district, 2)], build)
 
 
 def _border_text(w: _Wording, sel, dec, located):
@@ -1708,11 +1712,11 @@ def _border_text(w: _Wording, sel, dec, located):
                          (stated_in.astype(np.int64), 2)], build)
 
 
-def _near_text(w: _Wording, sel, dec, stated):
+def _near_text(w: _Wording, sel, dec):
     tenths = _tenths(dec.distance_km[sel])
     used_stated = (dec.used[sel] == _STATED).astype(np.int64)
     near = dec.point_ids[sel]
-    s = stated.ids[dec.rows[sel]]
+    s = dec.stated_ids[sel]
     named = ((s >= 0) & (s != near)).astype(np.int64)
     n_codes = len(w.labels)
 
@@ -1736,7 +1740,7 @@ def _near_text(w: _Wording, sel, dec, stated):
     return _text_by_key([(start, len(starts)), (end, len(ends))], lambda a, b: starts[a] + ends[b])
 
 
-def _beyond_text(w: _Wording, sel, dec, stated):
+def _beyond_text(w: _Wording, sel, dec):
     def build(s):
         tail = np.where(
             s > 0,
@@ -1746,7 +1750,7 @@ def _beyond_text(w: _Wording, sel, dec, stated):
         return (f"The point lies outside every polygon, more than {w.km} km (the tolerance) "
                 "from the nearest; " + tail + ".")
 
-    return _text_by_key([(stated.ids[dec.rows[sel]] + 1, len(w.labels))], build)
+    return _text_by_key([(dec.stated_ids[sel] + 1, len(w.labels))], build)
 
 
 def _unlocatable_text(sel, dec, stated, points, layer: LayerCodes):
@@ -1808,10 +1812,10 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     outside = case == _OUTSIDE
     beyond = outside & (dec.point_ids < 0)
     for selected, write in (
-        (case == _DISAGREEMENT, lambda r: _disagreement_text(w, r, dec, stated, located, points)),
+        (case == _DISAGREEMENT, lambda r: _disagreement_text(w, r, dec, located, points)),
         (case == _BORDER, lambda r: _border_text(w, r, dec, located)),
-        (outside & ~beyond, lambda r: _near_text(w, r, dec, stated)),
-        (beyond, lambda r: _beyond_text(w, r, dec, stated)),
+        (outside & ~beyond, lambda r: _near_text(w, r, dec)),
+        (beyond, lambda r: _beyond_text(w, r, dec)),
         (case == _UNLOCATABLE, lambda r: _unlocatable_text(r, dec, stated, points, layer)),
     ):
         sel = np.flatnonzero(selected)
@@ -1824,7 +1828,7 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
         "event_id": _column(events, "event_id").array.take(rows),
         "case": _take_objects(_CASES, case),  # object: counts list only real cases
         "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
-        "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
+        "stated_code": _categorical(dec.stated_ids, layer.codes, layer.distinct_codes),
         "stated_text": _categorical(*stated.text_ids(rows)),
         "point_code": _categorical(dec.point_ids, layer.codes, layer.distinct_codes),
         "used": _take_objects(_BY, dec.used),

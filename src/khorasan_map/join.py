@@ -570,6 +570,10 @@ _BAND_CELLS_PER_TOLERANCE: int = 4
 #: Tolerance bands kept per locator.
 _BANDS_KEPT: int = 4
 
+#: Point-edge pairs measured at once by the band search: bounds its memory (some 100 bytes a
+#: pair) when a large tolerance lists thousands of edges per cell.
+_BAND_PAIRS_PER_BLOCK: int = 1_000_000
+
 
 @dataclass(frozen=True)
 class _Edges:
@@ -767,6 +771,33 @@ def _ring_index(values, origin, cell, n):
     return position.astype(np.int32)
 
 
+def _pair_blocks(n_pairs: np.ndarray, limit: int):
+    """Yield slices of consecutive points with at most ``limit`` pairs (at least one point)."""
+    ends = np.cumsum(n_pairs)
+    start = 0
+    while start < len(n_pairs):
+        before = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, before + limit, side="right")), start + 1)
+        yield slice(start, stop)
+        start = stop
+
+
+def _nearest_listed(edges: _Edges, band: _Band, first, n_c, px, py):
+    """Return each point's distance to its nearest listed edge, and that edge's lowest owner.
+
+    ``first`` and ``n_c`` say where each point's edges start in ``band.edge`` and how many
+    there are (one at least); ``px``, ``py`` are the points in equal-area metres.
+    """
+    local = np.repeat(np.arange(len(n_c)), n_c)
+    offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
+    edge = band.edge[np.repeat(first, n_c) + offs]
+    d = _distance_to_segments(px[local], py[local], *(c[edge] for c in edges.metres_by_column))
+    starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
+    best = np.minimum.reduceat(d, starts)
+    owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
+    return best, np.minimum.reduceat(owner, starts)
+
+
 def _nearest_in_band(locator, band, lon, lat, tolerance_m):
     """Nearest polygon within the tolerance by the band's candidate edges (-1 beyond it)."""
     n = len(lon)
@@ -783,14 +814,11 @@ def _nearest_in_band(locator, band, lon, lat, tolerance_m):
     edges = equal_area_edges(locator)
     px, py = edges.transformer.transform(lon[pts], lat[pts])
     px, py = np.asarray(px), np.asarray(py)
-    local = np.repeat(np.arange(len(pts)), n_c)
-    offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
-    edge = band.edge[np.repeat(band.ptr[cell], n_c) + offs]
-    d = _distance_to_segments(px[local], py[local], *(c[edge] for c in edges.metres_by_column))
-    starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
-    best = np.minimum.reduceat(d, starts)
-    owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
-    best_rank = np.minimum.reduceat(owner, starts)
+    best = np.empty(len(pts))
+    best_rank = np.empty(len(pts), dtype=np.int64)
+    for block in _pair_blocks(n_c, _BAND_PAIRS_PER_BLOCK):
+        best[block], best_rank[block] = _nearest_listed(
+            edges, band, band.ptr[cell[block]], n_c[block], px[block], py[block])
     near = best <= tolerance_m
     rank[pts[near]] = best_rank[near]
     dist[pts[near]] = best[near]

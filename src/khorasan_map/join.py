@@ -789,10 +789,9 @@ def _nearest_listed(edges: _Edges, band: _Band, first, n_c, px, py):
     there are (one at least); ``px``, ``py`` are the points in equal-area metres.
     """
     local = np.repeat(np.arange(len(n_c)), n_c)
-    offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
-    edge = band.edge[np.repeat(first, n_c) + offs]
+    starts = np.cumsum(n_c) - n_c  # each point's first pair
+    edge = band.edge[np.arange(len(local)) + np.repeat(first - starts, n_c)]
     d = _distance_to_segments(px[local], py[local], *(c[edge] for c in edges.metres_by_column))
-    starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
     best = np.minimum.reduceat(d, starts)
     owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
     return best, np.minimum.reduceat(owner, starts)
@@ -1122,9 +1121,9 @@ def _take_objects(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
                                   allow_fill=True, fill_value=None)
 
 
-def _take_objects_or_none(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Return ``values[ids]`` as an object array, with None where ``ids`` is -1."""
-    return _take_objects(np.append([None], values), ids + 1)
+def _take_objects_after_none(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Return ``values[positions - 1]`` as an object array, with None where ``positions`` is 0."""
+    return _take_objects(np.append([None], values), positions)
 
 
 def _or_missing(ids: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -1260,7 +1259,10 @@ class _Stated:
         """Return, for ``rows``, ids into a table of texts as given (the code, else the name)."""
         ids = self.code_text.ids[rows].astype(np.int64)
         has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)
-        no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
+        if has_code[:-1].all():  # only the rows without a code text read their name
+            no_code = np.flatnonzero(ids < 0)
+        else:
+            no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
         name_ids = self.name_ids[rows[no_code]]
         ids[no_code] = np.where(name_ids >= 0, len(self.code_text.texts) + name_ids, -1)
         return ids, np.concatenate([self.code_text.texts, self.name_texts]).astype(object)
@@ -1888,9 +1890,10 @@ def _check_arguments(events, tolerance_m) -> float:
 def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
     """Return the events (not copied: pandas copies on write) with the three assigned columns."""
     out = events.copy(deep=False)
+    after_none = dec.assigned + 1  # code id -1 (none) picks the None put first
     columns = {
-        "assigned_code": _take_objects_or_none(layer.codes, dec.assigned),
-        "assigned_province": _take_objects_or_none(layer.names, dec.assigned),
+        "assigned_code": _take_objects_after_none(layer.codes, after_none),
+        "assigned_province": _take_objects_after_none(layer.names, after_none),
         "assigned_by": _take_objects(_BY_TEXT_OF_RULE, dec.rule),
     }
     for name, values in columns.items():

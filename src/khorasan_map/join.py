@@ -1364,6 +1364,17 @@ class _Points:
         return self.district_of[self.precision.ids[rows]]
 
 
+def _flag_of(flags: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return ``flags[ids]`` (id -1 picks the last flag), by comparisons when few are False."""
+    unset = np.flatnonzero(~flags[:-1])
+    if not flags[-1] or len(unset) > 2:
+        return flags[ids]
+    result = np.ones(len(ids), dtype=bool)
+    for i in unset:  # usually one: the "province" precision
+        result &= ids != i
+    return result
+
+
 def _float_column(events: pd.DataFrame, name: str) -> np.ndarray:
     """Return a column as float64 numbers (not copied when it is float64 already)."""
     values = _column(events, name)
@@ -1401,7 +1412,7 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
     # standing in and without one (the few events without: set apart).
     use_with = np.append(point_like, True)
     use_without = np.append(point_like | (lowered == "province"), True)
-    use_prec = use_with[precision.ids]
+    use_prec = _flag_of(use_with, precision.ids)
     no_stated = np.flatnonzero(stated.ids < 0)
     use_prec[no_stated] = use_without[precision.ids[no_stated]]
     with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
@@ -1623,7 +1634,7 @@ def compare_with_stated(points, stated, located, snapped: _Snapped) -> _Decision
     if len(snapped.rows):
         rule[snapped.rows], assigned[snapped.rows] = _outside_rules(points, stated, snapped)
     rows = np.flatnonzero((rule != _RULE_ID["point"]) & (rule != _RULE_ID["stated only"]))
-    rule_of_row = rule[rows]
+    rule_of_row = rule[rows].astype(np.intp)  # an index for the two lookups below
     case = _CASE_OF_RULE[rule_of_row]
     # The point's code id and the distance of each report row: outside every polygon (the
     # report rows of snapped.rows, in the same order), those of the nearest polygon.
@@ -1890,7 +1901,7 @@ def _check_arguments(events, tolerance_m) -> float:
 def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
     """Return the events (not copied: pandas copies on write) with the three assigned columns."""
     out = events.copy(deep=False)
-    after_none = dec.assigned + 1  # code id -1 (none) picks the None put first
+    after_none = np.add(dec.assigned, 1, dtype=np.intp)  # code id -1 picks the None put first
     columns = {
         "assigned_code": _take_objects_after_none(layer.codes, after_none),
         "assigned_province": _take_objects_after_none(layer.names, after_none),

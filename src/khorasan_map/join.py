@@ -1901,11 +1901,12 @@ def _check_arguments(events, tolerance_m) -> float:
 def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
     """Return the events (not copied: pandas copies on write) with the three assigned columns."""
     out = events.copy(deep=False)
+    assigned_by = _take_objects(_BY_TEXT_OF_RULE, dec.rule)  # first: its index is freed at once
     after_none = np.add(dec.assigned, 1, dtype=np.intp)  # code id -1 picks the None put first
     columns = {
         "assigned_code": _take_objects_after_none(layer.codes, after_none),
         "assigned_province": _take_objects_after_none(layer.names, after_none),
-        "assigned_by": _take_objects(_BY_TEXT_OF_RULE, dec.rule),
+        "assigned_by": assigned_by,
     }
     for name, values in columns.items():
         out[name] = pd.Series(values, index=events.index, dtype=object, copy=False)

@@ -95,6 +95,30 @@ def test_band_nearest_equals_the_exact_tree(provinces):
         assert (near2 == np.where(within, best, -1)).all()
 
 
+@pytest.mark.parametrize("pairs_per_block", [2_000, 10**9])
+def test_large_tolerance_band_search_in_blocks(provinces, monkeypatch, pairs_per_block):
+    """A 200 km tolerance lists thousands of edges per point: they are measured in blocks."""
+    rng = np.random.default_rng(13)
+    xmin, ymin, xmax, ymax = provinces.total_bounds
+    lon = rng.uniform(xmin - 3, xmax + 3, 40)
+    lat = rng.uniform(ymin - 3, ymax + 3, 40)
+    locator = get_locator(provinces)
+    outside = locator.locate_ranks(lon, lat) < 0
+    lon, lat = lon[outside], lat[outside]
+    monkeypatch.setattr(join, "_BAND_PAIRS_PER_BLOCK", pairs_per_block)
+    near, dist, _ = locator.nearest(lon, lat, 200_000.0, measure_beyond=False)
+    best, exact = join._nearest_by_tree(locator, lon, lat)
+    within = exact <= 200_000.0
+    assert 5 < within.sum() < len(lon)
+    assert (near[within] == best[within]).all() and (dist[within] == exact[within]).all()
+    assert (near[~within] == -1).all() and np.isnan(dist[~within]).all()
+
+
+def test_pair_blocks_hold_at_most_the_limit_or_one_point():
+    blocks = list(join._pair_blocks(np.array([5, 1, 1, 10, 2]), 6))
+    assert [(b.start, b.stop) for b in blocks] == [(0, 2), (2, 3), (3, 4), (4, 5)]
+
+
 def _point_west_of_herat(provinces, km):
     herat = provinces.loc[provinces["province_code"] == "AF-HER", "geometry"].iloc[0]
     coords = shapely.get_coordinates(herat)

@@ -570,15 +570,20 @@ _BAND_CELLS_PER_TOLERANCE: int = 4
 #: Tolerance bands kept per locator.
 _BANDS_KEPT: int = 4
 
+#: Point-edge pairs measured at once by the band search: bounds its memory (some 100 bytes a
+#: pair) when a large tolerance lists thousands of edges per cell.
+_BAND_PAIRS_PER_BLOCK: int = 1_000_000
+
 
 @dataclass(frozen=True)
 class _Edges:
     """Every polygon edge, in degrees and in equal-area metres, with the rank owning it."""
 
     degrees: np.ndarray
-    metres: np.ndarray
+    metres: np.ndarray  # (n, 4), a view of the (4, n) metres_by_column
     owner: np.ndarray
     transformer: object
+    metres_by_column: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -610,8 +615,9 @@ def equal_area_edges(locator: PointLocator) -> _Edges:
     Returns
     -------
     _Edges
-        ``degrees`` and ``metres`` (n, 4) arrays of segment end points, ``owner`` (the rank of
-        the polygon each edge belongs to) and the ``transformer`` from degrees to metres.
+        ``degrees`` and ``metres`` (n, 4) arrays of segment end points (``metres_by_column``
+        holds the same metres as four contiguous rows), ``owner`` (the rank of the polygon each
+        edge belongs to) and the ``transformer`` from degrees to metres.
     """
     cached = locator.__dict__.get("_edges")
     if cached is None:
@@ -621,7 +627,8 @@ def equal_area_edges(locator: PointLocator) -> _Edges:
         seg, owner = _segments(locator.polygons)
         ax, ay = to_m.transform(seg[:, 0], seg[:, 1])
         bx, by = to_m.transform(seg[:, 2], seg[:, 3])
-        cached = _Edges(seg, np.column_stack([ax, ay, bx, by]), owner, to_m)
+        by_column = np.array([ax, ay, bx, by], dtype=np.float64)  # each coordinate contiguous
+        cached = _Edges(seg, by_column.T, owner, to_m, by_column)
         locator._edges = cached
     return cached
 
@@ -732,22 +739,62 @@ def segment_distance(px, py, seg):
     numpy.ndarray
         Distances (GEOS' ``pointToSegment`` formula, so shared vertices tie exactly).
     """
-    ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
+    return _distance_to_segments(px, py, seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
+
+
+def _distance_to_segments(px, py, ax, ay, bx, by):
+    """:func:`segment_distance`, the segments given as four coordinate arrays.
+
+    Only the end point nearer along the segment is measured. Every value is computed with the
+    same operations as GEOS' formula, so the distances are the same to the last bit.
+    """
     dx, dy = bx - ax, by - ay
     len2 = dx * dx + dy * dy
-    to_a = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
-    to_b = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    qx, qy = px - ax, py - ay
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = ((px - ax) * dx + (py - ay) * dy) / len2
-        s = ((ay - py) * dx - (ax - px) * dy) / len2
-        across = np.abs(s) * np.sqrt(len2)
-    return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, across))
+        r = (qx * dx + qy * dy) / len2
+        # GEOS' s is ((ay - py) * dx - (ax - px) * dy) / len2: the same value, sign aside.
+        across = np.abs((qx * dy - qy * dx) / len2) * np.sqrt(len2)
+    at_a = (len2 == 0) | (r <= 0)
+    at_b = (r >= 1) & ~at_a
+    ex = np.where(at_b, px - bx, qx)
+    ey = np.where(at_b, py - by, qy)
+    return np.where(at_a | at_b, np.sqrt(ex * ex + ey * ey), across)
 
 
 def _ring_index(values, origin, cell, n):
     """Return the cell index of each value on a grid of ``n`` cells with a ring (0 .. n + 1)."""
-    position = (values - origin) * (1.0 / cell)
-    return np.fmin(np.fmax(position, 0.0), n + 1.0).astype(np.int32)  # fmax: NaN gives 0
+    position = values - origin
+    position *= 1.0 / cell
+    np.fmax(position, 0.0, out=position)  # fmax: NaN gives 0
+    np.fmin(position, n + 1.0, out=position)
+    return position.astype(np.int32)
+
+
+def _pair_blocks(n_pairs: np.ndarray, limit: int):
+    """Yield slices of consecutive points with at most ``limit`` pairs (at least one point)."""
+    ends = np.cumsum(n_pairs)
+    start = 0
+    while start < len(n_pairs):
+        before = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, before + limit, side="right")), start + 1)
+        yield slice(start, stop)
+        start = stop
+
+
+def _nearest_listed(edges: _Edges, band: _Band, first, n_c, px, py):
+    """Return each point's distance to its nearest listed edge, and that edge's lowest owner.
+
+    ``first`` and ``n_c`` say where each point's edges start in ``band.edge`` and how many
+    there are (one at least); ``px``, ``py`` are the points in equal-area metres.
+    """
+    local = np.repeat(np.arange(len(n_c)), n_c)
+    starts = np.cumsum(n_c) - n_c  # each point's first pair
+    edge = band.edge[np.arange(len(local)) + np.repeat(first - starts, n_c)]
+    d = _distance_to_segments(px[local], py[local], *(c[edge] for c in edges.metres_by_column))
+    best = np.minimum.reduceat(d, starts)
+    owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
+    return best, np.minimum.reduceat(owner, starts)
 
 
 def _nearest_in_band(locator, band, lon, lat, tolerance_m):
@@ -766,14 +813,11 @@ def _nearest_in_band(locator, band, lon, lat, tolerance_m):
     edges = equal_area_edges(locator)
     px, py = edges.transformer.transform(lon[pts], lat[pts])
     px, py = np.asarray(px), np.asarray(py)
-    local = np.repeat(np.arange(len(pts)), n_c)
-    offs = np.arange(len(local)) - np.repeat(np.cumsum(n_c) - n_c, n_c)
-    edge = band.edge[np.repeat(band.ptr[cell], n_c) + offs]
-    d = segment_distance(px[local], py[local], edges.metres[edge])
-    starts = np.concatenate([[0], np.cumsum(n_c)[:-1]])
-    best = np.minimum.reduceat(d, starts)
-    owner = np.where(d == best[local], edges.owner[edge], np.iinfo(np.int64).max)
-    best_rank = np.minimum.reduceat(owner, starts)
+    best = np.empty(len(pts))
+    best_rank = np.empty(len(pts), dtype=np.int64)
+    for block in _pair_blocks(n_c, _BAND_PAIRS_PER_BLOCK):
+        best[block], best_rank[block] = _nearest_listed(
+            edges, band, band.ptr[cell[block]], n_c[block], px[block], py[block])
     near = best <= tolerance_m
     rank[pts[near]] = best_rank[near]
     dist[pts[near]] = best[near]
@@ -841,7 +885,7 @@ def nearest_polygons(locator, lon, lat, tolerance_m, measure_beyond=True):
         beyond = np.arange(len(lon))
     else:
         near, dist = _nearest_in_band(locator, band, lon, lat, tolerance_m)
-        beyond = np.flatnonzero(near < 0)
+        beyond = np.flatnonzero(near < 0) if measure_beyond else None
     nearest = near.copy()
     if measure_beyond and len(beyond):
         best, far = _nearest_by_tree(locator, lon[beyond], lat[beyond])
@@ -1068,6 +1112,20 @@ def _take_or_missing(values: np.ndarray, ids: np.ndarray, missing=-1):
     return np.append(values, missing)[ids]
 
 
+def _take_objects(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Return ``values[positions]`` (positions 0 or more) as an object array.
+
+    pandas' take copies object references about a third faster than numpy's indexing.
+    """
+    return pd.api.extensions.take(np.asarray(values, dtype=object), positions,
+                                  allow_fill=True, fill_value=None)
+
+
+def _take_objects_after_none(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Return ``values[positions - 1]`` as an object array, with None where ``positions`` is 0."""
+    return _take_objects(np.append([None], values), positions)
+
+
 def _or_missing(ids: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Return ``ids`` (-1 or more) where ``keep``, else -1.
 
@@ -1201,7 +1259,10 @@ class _Stated:
         """Return, for ``rows``, ids into a table of texts as given (the code, else the name)."""
         ids = self.code_text.ids[rows].astype(np.int64)
         has_code = np.append(pd.notna(self.code_text.texts), False).astype(bool)
-        no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
+        if has_code[:-1].all():  # only the rows without a code text read their name
+            no_code = np.flatnonzero(ids < 0)
+        else:
+            no_code = np.flatnonzero(~has_code[ids])  # usually few rows: read their name instead
         name_ids = self.name_ids[rows[no_code]]
         ids[no_code] = np.where(name_ids >= 0, len(self.code_text.texts) + name_ids, -1)
         return ids, np.concatenate([self.code_text.texts, self.name_texts]).astype(object)
@@ -1258,9 +1319,16 @@ def stated_provinces(events: pd.DataFrame, layer: LayerCodes) -> _Stated:
         code_ids = _resolve_texts(code_text.texts, layer, codes_first=True)
     # Per distinct code text, missing last: the stated id, and whether the name is read instead
     # (the code names nothing; a code outside the layer, -2, names something unknown).
-    ids = np.append(np.maximum(code_ids, -1), -1).astype(np.int32)[code_text.ids]
+    id_of_text = np.maximum(code_ids, -1)
+    if np.array_equal(id_of_text, np.arange(len(id_of_text))):  # the texts are the codes
+        ids = code_text.ids.astype(np.int32, copy=True)
+    else:
+        ids = np.append(id_of_text, -1).astype(np.int32)[code_text.ids]
     read_name = np.append(code_ids == -1, True)
-    no_code = np.flatnonzero(read_name[code_text.ids]) if read_name.any() else np.empty(0, int)
+    if read_name[:-1].any():
+        no_code = np.flatnonzero(read_name[code_text.ids])
+    else:  # only the rows without a code text
+        no_code = np.flatnonzero(code_text.ids < 0)
     name_ids = np.full(n, -1, dtype=np.int32)
     name_texts = np.empty(0, dtype=object)
     if len(no_code) and "province" in events.columns:
@@ -1296,6 +1364,17 @@ class _Points:
         return self.district_of[self.precision.ids[rows]]
 
 
+def _flag_of(flags: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return ``flags[ids]`` (id -1 picks the last flag), by comparisons when few are False."""
+    unset = np.flatnonzero(~flags[:-1])
+    if not flags[-1] or len(unset) > 2:
+        return flags[ids]
+    result = np.ones(len(ids), dtype=bool)
+    for i in unset:  # usually one: the "province" precision
+        result &= ids != i
+    return result
+
+
 def _float_column(events: pd.DataFrame, name: str) -> np.ndarray:
     """Return a column as float64 numbers (not copied when it is float64 already)."""
     values = _column(events, name)
@@ -1329,14 +1408,18 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
                                expected=settings.LOCATION_PRECISIONS)
     lowered = np.array([None if p is None else p.lower() for p in precision.texts], dtype=object)
     point_like = np.array([p is None or p in settings.POINT_PRECISIONS for p in lowered], bool)
-    # Whether the point is used, by distinct precision (missing last) and by whether a stated
-    # province stands in: entry 2 * id is with one, 2 * id + 1 without (-2 and -1: missing).
-    use_of = np.ones(2 * len(lowered) + 2, dtype=bool)
-    use_of[0:-2:2] = point_like
-    use_of[1:-2:2] = point_like | (lowered == "province")
-    use_prec = use_of[2 * precision.ids + (stated.ids < 0)]
+    # Whether the point is used, by distinct precision (missing last), with a stated province
+    # standing in and without one (the few events without: set apart).
+    use_with = np.append(point_like, True)
+    use_without = np.append(point_like | (lowered == "province"), True)
+    use_prec = _flag_of(use_with, precision.ids)
+    no_stated = np.flatnonzero(stated.ids < 0)
+    use_prec[no_stated] = use_without[precision.ids[no_stated]]
     with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
-        use_point = use_prec & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        magnitude = np.abs(lat)
+        use_prec &= magnitude <= 90
+        use_prec &= np.abs(lon, out=magnitude) <= 180
+    use_point = use_prec
     district_of = np.append(lowered == "district", False).astype(bool)
     return _Points(lon, lat, use_point, _Factorized(precision.ids, lowered), district_of)
 
@@ -1452,7 +1535,7 @@ def snap_outside(points: _Points, located: _Located, layer: LayerCodes, toleranc
         near, dist, _ = layer.locator.nearest(
             points.lon[rows], points.lat[rows], tolerance_m, measure_beyond=False
         )
-        near_ids = layer.id_of_rank(near)
+        near_ids = layer.id_of_rank(near).astype(np.int32)  # as the point code ids
         distance_km = dist / 1000.0
     return _Snapped(rows, near_ids, distance_km)
 
@@ -1487,8 +1570,8 @@ class _Decision:
     """The outcome of the rules: for every event, and for the rows of the report.
 
     ``assigned`` and ``rule`` (a number of :data:`_RULES`) have one entry per event; ``case``,
-    ``used``, ``point_ids`` and ``distance_km`` one per report row (``rows``, the events that
-    need a look, in order).
+    ``used``, ``point_ids``, ``distance_km`` and ``stated_ids`` (the stated province's code id)
+    one per report row (``rows``, the events that need a look, in order).
     """
 
     assigned: np.ndarray
@@ -1498,6 +1581,7 @@ class _Decision:
     used: np.ndarray
     point_ids: np.ndarray
     distance_km: np.ndarray
+    stated_ids: np.ndarray
 
 
 def _outside_rules(points, stated, snapped: _Snapped):
@@ -1550,7 +1634,7 @@ def compare_with_stated(points, stated, located, snapped: _Snapped) -> _Decision
     if len(snapped.rows):
         rule[snapped.rows], assigned[snapped.rows] = _outside_rules(points, stated, snapped)
     rows = np.flatnonzero((rule != _RULE_ID["point"]) & (rule != _RULE_ID["stated only"]))
-    rule_of_row = rule[rows]
+    rule_of_row = rule[rows].astype(np.intp)  # an index for the two lookups below
     case = _CASE_OF_RULE[rule_of_row]
     # The point's code id and the distance of each report row: outside every polygon (the
     # report rows of snapped.rows, in the same order), those of the nearest polygon.
@@ -1560,7 +1644,7 @@ def compare_with_stated(points, stated, located, snapped: _Snapped) -> _Decision
     distance_km = np.full(len(rows), np.nan)
     distance_km[outside] = snapped.distance_km
     return _Decision(assigned, rule, rows, case, _USED_OF_RULE[rule_of_row], point_ids,
-                     distance_km)
+                     distance_km, s[rows])
 
 
 # -- step 6: report ----------------------------------------------------------------------------
@@ -1573,9 +1657,9 @@ def _text_by_key(parts: list[tuple[np.ndarray, int]], build) -> tuple[np.ndarray
     holding the distinct combinations, and returns their texts. Returns each row's position in
     the texts, and the texts.
     """
-    key = np.zeros(len(parts[0][0]), dtype=np.int64)
-    total = 1
-    for values, size in parts:
+    key = parts[0][0].astype(np.int64)
+    total = parts[0][1]
+    for values, size in parts[1:]:
         key = key * size + values
         total *= size
     if total <= max(1 << 20, 4 * len(key)):
@@ -1630,7 +1714,7 @@ def _border_covers(located: _Located, rows: np.ndarray) -> tuple[np.ndarray, np.
     return cover, stated_in
 
 
-def _disagreement_text(w: _Wording, sel, dec, stated, located, points):
+def _disagreement_text(w: _Wording, sel, dec, located, points):
     rows = dec.rows[sel]
     cover = _border_covers(located, rows)[0] + 1
     district = points.district(rows).astype(np.int64)
@@ -1651,7 +1735,7 @@ def _disagreement_text(w: _Wording, sel, dec, stated, located, points):
 
     n_codes = len(w.labels)
     return _text_by_key([(cover, len(w.cover_labels) + 1), (located.point_ids[rows] + 1, n_codes),
-                         (stated.ids[rows] + 1, n_codes), (district, 2)], build)
+                         (dec.stated_ids[sel] + 1, n_codes), (district, 2)], build)
 
 
 def _border_text(w: _Wording, sel, dec, located):
@@ -1669,11 +1753,11 @@ def _border_text(w: _Wording, sel, dec, located):
                          (stated_in.astype(np.int64), 2)], build)
 
 
-def _near_text(w: _Wording, sel, dec, stated):
+def _near_text(w: _Wording, sel, dec):
     tenths = _tenths(dec.distance_km[sel])
     used_stated = (dec.used[sel] == _STATED).astype(np.int64)
     near = dec.point_ids[sel]
-    s = stated.ids[dec.rows[sel]]
+    s = dec.stated_ids[sel]
     named = ((s >= 0) & (s != near)).astype(np.int64)
     n_codes = len(w.labels)
 
@@ -1697,7 +1781,7 @@ def _near_text(w: _Wording, sel, dec, stated):
     return _text_by_key([(start, len(starts)), (end, len(ends))], lambda a, b: starts[a] + ends[b])
 
 
-def _beyond_text(w: _Wording, sel, dec, stated):
+def _beyond_text(w: _Wording, sel, dec):
     def build(s):
         tail = np.where(
             s > 0,
@@ -1707,7 +1791,7 @@ def _beyond_text(w: _Wording, sel, dec, stated):
         return (f"The point lies outside every polygon, more than {w.km} km (the tolerance) "
                 "from the nearest; " + tail + ".")
 
-    return _text_by_key([(stated.ids[dec.rows[sel]] + 1, len(w.labels))], build)
+    return _text_by_key([(dec.stated_ids[sel] + 1, len(w.labels))], build)
 
 
 def _unlocatable_text(sel, dec, stated, points, layer: LayerCodes):
@@ -1739,11 +1823,13 @@ def _categorical(codes: np.ndarray, categories, distinct: bool = False) -> pd.Ca
     Repeated categories are merged, and a missing category makes its rows missing, unless the
     caller says the categories are ``distinct`` texts already.
     """
-    categories = np.asarray(categories, dtype=object)
-    if not distinct:
-        merged, categories = pd.factorize(categories, use_na_sentinel=True)
+    categories = pd.Index(np.asarray(categories, dtype=object), dtype=object)
+    # The checks are the ones CategoricalDtype makes (it reuses their cached answers).
+    if not distinct and (categories.hasnans or not categories.is_unique):
+        merged, uniques = pd.factorize(categories.to_numpy(), use_na_sentinel=True)
         codes = np.append(merged, -1)[codes]
-    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+        categories = pd.Index(uniques, dtype=object)
+    dtype = pd.CategoricalDtype(categories)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
@@ -1767,10 +1853,10 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     outside = case == _OUTSIDE
     beyond = outside & (dec.point_ids < 0)
     for selected, write in (
-        (case == _DISAGREEMENT, lambda r: _disagreement_text(w, r, dec, stated, located, points)),
+        (case == _DISAGREEMENT, lambda r: _disagreement_text(w, r, dec, located, points)),
         (case == _BORDER, lambda r: _border_text(w, r, dec, located)),
-        (outside & ~beyond, lambda r: _near_text(w, r, dec, stated)),
-        (beyond, lambda r: _beyond_text(w, r, dec, stated)),
+        (outside & ~beyond, lambda r: _near_text(w, r, dec)),
+        (beyond, lambda r: _beyond_text(w, r, dec)),
         (case == _UNLOCATABLE, lambda r: _unlocatable_text(r, dec, stated, points, layer)),
     ):
         sel = np.flatnonzero(selected)
@@ -1781,12 +1867,12 @@ def join_report(events, dec: _Decision, stated, points, located, layer, toleranc
     index = events.index[rows]
     columns = {
         "event_id": _column(events, "event_id").array.take(rows),
-        "case": np.asarray(_CASES, dtype=object)[case],  # object: counts list only real cases
+        "case": _take_objects(_CASES, case),  # object: counts list only real cases
         "detail": _categorical(detail, np.concatenate(sentences) if sentences else []),
-        "stated_code": _categorical(stated.ids[rows], layer.codes, layer.distinct_codes),
+        "stated_code": _categorical(dec.stated_ids, layer.codes, layer.distinct_codes),
         "stated_text": _categorical(*stated.text_ids(rows)),
         "point_code": _categorical(dec.point_ids, layer.codes, layer.distinct_codes),
-        "used": np.asarray(_BY, dtype=object)[dec.used],
+        "used": _take_objects(_BY, dec.used),
         "distance_km": dec.distance_km,
     }
     frame = pd.DataFrame(index=index)
@@ -1815,14 +1901,15 @@ def _check_arguments(events, tolerance_m) -> float:
 def _joined_events(events: pd.DataFrame, dec: _Decision, layer: LayerCodes) -> pd.DataFrame:
     """Return the events (not copied: pandas copies on write) with the three assigned columns."""
     out = events.copy(deep=False)
-    codes = np.append(layer.codes, None).astype(object)  # code id -1 (none) picks the last
-    names = np.append(layer.names, None).astype(object)
-    out["assigned_code"] = pd.Series(codes[dec.assigned], index=events.index, dtype=object,
-                                     copy=False)
-    out["assigned_province"] = pd.Series(names[dec.assigned], index=events.index, dtype=object,
-                                         copy=False)
-    out["assigned_by"] = pd.Series(_BY_TEXT_OF_RULE[dec.rule], index=events.index,
-                                   dtype=object, copy=False)
+    assigned_by = _take_objects(_BY_TEXT_OF_RULE, dec.rule)  # first: its index is freed at once
+    after_none = np.add(dec.assigned, 1, dtype=np.intp)  # code id -1 picks the None put first
+    columns = {
+        "assigned_code": _take_objects_after_none(layer.codes, after_none),
+        "assigned_province": _take_objects_after_none(layer.names, after_none),
+        "assigned_by": assigned_by,
+    }
+    for name, values in columns.items():
+        out[name] = pd.Series(values, index=events.index, dtype=object, copy=False)
     return out
 
 

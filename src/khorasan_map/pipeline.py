@@ -293,7 +293,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     worker = worker or _Inline()
     step("Drawing the report")  # from here on, beside the maps and tables
     report = worker.submit(_write_report, placed, out, left_out,
-                           {"summary": summary, "coverage": head, "by_year": by_year})
+                           {"summary": summary, "coverage": head, "by_year": by_year},
+                           events_csv=True)
     try:
         prepared = render.prepare_points(placed)
         points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
@@ -309,11 +310,9 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
                   offline=offline, inline=True)
         write("provinces.csv", save_table, summary)
         write("provinces.geojson", save_table, summary)
-        table = events_table(placed)
-        write("events.csv", save_table, table)
-        points_file, skipped = events_points_file(len(table))
+        points_file, skipped = events_points_file(len(placed))
         result.skipped += skipped
-        write(points_file, save_table, table)
+        write(points_file, save_table, events_table(placed))
         step("Finishing the report")
         result.written += report.result()
     except BaseException:
@@ -511,21 +510,28 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     return result
 
 
-def _write_report(events, out: Path, left_out=None, computed=None) -> list[Path]:
+def _write_report(events, out: Path, left_out=None, computed=None, events_csv=False
+                  ) -> list[Path]:
     """Draw the report once and write it as PDF (every page), PNG and SVG (the overview).
 
-    ``computed`` holds what the build already computed (summary, coverage, by_year).
+    ``computed`` holds what the build already computed (summary, coverage, by_year). With
+    ``events_csv``, the events are also written to ``events.csv`` (first in the list): in a
+    build this runs beside the maps, on the second core, which has time to spare for it.
     """
     from khorasan_map import static
+    from khorasan_map.export import save_table
 
     texts = {"subtitle": NO_EVENTS_NOTE} if len(events) == 0 else {}
     pages = static.report_figures(events, multipage=True, left_out=left_out, **texts,
                                   **(computed or {}))
-    return [
+    written = [
         static.save_figures(pages, out / "report.pdf"),
         static.save_figures(pages[:1], out / "report.png"),
         static.save_figures(pages[:1], out / "report.svg"),
     ]
+    if events_csv:  # the CSV has no geometry: the events as they are, no points table
+        written.insert(0, save_table(events, out / "events.csv"))
+    return written
 
 
 def _second_core() -> Executor:

@@ -259,8 +259,9 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     """Join, summarise and write every file of a build into ``out`` (the staging folder).
 
     ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
-    files read (None for the shipped records), for ``datapackage.json``. The report is drawn
-    by ``worker`` (:func:`_second_core`; here, in turn, when None) while the maps are written.
+    files read (None for the shipped records), for ``datapackage.json``. The report, then
+    ``events.csv``, are written by ``worker`` (:func:`_second_core`; here, in turn, when None)
+    while the maps are written.
     """
     from khorasan_map import aggregate, maptext, render
     from khorasan_map.datapackage import events_table, write_datapackage

@@ -300,14 +300,14 @@ def _dates_only(values) -> bool:
 
 
 def _iso_date_column(series):
-    """Return a datetime column as Arrow text, as :func:`iso_dates` writes it (days in Arrow)."""
+    """Return a datetime column as Arrow text, as :func:`iso_dates` writes it (days by Arrow)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
     values = pd.to_datetime(series)
-    if values.dt.tz is None and _dates_only(values):
-        return pc.strftime(pa.array(values, from_pandas=True), format="%Y-%m-%d")
+    if values.dt.tz is None and _dates_only(values):  # a date's text is its ISO day
+        return pc.cast(pc.cast(pa.array(values, from_pandas=True), pa.date32()), pa.string())
     return pa.array(iso_dates(values), type=pa.string(), from_pandas=True)
 
 

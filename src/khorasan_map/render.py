@@ -910,11 +910,10 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
     Each badge holds its events as ``[kind, grade index, year, count]`` rows (for the filters).
     """
     _, years = _date_display(prov)
-    grade = _column(prov, "confidence").map(
-        {g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)}).fillna(-1).astype(int)
+    grade = _index_in(_column(prov, "confidence"), list(settings.CONFIDENCE_LEVELS))
     table = pd.DataFrame({"code": prov_code.to_numpy(object),
                           "kind": _str_column(prov, "kind").to_numpy(object),
-                          "grade": grade.to_numpy(), "year": years.fillna("").to_numpy(object)})
+                          "grade": grade, "year": years.fillna("").to_numpy(object)})
     sizes = table.groupby(["code", "kind", "grade", "year"]).size()
     rep = layer.set_index("province_code").geometry.representative_point()
     names = layer.set_index("province_code")["province"]

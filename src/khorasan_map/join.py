@@ -580,10 +580,14 @@ class _Edges:
     """Every polygon edge, in degrees and in equal-area metres, with the rank owning it."""
 
     degrees: np.ndarray
-    metres: np.ndarray  # (n, 4), a view of the (4, n) metres_by_column
+    metres_by_column: np.ndarray  # (4, n): ax, ay, bx, by, each coordinate contiguous
     owner: np.ndarray
     transformer: object
-    metres_by_column: np.ndarray
+
+    @property
+    def metres(self) -> np.ndarray:
+        """The segments in metres as an (n, 4) view, a row per edge."""
+        return self.metres_by_column.T
 
 
 @dataclass(frozen=True)
@@ -627,8 +631,7 @@ def equal_area_edges(locator: PointLocator) -> _Edges:
         seg, owner = _segments(locator.polygons)
         ax, ay = to_m.transform(seg[:, 0], seg[:, 1])
         bx, by = to_m.transform(seg[:, 2], seg[:, 3])
-        by_column = np.array([ax, ay, bx, by], dtype=np.float64)  # each coordinate contiguous
-        cached = _Edges(seg, by_column.T, owner, to_m, by_column)
+        cached = _Edges(seg, np.array([ax, ay, bx, by], dtype=np.float64), owner, to_m)
         locator._edges = cached
     return cached
 
@@ -1412,14 +1415,13 @@ def usable_points(events: pd.DataFrame, stated: _Stated) -> _Points:
     # standing in and without one (the few events without: set apart).
     use_with = np.append(point_like, True)
     use_without = np.append(point_like | (lowered == "province"), True)
-    use_prec = _flag_of(use_with, precision.ids)
+    use_point = _flag_of(use_with, precision.ids)  # by its precision, then its coordinates
     no_stated = np.flatnonzero(stated.ids < 0)
-    use_prec[no_stated] = use_without[precision.ids[no_stated]]
+    use_point[no_stated] = use_without[precision.ids[no_stated]]
     with np.errstate(invalid="ignore"):  # NaN and infinity fail both tests
         magnitude = np.abs(lat)
-        use_prec &= magnitude <= 90
-        use_prec &= np.abs(lon, out=magnitude) <= 180
-    use_point = use_prec
+        use_point &= magnitude <= 90
+        use_point &= np.abs(lon, out=magnitude) <= 180
     district_of = np.append(lowered == "district", False).astype(bool)
     return _Points(lon, lat, use_point, _Factorized(precision.ids, lowered), district_of)
 

@@ -47,6 +47,7 @@ import ctypes
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -584,6 +585,7 @@ class _ForkWorker(Executor):
 
     def __init__(self, warm_up=None):
         self._sent = 0
+        self._sender = None
         self._start(warm_up, None)
 
     def _start(self, warm_up, first_task) -> None:
@@ -605,16 +607,36 @@ class _ForkWorker(Executor):
             self.shutdown(cancel_futures=True)  # the warmed-up child has had no task
             self._start(None, task)
         else:
-            self._tasks.send(task)
+            self._send(task)
         self._sent += 1
         return _ChildResult(self._child, self._results)
+
+    def _send(self, task) -> None:
+        """Pickle ``task`` here (a fault is raised to the caller) and write it on a thread.
+
+        A task larger than the pipe's buffer (the shipped build's is 2.5 MB) would otherwise
+        hold this process until the child, still warming up, reads it.
+        """
+        from multiprocessing.reduction import ForkingPickler
+
+        payload = ForkingPickler.dumps(task)
+        self._wait_for_sender()  # one writer at a time keeps the tasks whole and in order
+        self._sender = threading.Thread(target=_write_quietly, args=(self._tasks, payload),
+                                        daemon=True)
+        self._sender.start()
+
+    def _wait_for_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         if self._child is None:
             return
-        self._tasks.close()  # the child ends once its last task is done
         if cancel_futures and self._child.is_alive():
-            self._child.kill()
+            self._child.kill()  # which also ends a write the child would never read
+        self._wait_for_sender()
+        self._tasks.close()  # the child ends once its last task is done
         self._child.join()
         self._results.close()
         self._child = None
@@ -622,6 +644,12 @@ class _ForkWorker(Executor):
     def __exit__(self, kind, value, traceback):
         self.shutdown(cancel_futures=kind is not None)
         return False
+
+
+def _write_quietly(connection, payload: bytes) -> None:
+    """Write ``payload`` to ``connection``; a child that has died is reported by the result."""
+    with contextlib.suppress(OSError):
+        connection.send_bytes(payload)
 
 
 class _ChildResult:

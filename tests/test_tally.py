@@ -6,6 +6,7 @@ layer is four squares covering part of Afghanistan, so many events are unassigne
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -135,6 +136,22 @@ def test_one_tally_answers_every_kind_and_grade(layer):
                                   min_confidence=grade)
         got = result.coverage(layer, kinds=kinds, min_confidence=grade)
         assert got.to_dict() == want.to_dict()
+
+
+def test_running_summaries_are_the_summaries_of_the_years_so_far(layer):
+    events = synthetic_events(500, seed=8)
+    events.loc[events.index[::40], "date"] = None  # some of no known year: in no running total
+    whole = tally_events(events, layer)
+    year = whole.groups.index.get_level_values("year")
+    steps = [2012, *range(2015, 2024), 2031]  # before, within and after the events' years
+    for pick in ({}, {"kinds": "clash"}, {"kinds": "defection,other", "min_confidence": "high"}):
+        running = whole.summaries_through(steps, layer, **pick)
+        assert list(running) == steps
+        for last in steps:
+            keep = (year != aggregate.NO_YEAR) & (year <= last)
+            want = dataclasses.replace(whole, groups=whole.groups[keep]).summary(layer, **pick)
+            pd.testing.assert_frame_equal(pd.DataFrame(running[last]), pd.DataFrame(want))
+    assert whole.summaries_through([], layer) == {}
 
 
 def test_left_out_reasons_keep_their_order_kind_first(layer):

@@ -890,6 +890,54 @@ class Tally:
         geo.attrs["span"] = [iso_date(x) for x in _span(sel)]
         return geo
 
+    def summaries_through(self, years, boundaries=None, *, kinds=None, min_confidence=None):
+        """Finish, in one pass, the per-province table of the dated events up to each year.
+
+        Each table is the one :meth:`summary` gives of this tally's groups of that year and
+        before (events of no known year are in none), so distinct counts stay exact: a source
+        is counted from the first year it reports on a province.
+
+        Parameters
+        ----------
+        years : iterable of int
+            The last year of each table.
+        boundaries : geopandas.GeoDataFrame, optional
+            Province layer; the shipped 34 provinces when None.
+        kinds, min_confidence
+            As for :func:`summarize`.
+
+        Returns
+        -------
+        dict of int to geopandas.GeoDataFrame
+            For each year, the columns and rows of :meth:`summary` (its ``attrs`` are left
+            empty: they describe a whole selection, not a running total).
+        """
+        layer = load_layer(boundaries)
+        steps = np.array(sorted({int(y) for y in years}), dtype="int64")
+        sel = self._pick(kinds, min_confidence).rows
+        sel = sel[sel["year"] != NO_YEAR]
+        first = np.searchsorted(steps, sel["year"].to_numpy(dtype="int64"))  # its first step
+        counted = first < len(steps)
+        sel, first = sel[counted], first[counted]
+        repeats = len(steps) - first  # a group counts in its year's step and every later one
+        stacked = sel.iloc[np.repeat(np.arange(len(sel)), repeats)]
+        stacked = stacked.assign(year=steps[_runs_from(first, repeats)])
+        keys = ["province_code", "year"]
+        stats = _group_stats(stacked, keys, self.sources, self.actors,
+                             distinct=lambda pairs: _distinct_through(sel, steps, pairs))
+        base = _base_rows(layer, steps.tolist())
+        table = base.merge(stats, how="left", on=keys) if len(stats) else base
+        table = _fill(table).sort_values(keys, kind="stable").reset_index(drop=True)
+        geometry = layer.set_index(layer["province_code"].astype(str)).geometry
+        shapes = geometry.reindex(table["province_code"]).to_numpy()
+        step_of_row = table.pop("year").to_numpy()
+        return {
+            int(step): gpd.GeoDataFrame(table[rows].reset_index(drop=True),
+                                        geometry=shapes[rows], crs=layer.crs)
+            for step in steps
+            for rows in [step_of_row == step]
+        }
+
     def coverage(self, boundaries=None, *, kinds=("clash",), min_confidence=None):
         """Finish the :class:`Coverage` of :func:`coverage` from this tally.
 
@@ -1328,8 +1376,12 @@ def _base_rows(layer, years):
     return base.merge(pd.DataFrame({"year": np.array(years, dtype="int64")}), how="cross")
 
 
-def _group_stats(sel, keys, sources, actors):
-    """Per output row (province, or province and year): the summary's columns."""
+def _group_stats(sel, keys, sources, actors, distinct=None):
+    """Per output row (province, or province and year): the summary's columns.
+
+    ``distinct(pairs)`` counts the distinct values of ``pairs`` per output row
+    (:func:`_distinct_per_key` of ``sel`` by default).
+    """
     if not len(sel):
         return pd.DataFrame()
     g = sel.groupby(keys, sort=True)
@@ -1345,9 +1397,39 @@ def _group_stats(sel, keys, sources, actors):
         out[col] = out[col].astype(float).where(out["fatalities_known"] > 0)
     share = out["precise_sum"] / out["precise_count"]
     out["share_province_precise"] = share.where(out["precise_count"] > 0)
+    count = distinct or (lambda pairs: _distinct_per_key(sel, keys, pairs))
     for name, pairs in (("n_sources", sources), ("n_actors", actors)):
-        out[name] = _distinct_per_key(sel, keys, pairs)
+        out[name] = count(pairs)
     return out.reset_index()
+
+
+def _runs_from(first, lengths):
+    """Concatenated ranges ``first[i], first[i] + 1, ...`` of ``lengths[i]`` values each.
+
+    >>> _runs_from(np.array([1, 0]), np.array([2, 3])).tolist()
+    [1, 2, 0, 1, 2]
+    """
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths - first, lengths)
+
+
+def _distinct_through(sel, steps, pairs):
+    """Distinct values of ``pairs`` per (province, step) over the selected groups up to each step.
+
+    Each (province, value) is counted from the first step its earliest group falls in.
+    """
+    where = pd.Index(group_hash(sel)).get_indexer(pairs["group"].to_numpy())
+    hit = where >= 0
+    seen = pd.DataFrame({
+        "province_code": sel["province_code"].to_numpy(dtype=object)[where[hit]],
+        "hash": pairs["hash"].to_numpy()[hit],
+        "step": np.searchsorted(steps, sel["year"].to_numpy(dtype="int64")[where[hit]]),
+    })
+    first = seen.groupby(["province_code", "hash"], sort=False)["step"].min()
+    new = first.groupby(level="province_code").value_counts().unstack("step")
+    new = new.reindex(columns=range(len(steps)), fill_value=0).fillna(0).astype("int64")
+    running = new.cumsum(axis=1).set_axis(steps, axis=1).rename_axis(columns="year").stack()
+    return running[running > 0]
 
 
 def _distinct_per_key(sel, keys, pairs):

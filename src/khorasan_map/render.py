@@ -1614,7 +1614,7 @@ def _added_years(by_year, last=None) -> pd.DataFrame:
     """Provinces' totals over the years up to ``last`` (all when None) of a province-year summary.
 
     Counts and fatality sums add up; distinct counts and shares do not, so they are left out
-    (a timeline with events counts them again instead, see :func:`_totals_counter`).
+    (a timeline with events counts them again instead, see :func:`_running_tables`).
     """
     year = pd.to_numeric(by_year["year"], errors="coerce")
     rows = by_year if last is None else by_year[(year <= last).to_numpy()]
@@ -1636,43 +1636,36 @@ def _added_years(by_year, last=None) -> pd.DataFrame:
     return out.rename_axis("province_code").reset_index()
 
 
-def _totals_counter(summary, events, boundaries, filters, counted=None):
-    """Return a function of a year (None: every year) giving provinces' totals up to it.
+def _running_tables(summary, events, boundaries, filters, years, counted=None):
+    """Return each year's running totals by province, and the table of all years.
 
-    With a tally (the one given, else one made of the events), each total is finished from
-    its groups of that year and before (:class:`khorasan_map.aggregate.Tally`), so distinct
-    counts stay exact; with only a province-year summary, its years are added up
-    (:func:`_added_years`).
+    With a tally (the one given, else one made of the events), the running totals are finished
+    from its groups of each year and before
+    (:meth:`khorasan_map.aggregate.Tally.summaries_through`), so distinct counts stay exact,
+    and all years count the events of no known year too; with only a province-year summary,
+    its years are added up (:func:`_added_years`).
     """
     if counted is None and events is None:
-        return lambda last: _added_years(summary, last)
-    import dataclasses
-
-    from khorasan_map.aggregate import NO_YEAR, tally
+        return ({int(y): _added_years(summary, int(y)) for y in years},
+                _added_years(summary))
+    from khorasan_map.aggregate import tally
 
     if counted is None:
         counted = tally(events, boundaries, since=filters["since"], until=filters["until"],
                         engine="memory")
     pick = {"kinds": filters["kinds"], "min_confidence": filters["min_confidence"]}
-    years = counted.groups.index.get_level_values("year")
-
-    def through(last):
-        if last is None:
-            return counted.summary(boundaries, **pick)
-        keep = (years != NO_YEAR) & (years <= last)
-        return dataclasses.replace(counted, groups=counted.groups[keep]).summary(boundaries, **pick)
-
-    return through
+    running = counted.summaries_through([int(y) for y in years], boundaries, **pick)
+    return running, counted.summary(boundaries, **pick)
 
 
 def _step_tables(summary, events, boundaries, filters, years, counted=None) -> dict:
     """Province table of every timeline step: each year, each running total, all years."""
     year = pd.to_numeric(summary["year"], errors="coerce")
     tables = {step_key(y): summary[(year == int(y)).to_numpy()] for y in years}
-    through = _totals_counter(summary, events, boundaries, filters, counted)
+    running, whole = _running_tables(summary, events, boundaries, filters, years, counted)
     for y in years:
-        tables[step_key(y, True)] = through(int(y))
-    tables[ALL_YEARS] = through(None)
+        tables[step_key(y, True)] = running[int(y)]
+    tables[ALL_YEARS] = whole
     return tables
 
 

@@ -139,11 +139,31 @@ def test_static_map_rasterises_points_above_threshold(monkeypatch):
         scatters = [c for c in fig.axes[0].collections
                     if isinstance(c, PathCollection) and c.get_gid() != "provinces"]
         words = " ".join(t.get_text() for t in fig.texts)
-        return scatters, words
+        return fig, scatters, words
 
-    scatters, words = drawn(10)
-    assert scatters and all(c.get_rasterized() for c in scatters)
+    fig, scatters, words = drawn(10)
+    assert not scatters and len(fig.axes[0].images) == 1
     assert f"{len(ev)} points drawn as one image (over 10)" in words
-    scatters, words = drawn(10_000)
-    assert scatters and not any(c.get_rasterized() for c in scatters)
+    fig, scatters, words = drawn(10_000)
+    assert scatters and not fig.axes[0].images
     assert "drawn as one image" not in words
+
+
+def test_a_page_s_outputs_share_one_image_of_its_points(monkeypatch, tmp_path):
+    from khorasan_map import static
+    from khorasan_map.aggregate import summarize
+
+    ev = events()
+    monkeypatch.setattr(settings, "RASTER_THRESHOLD", 10)
+    drawings = []
+    real = static._points_raster
+    monkeypatch.setattr(static, "_points_raster",
+                        lambda *a, **k: drawings.append(k["dpi"]) or real(*a, **k))
+    fig = static.draw_map(summarize(ev), events=ev)
+    for name in ("map.pdf", "map.png", "map.svg"):
+        static.save_figures([fig], tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 0
+    assert drawings == [static._POINTS_DPI]  # drawn once, at the PNG's resolution
+    image = fig.axes[0].images[0]
+    assert image.get_array().shape[2] == 4  # clear where there is no point
+    assert image.get_extent() == (*fig.axes[0].get_xlim(), *fig.axes[0].get_ylim())

@@ -260,10 +260,11 @@ def raster_note(events) -> str:
 _POINT_COLUMNS = ("kind", "location_precision", "latitude", "longitude")
 
 
-def _draw_points(ax, events, crs, size=28, linewidth=1.2):
+def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
     """Draw point-precise events by kind and precision; return legend handles.
 
-    ``size`` is the markers' area and ``linewidth`` their edge, in points.
+    ``size`` is the markers' area and ``linewidth`` their edge, in points; ``raster_dpi`` the
+    resolution of their image above the raster threshold (:data:`_POINTS_DPI` when None).
     """
     from matplotlib.lines import Line2D
 
@@ -281,25 +282,28 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2):
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
     shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
     rasterized = is_rasterised(len(points))
+    layers = []  # (x, y, scatter style) of each kind and precision, in drawing order
     for kind, group in points.groupby("kind", sort=True):
         color = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["color"]
         label = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["label"]
         for precision, sub in group.groupby("location_precision", sort=True):
             marker, filled = markers[precision]
-            ax.scatter(
-                sub["x"],
-                sub["y"],
-                s=size,
-                marker=marker,
+            layers.append((sub["x"].to_numpy(), sub["y"].to_numpy(), {
+                "s": size,
+                "marker": marker,
                 # A clear fill rather than "none" keeps a hollow marker on matplotlib's
                 # one-stamp path (draw_markers) when the points become one image.
-                facecolors=color if filled else ((0, 0, 0, 0) if rasterized else "none"),
-                edgecolors=color,
-                linewidths=linewidth,
-                zorder=5,
-                rasterized=rasterized,
-            )
+                "facecolors": color if filled else ((0, 0, 0, 0) if rasterized else "none"),
+                "edgecolors": color,
+                "linewidths": linewidth,
+                "zorder": 5,
+            }))
         handles.append(Line2D([], [], marker="o", linestyle="", color=color, label=label))
+    if rasterized:
+        ax.add_image(_points_image_type()(ax, layers, raster_dpi or _POINTS_DPI))
+    else:
+        for x, y, style in layers:
+            ax.scatter(x, y, **style)
     for precision, (marker, filled) in markers.items():
         if (points["location_precision"] == precision).any():
             handles.append(
@@ -314,6 +318,70 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2):
                 )
             )
     return handles
+
+
+#: Resolution of the image of a map's points above the raster threshold: that of the report's
+#: PNG, so the PNG, PDF and SVG of a page share one drawing of the points.
+_POINTS_DPI = 200
+
+#: The same for the year maps, drawn in the PDF only: matplotlib's own resolution for a page's
+#: images (each map a quarter of the page wide; twice it would double the PDF's drawing time).
+_PANEL_POINTS_DPI = 100
+
+
+@functools.cache
+def _points_image_type():
+    """Return the image class of rasterised points (made here, as matplotlib loads late)."""
+    from matplotlib.image import AxesImage
+
+    class PointsImage(AxesImage):
+        """A map's points drawn as one image, once, when a page is first saved.
+
+        The points are drawn at :data:`_POINTS_DPI` over the axes' final size and limits (known
+        only once the page is laid out) and kept: every later save of the page (PDF, PNG, SVG)
+        reuses the image rather than drawing each point again. ``layers`` are the (x, y,
+        scatter style) of each group of points, in drawing order.
+        """
+
+        def __init__(self, ax, layers, dpi):
+            super().__init__(ax, interpolation="none", origin="upper")
+            self.set_zorder(5)
+            self._layers, self._dpi = layers, dpi
+            self._drawn_for = None
+
+        def get_extent(self):
+            x0, x1 = self.axes.get_xlim()
+            y0, y1 = self.axes.get_ylim()
+            return x0, x1, y0, y1
+
+        def draw(self, renderer):
+            ax = self.axes
+            inches = tuple(round(v / ax.figure.dpi, 6) for v in (ax.bbox.width, ax.bbox.height))
+            key = (inches, ax.get_xlim(), ax.get_ylim())
+            if key != self._drawn_for:
+                self.set_data(_points_raster(self._layers, *key, dpi=self._dpi))
+                self._drawn_for = key
+            super().draw(renderer)
+
+    return PointsImage
+
+
+def _points_raster(layers, inches, xlim, ylim, dpi) -> np.ndarray:
+    """Draw ``layers`` (x, y, scatter style) on a clear figure of ``inches``; return its RGBA."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=inches, dpi=dpi)
+    fig.patch.set_alpha(0)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    for x, y, style in layers:
+        ax.scatter(x, y, **style)
+    canvas.draw()
+    return np.array(canvas.buffer_rgba())
 
 
 def _label_provinces(fig, ax, projected, fills):
@@ -1102,7 +1170,8 @@ def _year_grid(years, classes, text, options, points=True, undated=0):
         _draw_provinces(ax, drawn, classes.color_of(metric_values(projected, options["column"])))
         if points and shown is not None:
             n_dense += bool(raster_note(shown))
-            for handle in _draw_points(ax, shown, crs, size=6, linewidth=0.6):
+            for handle in _draw_points(ax, shown, crs, size=6, linewidth=0.6,
+                                       raster_dpi=_PANEL_POINTS_DPI):
                 handles.setdefault(handle.get_label(), handle)
         n_year = int(part["events"].sum())
         n_records += n_year

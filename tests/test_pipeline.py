@@ -157,6 +157,77 @@ def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
         pipeline.build(out_dir=tmp_path / "maps")
 
 
+def counted_to(n, fail_at=None, die_at=None):
+    """A task for the report's worker: yield 0 .. n-1, failing or dying at the value given."""
+    import os
+
+    for i in range(n):
+        if i == fail_at:
+            raise OSError("disk full")
+        if i == die_at:
+            os._exit(3)
+        yield i
+
+
+def two_cores():
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        pytest.skip("the report has its own process only on Linux with two cores")
+
+
+@pytest.mark.parametrize("worker", ["inline", "fork"])
+def test_a_worker_hands_out_each_value_then_the_fault(worker):
+    from khorasan_map import pipeline
+
+    if worker == "fork":
+        two_cores()
+    with (pipeline._Inline() if worker == "inline" else pipeline._ForkWorker()) as running:
+        assert list(running.stream(counted_to, 3)) == [0, 1, 2]
+        values = running.stream(counted_to, 3, fail_at=1)
+        assert next(values) == 0
+        with pytest.raises(OSError, match="disk full"):
+            next(values)
+
+
+def test_a_child_that_dies_mid_task_is_said(tmp_path):
+    from khorasan_map import pipeline
+
+    two_cores()
+    with pipeline._ForkWorker() as running:
+        values = running.stream(counted_to, 3, die_at=1)
+        assert next(values) == 0
+        with pytest.raises(RuntimeError, match="ended with code 3 before finishing"):
+            next(values)
+        with pytest.raises(RuntimeError):  # and says so again, rather than wait
+            next(values)
+
+
+def test_the_child_sends_on_while_this_process_is_busy(tmp_path):
+    """A value larger than a pipe's buffer is received on a thread: the child goes on."""
+    import time
+
+    from khorasan_map import pipeline
+
+    two_cores()
+    marker = tmp_path / "went-on"
+    with pipeline._ForkWorker() as running:
+        values = running.stream(big_then_mark, marker)
+        for _ in range(300):  # not asking for any value meanwhile
+            if marker.exists():
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the child waited for this process to read its value"
+        assert len(next(values)) == 8_000_000 and next(values) == "marked"
+
+
+def big_then_mark(marker):
+    yield b"x" * 8_000_000
+    marker.touch()
+    yield "marked"
+
+
 def test_many_events_are_written_as_geoparquet_not_geojson(tmp_path, monkeypatch):
     import geopandas as gpd
     import pandas as pd

@@ -46,10 +46,10 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,11 +260,11 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     """Join, summarise and write every file of a build into ``out`` (the staging folder).
 
     ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
-    files read (None for the shipped records), for ``datapackage.json``. The report, then
-    ``events.csv``, are written by ``worker`` (:func:`_second_core`; here, in turn, when None)
-    while the maps are written.
+    files read (None for the shipped records), for ``datapackage.json``. The tally, then the
+    report and ``events.csv``, are made by ``worker`` (:func:`_second_core`; here, in turn,
+    when None) while the points are prepared and the maps written.
     """
-    from khorasan_map import aggregate, maptext, render
+    from khorasan_map import aggregate, render
     from khorasan_map.datapackage import events_table, write_datapackage
     from khorasan_map.export import save_html, save_json, save_table
     from khorasan_map.join import assign_provinces
@@ -276,16 +276,9 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
     joined = assign_provinces(events)
     result.join_summary = joined.summary_line()
     placed = joined.events
-    # Every map and the report read these: each is computed once, here.
-    step("Summarising events and counting provinces")
-    counted = aggregate.tally(placed, engine="memory")
-    summary, by_year, cover = finish_three_ways(counted)
-    head = maptext.headline(placed, summary, coverage=cover)
-    result.coverage_sentence = cover.sentence
     left_out = left_out_reasons(read)
     texts = {"subtitle": NO_EVENTS_NOTE} if placed.empty else {}
     drawing = {"cluster": None, "tiles": "default", **(drawing or {})}
-    shared = {"summary": summary, "coverage": head, "tiles": drawing["tiles"]}
 
     def write(name, writer, obj, **options):
         step(f"Writing {name}")
@@ -293,19 +286,24 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         result.written.append(out / name)
 
     worker = worker or _Inline()
-    step("Drawing the report")  # from here on, beside the maps and tables
-    report = worker.submit(_write_report, placed, out, left_out,
-                           {"summary": summary, "coverage": head, "by_year": by_year},
-                           events_csv=True)
+    # Beside the maps and tables from here on: the tally, which every map and the report
+    # read (computed once, there), then the report and events.csv.
+    step("Summarising events and counting provinces; drawing the report")
+    beside = worker.stream(_summarise_and_report, placed, out, left_out)
     try:
-        prepared = render.prepare_points(placed)
+        prepared = render.prepare_points(placed)  # needs no tally: drawn while it is made
+        summed = next(beside)
+        counted, summary, cover = summed["tally"], summed["summary"], summed["coverage"]
+        result.coverage_sentence = cover.sentence
+        shared = {"summary": summary, "coverage": summed["headline"], "tiles": drawing["tiles"]}
         points = {"prepared": prepared, "cluster": _build_cluster(drawing["cluster"], prepared)}
         maps = {
             "index.html": (render.combined_map, {**shared, **points}),
             "choropleth.html": (render.choropleth_map, shared),
             "points.html": (render.points_map, {**points, "tiles": drawing["tiles"]}),
-            "timeline.html": (render.timeline_map,
-                              {**shared, **points, "summary": by_year, "tally": counted}),
+            "timeline.html": (render.timeline_map, {**shared, **points,
+                                                     "summary": summed["by_year"],
+                                                     "tally": counted}),
         }
         for name, (make, computed) in maps.items():
             write(name, save_html, make(placed, left_out=left_out, **texts, **computed),
@@ -316,7 +314,7 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         result.skipped += skipped
         write(points_file, save_table, events_table(placed))
         step("Finishing the report")
-        result.written += report.result()
+        result.written += next(beside)
     except BaseException:
         worker.shutdown(cancel_futures=True)  # it writes nothing into a folder being removed
         raise
@@ -512,6 +510,26 @@ def _build_dask(sources, out, offline, keep_going, source_format, scheduler, ste
     return result
 
 
+def _summarise_and_report(placed, out: Path, left_out):
+    """Tally the placed events and yield what the maps read, then write the report and yield it.
+
+    Run by a build's worker, beside the maps: the first value holds the ``tally``,
+    ``summary``, ``by_year`` and ``coverage`` (:func:`finish_three_ways`) and the
+    ``headline`` (:func:`khorasan_map.maptext.headline`); the second the files written by
+    :func:`_write_report`, ``events.csv`` first.
+    """
+    from khorasan_map import aggregate, maptext
+
+    counted = aggregate.tally(placed, engine="memory")
+    summary, by_year, cover = finish_three_ways(counted)
+    head = maptext.headline(placed, summary, coverage=cover)
+    yield {"tally": counted, "summary": summary, "by_year": by_year, "coverage": cover,
+           "headline": head}
+    yield _write_report(placed, out, left_out,
+                        {"summary": summary, "coverage": head, "by_year": by_year},
+                        events_csv=True)
+
+
 def _write_report(events, out: Path, left_out=None, computed=None, events_csv=False
                   ) -> list[Path]:
     """Draw the report once and write it as PDF (every page), PNG and SVG (the overview).
@@ -536,12 +554,12 @@ def _write_report(events, out: Path, left_out=None, computed=None, events_csv=Fa
     return written
 
 
-def _second_core() -> Executor:
+def _second_core() -> _Worker:
     """Return a worker on a forked process on Linux with 2+ cores, else one that runs inline.
 
-    The report (matplotlib) and the HTML maps (folium) need nothing from each other, so on a
-    machine with two cores they are drawn at the same time. The process is forked when the
-    build starts and imports what drawing the report needs
+    The tally and report (matplotlib) and the points and HTML maps (folium) need little from
+    each other, so on a machine with two cores they are made at the same time. The process is
+    forked when the build starts and imports what drawing the report needs
     (:func:`khorasan_map.static.preload`) while the events are read; elsewhere, where fork is
     unsafe or missing, the work runs in turn.
     """
@@ -552,16 +570,36 @@ def _second_core() -> Executor:
     return _Inline()
 
 
-class _Inline(Executor):
-    """An executor that runs each task at once, in this process."""
+class _Worker:
+    """Runs tasks, generators whose values :meth:`stream` hands out in order; a ``with`` block.
 
-    def submit(self, fn, /, *args, **kwargs):
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # delivered by future.result(), as from a worker
-            future.set_exception(exc)
-        return future
+    Leaving the block ends the worker; on an error or an interrupt its unfinished work is
+    cancelled.
+    """
+
+    def stream(self, fn, /, *args, **kwargs) -> Iterator:
+        """Run the generator function ``fn(*args, **kwargs)``; return an iterator of its values.
+
+        A fault in the task is raised by the ``next()`` that would have returned its value.
+        """
+        raise NotImplementedError
+
+    def shutdown(self, *, cancel_futures=False) -> None:
+        """End the worker, first cancelling unfinished work when ``cancel_futures``."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        self.shutdown(cancel_futures=kind is not None)
+        return False
+
+
+class _Inline(_Worker):
+    """A worker that runs each task in this process, each value made when it is asked for."""
+
+    def stream(self, fn, /, *args, **kwargs) -> Iterator:
+        return fn(*args, **kwargs)
 
 
 #: Above this many rows in a task's tables, the task is handed to a freshly forked child, which
@@ -570,22 +608,22 @@ class _Inline(Executor):
 _INHERIT_ROWS = 100_000
 
 
-class _ForkWorker(Executor):
+class _ForkWorker(_Worker):
     """Run tasks in one forked child, started at once, that never outlives this process.
 
     The child is forked when the worker is made and runs ``warm_up`` while this process
     carries on. Each task is sent to it (pickled, so a function of a module) and run in turn;
-    call ``result()`` in the order the tasks were submitted. A first task whose tables hold
-    more than ``_INHERIT_ROWS`` rows goes instead to a child forked for it, which inherits its
-    arguments (the warmed-up child is stopped). The child dies with its parent
-    (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM to the parent, and is killed when the
-    ``with`` block ends on an error or an interrupt, so no worker writes a file after the
-    command has ended.
+    its values come back as it yields them, received on a thread so the child never waits for
+    this process to ask. A first task whose tables hold more than ``_INHERIT_ROWS`` rows goes
+    instead to a child forked for it, which inherits its arguments (the warmed-up child is
+    stopped). The child dies with its parent (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM
+    to the parent, and is killed when the ``with`` block ends on an error or an interrupt, so
+    no worker writes a file after the command has ended.
     """
 
     def __init__(self, warm_up=None):
         self._sent = 0
-        self._sender = None
+        self._sender = self._receiver = None
         self._start(warm_up, None)
 
     def _start(self, warm_up, first_task) -> None:
@@ -601,7 +639,7 @@ class _ForkWorker(Executor):
         task_out.close()
         result_in.close()
 
-    def submit(self, fn, /, *args, **kwargs):
+    def stream(self, fn, /, *args, **kwargs) -> Iterator:
         task = (fn, args, kwargs)
         if self._sent == 0 and _rows(args) > _INHERIT_ROWS:
             self.shutdown(cancel_futures=True)  # the warmed-up child has had no task
@@ -609,7 +647,9 @@ class _ForkWorker(Executor):
         else:
             self._send(task)
         self._sent += 1
-        return _ChildResult(self._child, self._results)
+        _join(self._receiver)  # a task's values are all received before the next task's
+        self._receiver = _ChildStream(self._child, self._results)
+        return self._receiver
 
     def _send(self, task) -> None:
         """Pickle ``task`` here (a fault is raised to the caller) and write it on a thread.
@@ -620,30 +660,28 @@ class _ForkWorker(Executor):
         from multiprocessing.reduction import ForkingPickler
 
         payload = ForkingPickler.dumps(task)
-        self._wait_for_sender()  # one writer at a time keeps the tasks whole and in order
+        _join(self._sender)  # one writer at a time keeps the tasks whole and in order
         self._sender = threading.Thread(target=_write_quietly, args=(self._tasks, payload),
                                         daemon=True)
         self._sender.start()
 
-    def _wait_for_sender(self) -> None:
-        if self._sender is not None:
-            self._sender.join()
-            self._sender = None
-
-    def shutdown(self, wait=True, *, cancel_futures=False):
+    def shutdown(self, *, cancel_futures=False) -> None:
         if self._child is None:
             return
         if cancel_futures and self._child.is_alive():
             self._child.kill()  # which also ends a write the child would never read
-        self._wait_for_sender()
+        _join(self._sender)
         self._tasks.close()  # the child ends once its last task is done
         self._child.join()
+        _join(self._receiver)  # it has read to the end of the child's results
         self._results.close()
-        self._child = None
+        self._child = self._sender = self._receiver = None
 
-    def __exit__(self, kind, value, traceback):
-        self.shutdown(cancel_futures=kind is not None)
-        return False
+
+def _join(thread) -> None:
+    """Wait for ``thread`` (a thread or a :class:`_ChildStream`) to end, if there is one."""
+    if thread is not None:
+        thread.join()
 
 
 def _write_quietly(connection, payload: bytes) -> None:
@@ -652,23 +690,50 @@ def _write_quietly(connection, payload: bytes) -> None:
         connection.send_bytes(payload)
 
 
-class _ChildResult:
-    """The result of one :class:`_ForkWorker` task: ``result()`` returns it or raises."""
+class _ChildStream:
+    """The values of one :class:`_ForkWorker` task, received on a thread as the child sends them.
+
+    ``next()`` returns the next value, raises the task's fault, or raises ``StopIteration``
+    once the task has ended; a child that died before ending its task raises RuntimeError.
+    """
 
     def __init__(self, child, receive):
-        self._child, self._receive = child, receive
+        self._child = child
+        self._messages = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._receive, args=(receive,), daemon=True)
+        self._thread.start()
 
-    def result(self):
-        try:
-            ok, value = self._receive.recv()
-        except EOFError:
-            self._child.join()
-            raise RuntimeError(
-                f"the report worker ended with code {self._child.exitcode} before finishing"
-            ) from None
-        if ok:
+    def _receive(self, receive) -> None:
+        while True:
+            try:
+                message = receive.recv()
+            except EOFError:
+                message = ("died", None)
+            except Exception as exc:  # a fault the child sent that cannot be rebuilt here
+                message = ("fault", exc)
+            self._messages.put(message)
+            if message[0] != "value":
+                return
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        kind, value = self._messages.get()
+        if kind == "value":
             return value
-        raise value
+        self._messages.put((kind, value))  # every later next() ends the same way
+        if kind == "end":
+            raise StopIteration
+        if kind == "fault":
+            raise value
+        self._child.join()
+        raise RuntimeError(
+            f"the report worker ended with code {self._child.exitcode} before finishing"
+        )
 
 
 def _rows(args) -> int:
@@ -702,9 +767,12 @@ def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
             break
         first_task = None
         try:
-            results.send((True, fn(*args, **kwargs)))
+            for value in fn(*args, **kwargs):
+                results.send(("value", value))
         except Exception as exc:
-            results.send((False, exc))
+            results.send(("fault", exc))
+        else:
+            results.send(("end", None))
     results.close()
 
 

@@ -198,6 +198,24 @@ def test_safe_json_escapes():
     assert json.loads(text) == {"a": "</script><!-- & \u2028\u2029"}
 
 
+def test_a_shared_table_is_spliced_in_as_if_encoded_in_place():
+    table = {"d": ["</script>", " ", "km-shared-0"], "n": 2}
+    spec = {"a": "km-shared-", "points": table, "z": [1.5, None]}
+    shared = {**spec, "points": render.SharedJSON(table)}
+    assert render._spec_json(shared) == render.safe_json(spec)
+    assert render._spec_json(shared) == render._spec_json(shared)  # encoded once, kept
+
+
+def test_maps_of_one_preparation_share_its_drawing(events):
+    prepared = render.prepare_points(events)
+    first, _ = render._clustered(prepared, None)
+    again, _ = render._clustered(prepared, None)
+    other, _ = render._clustered(prepared, not first["cluster"])
+    assert again is first and other is not first
+    assert other["cluster"] is (not first["cluster"])
+    assert prepared.points.get("cluster", False) is False  # the prepared table is unchanged
+
+
 def test_choropleth_has_34_provinces_with_dari_tooltips(rendered, provinces):
     data = data_of(rendered["choropleth_map"])
     chor = data["choropleth"]

@@ -48,11 +48,13 @@ Text containers carry ``dir="auto"`` so right-to-left Dari reads correctly.
 
 from __future__ import annotations
 
+import functools
 import html as _html
 import itertools
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -195,6 +197,32 @@ def safe_json(obj) -> str:
     )
 
 
+class SharedJSON(dict):
+    """A JSON-ready table several pages embed as it is: encoded by :func:`safe_json` once.
+
+    A map's data is encoded with each such table of its top level spliced in from
+    :attr:`json` (:func:`_spec_json`); the page is the same as if it were encoded in place.
+    Leave the table unchanged once made.
+    """
+
+    @functools.cached_property
+    def json(self) -> str:
+        """The table as :func:`safe_json` writes it."""
+        return safe_json(dict(self))
+
+
+def _spec_json(spec: dict) -> str:
+    """``safe_json(spec)``, with each :class:`SharedJSON` value of its top level spliced in."""
+    shared = {key: value for key, value in spec.items() if isinstance(value, SharedJSON)}
+    if not shared:
+        return safe_json(spec)
+    marks = {key: f"km-shared-{uuid.uuid4().hex}" for key in shared}  # in no text of the spec
+    text = safe_json({**spec, **marks})
+    for key, mark in marks.items():
+        text = text.replace(f'"{mark}"', shared[key].json, 1)
+    return text
+
+
 def safe_url(value) -> str | None:
     """Return a source address if it is a plain ``http`` or ``https`` URL, else None.
 
@@ -291,7 +319,7 @@ def _element_classes():
         def __init__(self, spec: dict, groups: dict):
             super().__init__()
             self._name = "KmLayer"
-            self._payload = safe_json(spec)
+            self._payload = _spec_json(spec)
             self._canvas = bool((spec.get("points") or {}).get("canvas"))
             self._groups = groups
 
@@ -789,6 +817,9 @@ class PreparedPoints:
     badges: dict
     stats: dict
     layer: object = field(repr=False, default=None)
+    #: Each map's drawing of the points, by clustering choice (:func:`_clustered`): made, and
+    #: encoded as JSON, once for every map of a build that draws them the same way.
+    drawn: dict = field(repr=False, default_factory=dict, compare=False)
 
 
 def prepare_points(events, boundaries=None, *, since=None, until=None, kinds=None,
@@ -939,13 +970,23 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
     }
 
 
-def _clustered(prepared: PreparedPoints, cluster: bool | None) -> dict:
-    """Return the points table with this map's choice of clustering (the prepared one is shared)."""
+def _clustered(prepared: PreparedPoints, cluster: bool | None) -> SharedJSON:
+    """Return the points table with this map's choice of clustering, and its legend sections.
+
+    The table is made once for each way of drawing the points and shared by every map that
+    draws them so (its JSON encoded once too: :class:`SharedJSON`); the prepared one stays
+    as it is.
+    """
     n = prepared.points["n"]
-    if uses_canvas(n, cluster):
-        return canvas_table(prepared.points)
-    return {**prepared.points, "cluster": bool(cluster if cluster is not None
-                                                else n > CLUSTER_THRESHOLD)}
+    canvas = uses_canvas(n, cluster)
+    clustered = False if canvas else bool(cluster if cluster is not None
+                                          else n > CLUSTER_THRESHOLD)
+    key = "canvas" if canvas else clustered
+    if key not in prepared.drawn:
+        table = (canvas_table(prepared.points) if canvas
+                 else {**prepared.points, "cluster": clustered})
+        prepared.drawn[key] = (SharedJSON(table), _points_legend_sections(table, prepared.stats))
+    return prepared.drawn[key]
 
 
 def _points_for(events, prepared, layer, filters) -> PreparedPoints:
@@ -1400,7 +1441,7 @@ def points_map(
     layer = prepared.layer if prepared is not None else _drawing_layer(boundaries)
     filters = _filters(since, until, kinds, min_confidence)
     prepared = _points_for(events, prepared, layer, filters)
-    points, stats = _clustered(prepared, cluster), prepared.stats
+    (points, legend), stats = _clustered(prepared, cluster), prepared.stats
     spec = {
         "points": points,
         "badges": prepared.badges,
@@ -1408,7 +1449,7 @@ def points_map(
         "headline": [_points_headline(stats)],
         "legend": {
             "title": "Events",
-            "sections": _points_legend_sections(points, stats),
+            "sections": list(legend),
         },
         "furniture": _furniture(
             title,
@@ -1537,11 +1578,9 @@ def combined_map(
         codes = layer["province_code"].astype(str).tolist()
         part["filters"] = filter_counts(events, codes, filters, classes)
     prepared = _points_for(events, prepared, layer, filters)
-    points, stats = _clustered(prepared, cluster), prepared.stats
+    (points, legend), stats = _clustered(prepared, cluster), prepared.stats
     defection, sections = _defection_parts(summary, layer, classes, column)
-    sections.extend(
-        _points_legend_sections(points, stats)
-    )
+    sections.extend(legend)
     color = settings.KIND_STYLES["defection"]["color"]
     words = (title, subtitle or f"{metric_label(column)} by province, with events as points",
              source, left_out)
@@ -1750,11 +1789,9 @@ def _timeline_legend(column: str, classes: Classes) -> dict:
 
 def _add_timeline_points(spec, groups, prepared, cluster) -> list[str]:
     """Put the prepared points on a timeline; return the notes they add."""
-    pts, stats = _clustered(prepared, cluster), prepared.stats
+    (pts, legend), stats = _clustered(prepared, cluster), prepared.stats
     spec["points"], spec["badges"] = pts, prepared.badges
-    spec["legend"]["sections"].extend(
-        _points_legend_sections(pts, stats)
-    )
+    spec["legend"]["sections"].extend(legend)
     groups["points"] = _group("Events")
     return _points_notes(stats, pts["cluster"])
 

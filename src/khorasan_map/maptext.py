@@ -962,13 +962,15 @@ def evidence_rows(events, summary) -> list[list[str]]:
         :data:`EVIDENCE_COLUMNS`; dates at their precision (:func:`date_text`).
     """
     code = events["assigned_code" if "assigned_code" in events else "province_code"].astype(str)
-    grade = events["confidence"].map({g: i for i, g in enumerate(settings.CONFIDENCE_LEVELS)})
+    # Each grade's place in CONFIDENCE_LEVELS; -1 where not graded (below every grade).
+    grade = pd.Categorical(events["confidence"], categories=list(settings.CONFIDENCE_LEVELS)).codes
     starts = pd.to_datetime(events["date_start"], errors="coerce").fillna(
         pd.to_datetime(events["date"], errors="coerce"))
     ends = pd.to_datetime(events["date_end"], errors="coerce").fillna(starts)
     facts = summary.drop(columns="geometry", errors="ignore").set_index(
         summary["province_code"].astype(str))
-    frame = pd.DataFrame({"code": code, "grade": grade, "start": starts, "end": ends})
+    frame = pd.DataFrame({"code": code, "grade": grade, "start": starts, "end": ends},
+                         index=events.index)
     counts = frame.groupby("code", sort=False).size()
     best = frame.groupby("code")["grade"].max()
     # idxmin/idxmax over the dated rows only: each row label is the first of its extreme.
@@ -981,8 +983,7 @@ def evidence_rows(events, summary) -> list[list[str]]:
         rows.append([
             str(facts.at[pcode, "province"]), int(n),
             format_number(facts.at[pcode, "n_sources"]) if "n_sources" in facts else "",
-            settings.CONFIDENCE_LEVELS[int(best[pcode])] if not pd.isna(best[pcode])
-            else "not graded",
+            settings.CONFIDENCE_LEVELS[best[pcode]] if best[pcode] >= 0 else "not graded",
             _event_date(events, first.get(pcode)), _event_date(events, last.get(pcode)),
         ])
     rows.sort(key=lambda r: (-r[1], r[0]))

@@ -266,29 +266,39 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
     ``size`` is the markers' area and ``linewidth`` their edge, in points; ``raster_dpi`` the
     resolution of their image above the raster threshold (:data:`_POINTS_DPI` when None).
     """
+    import pandas as pd
     from matplotlib.lines import Line2D
 
-    usable = events[
+    rows = np.flatnonzero((
         events["location_precision"].isin(settings.POINT_PRECISIONS)
         & events["latitude"].notna()
         & events["longitude"].notna()
-    ]
+    ).to_numpy(bool))
     handles = []
-    if usable.empty:
+    if not len(rows):
         return handles
-    x, y = _transformers(crs)[1].transform(usable["longitude"].to_numpy(dtype=float),
-                                           usable["latitude"].to_numpy(dtype=float))
-    points = usable[["kind", "location_precision"]].assign(x=x, y=y)
+    x, y = _transformers(crs)[1].transform(events["longitude"].to_numpy(dtype=float)[rows],
+                                           events["latitude"].to_numpy(dtype=float)[rows])
+    kind_of, kinds = pd.factorize(events["kind"].iloc[rows], sort=True)
+    precision_of, precisions = pd.factorize(events["location_precision"].iloc[rows], sort=True)
     markers = {"exact": ("o", True), "near": ("o", False), "district": ("s", False)}
     shapes = {"exact": "filled circle", "near": "ring", "district": "open square"}
-    rasterized = is_rasterised(len(points))
+    rasterized = is_rasterised(len(rows))
+    # Each kind, then each precision, in sorted order (a point of no kind is not drawn).
+    group = np.where(kind_of < 0, -1, kind_of * len(precisions) + precision_of)
+    order = np.argsort(group, kind="stable")  # each group's points in their order
+    starts = np.searchsorted(group[order], np.arange(len(kinds) * len(precisions) + 1))
     layers = []  # (x, y, scatter style) of each kind and precision, in drawing order
-    for kind, group in points.groupby("kind", sort=True):
+    for k, kind in enumerate(kinds):
         color = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["color"]
         label = settings.KIND_STYLES.get(kind, settings.OTHER_KIND_STYLE)["label"]
-        for precision, sub in group.groupby("location_precision", sort=True):
+        for p, precision in enumerate(precisions):
+            g = k * len(precisions) + p
+            members = order[starts[g]:starts[g + 1]]
+            if not len(members):
+                continue
             marker, filled = markers[precision]
-            layers.append((sub["x"].to_numpy(), sub["y"].to_numpy(), {
+            layers.append((x[members], y[members], {
                 "s": size,
                 "marker": marker,
                 # A clear fill rather than "none" keeps a hollow marker on matplotlib's
@@ -305,7 +315,7 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
         for x, y, style in layers:
             ax.scatter(x, y, **style)
     for precision, (marker, filled) in markers.items():
-        if (points["location_precision"] == precision).any():
+        if precision in precisions:
             handles.append(
                 Line2D(
                     [],

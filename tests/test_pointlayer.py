@@ -158,12 +158,14 @@ def test_a_page_s_outputs_share_one_image_of_its_points(monkeypatch, tmp_path):
     drawings = []
     real = static._points_raster
     monkeypatch.setattr(static, "_points_raster",
-                        lambda *a, **k: drawings.append(k["dpi"]) or real(*a, **k))
+                        lambda *args: drawings.append(args[-1]) or real(*args))
     fig = static.draw_map(summarize(ev), events=ev)
     for name in ("map.pdf", "map.png", "map.svg"):
-        static.save_figures([fig], tmp_path / name)
+        static.save_figures([fig], tmp_path / name, dpi=static._POINTS_DPI)
         assert (tmp_path / name).stat().st_size > 0
     assert drawings == [static._POINTS_DPI]  # drawn once, at the PNG's resolution
+    static.save_figures([fig], tmp_path / "fine.png", dpi=300)
+    assert drawings == [static._POINTS_DPI, 300]  # a PNG of its own resolution: drawn again
     image = fig.axes[0].images[0]
     assert image.get_array().shape[2] == 4  # clear where there is no point
     assert image.get_extent() == (*fig.axes[0].get_xlim(), *fig.axes[0].get_ylim())

@@ -347,10 +347,12 @@ def _points_image_type():
     class PointsImage(AxesImage):
         """A map's points drawn as one image, once, when a page is first saved.
 
-        The points are drawn at :data:`_POINTS_DPI` over the axes' final size and limits (known
-        only once the page is laid out) and kept: every later save of the page (PDF, PNG, SVG)
-        reuses the image rather than drawing each point again. ``layers`` are the (x, y,
-        scatter style) of each group of points, in drawing order.
+        The points are drawn over the axes' final size and limits (known only once the page is
+        laid out) and kept: every later save of the page reuses the image rather than drawing
+        each point again. A PNG draws them at its own resolution; a PDF or SVG takes ``dpi``
+        (:data:`_POINTS_DPI` on the report's first page, the PNG's resolution in a build, so
+        its three files share one drawing). ``layers`` are the (x, y, scatter style) of each
+        group of points, in drawing order.
         """
 
         def __init__(self, ax, layers, dpi):
@@ -367,9 +369,11 @@ def _points_image_type():
         def draw(self, renderer):
             ax = self.axes
             inches = tuple(round(v / ax.figure.dpi, 6) for v in (ax.bbox.width, ax.bbox.height))
-            key = (inches, ax.get_xlim(), ax.get_ylim())
+            # A vector file scales the image as it is; a raster one is drawn at its own dpi.
+            dpi = self._dpi if renderer.option_scale_image() else round(ax.figure.dpi, 6)
+            key = (inches, ax.get_xlim(), ax.get_ylim(), dpi)
             if key != self._drawn_for:
-                self.set_data(_points_raster(self._layers, *key, dpi=self._dpi))
+                self.set_data(_points_raster(self._layers, *key))
                 self._drawn_for = key
             super().draw(renderer)
 

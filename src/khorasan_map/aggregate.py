@@ -931,12 +931,12 @@ class Tally:
         geometry = layer.set_index(layer["province_code"].astype(str)).geometry
         shapes = geometry.reindex(table["province_code"]).to_numpy()
         step_of_row = table.pop("year").to_numpy()
-        return {
-            int(step): gpd.GeoDataFrame(table[rows].reset_index(drop=True),
-                                        geometry=shapes[rows], crs=layer.crs)
-            for step in steps
-            for rows in [step_of_row == step]
-        }
+        tables = {}
+        for step in steps:
+            rows = step_of_row == step
+            tables[int(step)] = gpd.GeoDataFrame(table[rows].reset_index(drop=True),
+                                                 geometry=shapes[rows], crs=layer.crs)
+        return tables
 
     def coverage(self, boundaries=None, *, kinds=("clash",), min_confidence=None):
         """Finish the :class:`Coverage` of :func:`coverage` from this tally.

@@ -970,7 +970,7 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
     }
 
 
-def _clustered(prepared: PreparedPoints, cluster: bool | None) -> SharedJSON:
+def _clustered(prepared: PreparedPoints, cluster: bool | None) -> tuple[SharedJSON, list]:
     """Return the points table with this map's choice of clustering, and its legend sections.
 
     The table is made once for each way of drawing the points and shared by every map that

@@ -312,8 +312,8 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
     if rasterized:
         ax.add_image(_points_image_type()(ax, layers, raster_dpi or _POINTS_DPI))
     else:
-        for x, y, style in layers:
-            ax.scatter(x, y, **style)
+        for layer_x, layer_y, style in layers:
+            ax.scatter(layer_x, layer_y, **style)
     for precision, (marker, filled) in markers.items():
         if precision in precisions:
             handles.append(

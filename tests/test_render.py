@@ -199,7 +199,7 @@ def test_safe_json_escapes():
 
 
 def test_a_shared_table_is_spliced_in_as_if_encoded_in_place():
-    table = {"d": ["</script>", " ", "km-shared-0"], "n": 2}
+    table = {"d": ["</script>", "\u2028", "km-shared-0"], "n": 2}
     spec = {"a": "km-shared-", "points": table, "z": [1.5, None]}
     shared = {**spec, "points": render.SharedJSON(table)}
     assert render._spec_json(shared) == render.safe_json(spec)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from khorasan_map import pipeline
+from khorasan_map import pipeline, worker
 from khorasan_map.cli import main
 from khorasan_map.output import BUILD_MANIFEST, staged_folder
 
@@ -208,7 +208,7 @@ def test_a_failed_write_leaves_the_old_build(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(out / "provinces.geojson"))
 
-    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)
+    monkeypatch.setattr(worker, "second_core", worker.Inline)
     monkeypatch.setattr("khorasan_map.export.save_json", full)
     one_line_error(build(shipped_rows(tmp_path, 5), "--out", out),
                    "No space left on device", "is left as it was")

@@ -8,6 +8,7 @@ from importlib.resources import files
 import pytest
 from click.testing import CliRunner
 
+from khorasan_map import worker
 from khorasan_map.cli import main
 
 EVERY_FILE = {
@@ -118,13 +119,13 @@ def test_offline_build_has_no_external_scripts(tmp_path):
 def test_report_drawn_inline_where_no_second_core(tmp_path, monkeypatch):
     from khorasan_map import pipeline
 
-    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)
+    monkeypatch.setattr(worker, "second_core", worker.Inline)
     result = pipeline.build(out_dir=tmp_path / "maps")
     assert {p.name for p in result.written} >= EVERY_FILE
 
 
 def test_a_big_first_task_goes_to_a_child_forked_for_it(tmp_path, monkeypatch, shipped_build):
-    """Above _INHERIT_ROWS rows the report's child inherits the events instead of a pickle."""
+    """Above worker.INHERIT_ROWS rows the report's child inherits the events, not a pickle."""
     import os
     import sys
 
@@ -132,10 +133,10 @@ def test_a_big_first_task_goes_to_a_child_forked_for_it(tmp_path, monkeypatch, s
 
     if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
         pytest.skip("the report has its own process only on Linux with two cores")
-    monkeypatch.setattr(pipeline, "_INHERIT_ROWS", 0)
+    monkeypatch.setattr(worker, "INHERIT_ROWS", 0)
     sent = []
-    original = pipeline._ForkWorker._start
-    monkeypatch.setattr(pipeline._ForkWorker, "_start",
+    original = worker.ForkWorker._start
+    monkeypatch.setattr(worker.ForkWorker, "_start",
                         lambda self, warm_up, task: sent.append(task) or original(self, warm_up,
                                                                                  task))
     result = pipeline.build(out_dir=tmp_path / "maps")
@@ -151,7 +152,7 @@ def test_a_failing_report_fails_the_build(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)
+    monkeypatch.setattr(worker, "second_core", worker.Inline)
     monkeypatch.setattr(pipeline, "_write_report", broken)
     with pytest.raises(OSError, match="disk full"):
         pipeline.build(out_dir=tmp_path / "maps")
@@ -177,13 +178,11 @@ def two_cores():
         pytest.skip("the report has its own process only on Linux with two cores")
 
 
-@pytest.mark.parametrize("worker", ["inline", "fork"])
-def test_a_worker_hands_out_each_value_then_the_fault(worker):
-    from khorasan_map import pipeline
-
-    if worker == "fork":
+@pytest.mark.parametrize("kind", ["inline", "fork"])
+def test_a_worker_hands_out_each_value_then_the_fault(kind):
+    if kind == "fork":
         two_cores()
-    with (pipeline._Inline() if worker == "inline" else pipeline._ForkWorker()) as running:
+    with (worker.Inline() if kind == "inline" else worker.ForkWorker()) as running:
         assert list(running.stream(counted_to, 3)) == [0, 1, 2]
         values = running.stream(counted_to, 3, fail_at=1)
         assert next(values) == 0
@@ -192,10 +191,9 @@ def test_a_worker_hands_out_each_value_then_the_fault(worker):
 
 
 def test_a_child_that_dies_mid_task_is_said(tmp_path):
-    from khorasan_map import pipeline
 
     two_cores()
-    with pipeline._ForkWorker() as running:
+    with worker.ForkWorker() as running:
         values = running.stream(counted_to, 3, die_at=1)
         assert next(values) == 0
         with pytest.raises(RuntimeError, match="ended with code 3 before finishing"):
@@ -208,11 +206,10 @@ def test_the_child_sends_on_while_this_process_is_busy(tmp_path):
     """A value larger than a pipe's buffer is received on a thread: the child goes on."""
     import time
 
-    from khorasan_map import pipeline
 
     two_cores()
     marker = tmp_path / "went-on"
-    with pipeline._ForkWorker() as running:
+    with worker.ForkWorker() as running:
         values = running.stream(big_then_mark, marker)
         for _ in range(300):  # not asking for any value meanwhile
             if marker.exists():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from khorasan_map import render, settings
+from khorasan_map import render, settings, worker
 from khorasan_map.boundaries import load_provinces
 
 HOSTILE_DESC = (
@@ -654,7 +654,7 @@ def test_one_build_prepares_points_and_tallies_once(tmp_path, monkeypatch):
     counting(join, "assign_provinces")
     for name in ("tally", "tally_events", "summarize", "coverage"):
         counting(aggregate, name)
-    monkeypatch.setattr(pipeline, "_second_core", pipeline._Inline)  # count the report too
+    monkeypatch.setattr(worker, "second_core", worker.Inline)  # count the report too
     result = pipeline.build(out_dir=tmp_path / "maps")
     assert calls == {"prepare_points": 1, "tally": 1, "assign_provinces": 1, "tally_events": 1,
                      "summarize": 0, "coverage": 0}

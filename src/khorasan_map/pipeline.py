@@ -42,14 +42,7 @@ build as it was; a second build into the same folder at the same time is refused
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing
-import os
-import queue
-import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,6 +194,7 @@ def build(
     from khorasan_map.events import rejected_reasons
     from khorasan_map.output import staged_folder
     from khorasan_map.scale import choose_engine
+    from khorasan_map.worker import second_core
 
     step = on_step or (lambda message: None)
     out = Path(settings.BUILD_DIR if out_dir is None else out_dir)
@@ -211,14 +205,14 @@ def build(
             write_manifest(result, staging, rejected_reasons(result.n_rejected))
         return _published(result, out)
     step("Reading and validating events")
-    with _second_core() as worker:  # the report's process imports its libraries meanwhile
+    with second_core() as beside:  # the report's process imports its libraries meanwhile
         read = read_sources(sources, source_format=source_format, **(read_options or {}))
         if len(read.rejected) and not keep_going:
             raise EventValidationError(_rejection_message(read.rejected), rejected=read.rejected)
         with staged_folder(out, BUILD_FILES) as staging:
             result = _write_build(read, staging, offline, step,
                                   {"cluster": cluster, "tiles": tiles},
-                                  inputs=read.sources if sources else None, worker=worker)
+                                  inputs=read.sources if sources else None, worker=beside)
     return _published(result, out)
 
 
@@ -261,8 +255,8 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
 
     ``drawing`` holds the maps' ``cluster`` and ``tiles`` choices; ``inputs`` names the event
     files read (None for the shipped records), for ``datapackage.json``. The tally, then the
-    report and ``events.csv``, are made by ``worker`` (:func:`_second_core`; here, in turn,
-    when None) while the points are prepared and the maps written.
+    report and ``events.csv``, are made by ``worker`` (:func:`khorasan_map.worker.second_core`;
+    here, in turn, when None) while the points are prepared and the maps written.
     """
     from khorasan_map import aggregate, render
     from khorasan_map.datapackage import events_table, write_datapackage
@@ -285,7 +279,10 @@ def _write_build(read, out: Path, offline: bool, step, drawing=None, inputs=None
         writer(obj, out / name, **options)
         result.written.append(out / name)
 
-    worker = worker or _Inline()
+    if worker is None:
+        from khorasan_map.worker import Inline
+
+        worker = Inline()
     # Beside the maps and tables from here on: the tally, which every map and the report
     # read (computed once, there), then the report and events.csv.
     step("Summarising events and counting provinces; drawing the report")
@@ -552,228 +549,6 @@ def _write_report(events, out: Path, left_out=None, computed=None, events_csv=Fa
     if events_csv:  # the CSV has no geometry: the events as they are, no points table
         written.insert(0, save_table(events, out / "events.csv"))
     return written
-
-
-def _second_core() -> _Worker:
-    """Return a worker on a forked process on Linux with 2+ cores, else one that runs inline.
-
-    The tally and report (matplotlib) and the points and HTML maps (folium) need little from
-    each other, so on a machine with two cores they are made at the same time. The process is
-    forked when the build starts and imports what drawing the report needs
-    (:func:`khorasan_map.static.preload`) while the events are read; elsewhere, where fork is
-    unsafe or missing, the work runs in turn.
-    """
-    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
-        from khorasan_map.static import preload
-
-        return _ForkWorker(warm_up=preload)
-    return _Inline()
-
-
-class _Worker:
-    """Runs tasks, generators whose values :meth:`stream` hands out in order; a ``with`` block.
-
-    Leaving the block ends the worker; on an error or an interrupt its unfinished work is
-    cancelled.
-    """
-
-    def stream(self, fn, /, *args, **kwargs) -> Iterator:
-        """Run the generator function ``fn(*args, **kwargs)``; return an iterator of its values.
-
-        A fault in the task is raised by the ``next()`` that would have returned its value.
-        """
-        raise NotImplementedError
-
-    def shutdown(self, *, cancel_futures=False) -> None:
-        """End the worker, first cancelling unfinished work when ``cancel_futures``."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback):
-        self.shutdown(cancel_futures=kind is not None)
-        return False
-
-
-class _Inline(_Worker):
-    """A worker that runs each task in this process, each value made when it is asked for."""
-
-    def stream(self, fn, /, *args, **kwargs) -> Iterator:
-        return fn(*args, **kwargs)
-
-
-#: Above this many rows in a task's tables, the task is handed to a freshly forked child, which
-#: inherits them, rather than pickled through a pipe (a million events are about 400 MB of
-#: pickle and several seconds each way; a fork takes a fraction of a second).
-_INHERIT_ROWS = 100_000
-
-
-class _ForkWorker(_Worker):
-    """Run tasks in one forked child, started at once, that never outlives this process.
-
-    The child is forked when the worker is made and runs ``warm_up`` while this process
-    carries on. Each task is sent to it (pickled, so a function of a module) and run in turn;
-    its values come back as it yields them, received on a thread so the child never waits for
-    this process to ask. A first task whose tables hold more than ``_INHERIT_ROWS`` rows goes
-    instead to a child forked for it, which inherits its arguments (the warmed-up child is
-    stopped). The child dies with its parent (``PR_SET_PDEATHSIG``), leaves Ctrl-C and SIGTERM
-    to the parent, and is killed when the ``with`` block ends on an error or an interrupt, so
-    no worker writes a file after the command has ended.
-    """
-
-    def __init__(self, warm_up=None):
-        self._sent = 0
-        self._sender = self._receiver = None
-        self._start(warm_up, None)
-
-    def _start(self, warm_up, first_task) -> None:
-        context = multiprocessing.get_context("fork")
-        task_out, self._tasks = context.Pipe(duplex=False)
-        self._results, result_in = context.Pipe(duplex=False)
-        self._child = context.Process(
-            target=_run_child,
-            args=(task_out, result_in, (self._tasks, self._results), warm_up, first_task),
-            daemon=True,
-        )
-        self._child.start()
-        task_out.close()
-        result_in.close()
-
-    def stream(self, fn, /, *args, **kwargs) -> Iterator:
-        task = (fn, args, kwargs)
-        if self._sent == 0 and _rows(args) > _INHERIT_ROWS:
-            self.shutdown(cancel_futures=True)  # the warmed-up child has had no task
-            self._start(None, task)
-        else:
-            self._send(task)
-        self._sent += 1
-        _join(self._receiver)  # a task's values are all received before the next task's
-        self._receiver = _ChildStream(self._child, self._results)
-        return self._receiver
-
-    def _send(self, task) -> None:
-        """Pickle ``task`` here (a fault is raised to the caller) and write it on a thread.
-
-        A task larger than the pipe's buffer (the shipped build's is 2.5 MB) would otherwise
-        hold this process until the child, still warming up, reads it.
-        """
-        from multiprocessing.reduction import ForkingPickler
-
-        payload = ForkingPickler.dumps(task)
-        _join(self._sender)  # one writer at a time keeps the tasks whole and in order
-        self._sender = threading.Thread(target=_write_quietly, args=(self._tasks, payload),
-                                        daemon=True)
-        self._sender.start()
-
-    def shutdown(self, *, cancel_futures=False) -> None:
-        if self._child is None:
-            return
-        if cancel_futures and self._child.is_alive():
-            self._child.kill()  # which also ends a write the child would never read
-        _join(self._sender)
-        self._tasks.close()  # the child ends once its last task is done
-        self._child.join()
-        _join(self._receiver)  # it has read to the end of the child's results
-        self._results.close()
-        self._child = self._sender = self._receiver = None
-
-
-def _join(thread) -> None:
-    """Wait for ``thread`` (a thread or a :class:`_ChildStream`) to end, if there is one."""
-    if thread is not None:
-        thread.join()
-
-
-def _write_quietly(connection, payload: bytes) -> None:
-    """Write ``payload`` to ``connection``; a child that has died is reported by the result."""
-    with contextlib.suppress(OSError):
-        connection.send_bytes(payload)
-
-
-class _ChildStream:
-    """The values of one :class:`_ForkWorker` task, received on a thread as the child sends them.
-
-    ``next()`` returns the next value, raises the task's fault, or raises ``StopIteration``
-    once the task has ended; a child that died before ending its task raises RuntimeError.
-    """
-
-    def __init__(self, child, receive):
-        self._child = child
-        self._messages = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._receive, args=(receive,), daemon=True)
-        self._thread.start()
-
-    def _receive(self, receive) -> None:
-        while True:
-            try:
-                message = receive.recv()
-            except EOFError:
-                message = ("died", None)
-            except Exception as exc:  # a fault the child sent that cannot be rebuilt here
-                message = ("fault", exc)
-            self._messages.put(message)
-            if message[0] != "value":
-                return
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        kind, value = self._messages.get()
-        if kind == "value":
-            return value
-        self._messages.put((kind, value))  # every later next() ends the same way
-        if kind == "end":
-            raise StopIteration
-        if kind == "fault":
-            raise value
-        self._child.join()
-        raise RuntimeError(
-            f"the report worker ended with code {self._child.exitcode} before finishing"
-        )
-
-
-def _rows(args) -> int:
-    """Return the rows of the tables among a task's arguments."""
-    return sum(len(arg) for arg in args if isinstance(arg, pd.DataFrame))
-
-
-def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
-    """Body of a :class:`_ForkWorker` child: die with the parent, warm up, run each task.
-
-    ``first_task`` (``fn, args, kwargs``), when given, was inherited with the fork and runs
-    before the tasks that come through the pipe.
-    """
-    import signal
-
-    for end in parent_ends:  # else the task pipe would never reach its end
-        end.close()
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    if os.getppid() == 1:  # the parent died before prctl
-        os._exit(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if warm_up is not None:
-        with contextlib.suppress(Exception):  # only a head start: a task reports any fault
-            warm_up()
-    while True:
-        try:
-            fn, args, kwargs = first_task or tasks.recv()
-        except EOFError:
-            break
-        first_task = None
-        try:
-            for value in fn(*args, **kwargs):
-                results.send(("value", value))
-        except Exception as exc:
-            results.send(("fault", exc))
-        else:
-            results.send(("end", None))
-    results.close()
 
 
 def _rejection_message(rejected: pd.DataFrame, limit: int = 20) -> str:

@@ -132,8 +132,8 @@ class ForkWorker(Worker):
     def _send(self, task) -> None:
         """Pickle ``task`` here (a fault is raised to the caller) and write it on a thread.
 
-        A task larger than the pipe's buffer (the shipped build's is 2.5 MB) would otherwise
-        hold this process until the child, still warming up, reads it.
+        A task larger than the pipe's buffer (64 KiB; the shipped build's is 80 KB) would
+        otherwise hold this process until the child, still warming up, reads it.
         """
         from multiprocessing.reduction import ForkingPickler
 

@@ -15,10 +15,16 @@ ratios, printed first. The command is run with the interpreter that runs this sc
 ``python -c "from khorasan_map.cli import main; main()"`` (what the ``khorasan-map`` script
 does), so it measures the checkout on ``PYTHONPATH`` or the installed package.
 
+With ``--floor`` a third command runs in each round, for the next person looking for time:
+
+* **floor**: the same build with no report and no second process (the tally, maps and tables
+  in turn, in one process): what the build costs before its report.
+
 Run::
 
     python benchmarks/bench_build.py            # 7 pairs
     python benchmarks/bench_build.py --repeat 3
+    python benchmarks/bench_build.py --repeat 5 --floor
 
 Target (issue 13): build at most 1.8 times the baseline.
 """
@@ -36,6 +42,9 @@ from pathlib import Path
 
 BASELINE = "import geopandas, folium, matplotlib.pyplot"
 BUILD = "import sys; from khorasan_map.cli import main; sys.argv[0] = 'khorasan-map'; main()"
+FLOOR = ("import sys; from khorasan_map import pipeline, worker; "
+         "pipeline._write_report = lambda *a, **k: []; worker.second_core = worker.Inline; "
+         "from khorasan_map.cli import main; sys.argv[0] = 'khorasan-map'; main()")
 
 
 def run_once(code: str, *args: str) -> float:
@@ -46,34 +55,42 @@ def run_once(code: str, *args: str) -> float:
     return time.perf_counter() - start
 
 
-def measure(repeat: int, folder: Path) -> tuple[list[float], list[float]]:
-    """Alternate baseline and build ``repeat`` times after one warm-up each; return the times."""
+def measure(repeat: int, folder: Path, floor: bool = False) -> dict[str, list[float]]:
+    """Alternate baseline, build (and floor) ``repeat`` times after one warm-up each."""
     build_args = ("build", "--out", str(folder / "build"))
-    run_once(BASELINE)
-    run_once(BUILD, *build_args)
-    base, build = [], []
+    commands = {"baseline": (BASELINE,), "build": (BUILD, *build_args)}
+    if floor:
+        commands["floor"] = (FLOOR, "build", "--out", str(folder / "floor"))
+    for command in commands.values():
+        run_once(*command)
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        base.append(run_once(BASELINE))
-        build.append(run_once(BUILD, *build_args))
-    return base, build
+        for name, command in commands.items():
+            times[name].append(run_once(*command))
+    return times
 
 
 def main(argv=None) -> None:
     """Run the benchmark and print the ratio, then each side's median, min and max."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="pairs of runs (default 7)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the build with no report and no second process")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench_build_"))
     try:
-        base, build = measure(args.repeat, folder)
+        times = measure(args.repeat, folder, floor=args.floor)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    ratios = [b / a for a, b in zip(base, build, strict=True)]
-    print(f"RATIO build / baseline: {statistics.median(ratios):.2f} (median of {len(ratios)} "
-          f"pairs; min {min(ratios):.2f}, max {max(ratios):.2f}; target <= 1.8)")
-    for name, times in (("build", build), ("baseline", base)):
-        print(f"{name:9s} median {statistics.median(times):.2f} s "
-              f"(min {min(times):.2f}, max {max(times):.2f})")
+    base = times["baseline"]
+    for name in [n for n in times if n != "baseline"]:
+        ratios = [b / a for a, b in zip(base, times[name], strict=True)]
+        target = "; target <= 1.8" if name == "build" else ""
+        print(f"RATIO {name} / baseline: {statistics.median(ratios):.2f} (median of "
+              f"{len(ratios)} pairs; min {min(ratios):.2f}, max {max(ratios):.2f}{target})")
+    for name, runs in times.items():
+        print(f"{name:9s} median {statistics.median(runs):.2f} s "
+              f"(min {min(runs):.2f}, max {max(runs):.2f})")
     print(f"baseline: python -c {BASELINE!r}")
 
 

@@ -219,6 +219,20 @@ def test_the_child_sends_on_while_this_process_is_busy(tmp_path):
         assert len(next(values)) == 8_000_000 and next(values) == "marked"
 
 
+def test_the_worker_s_threads_leave_signals_to_the_main_thread():
+    """Else a Ctrl-C could land on a thread while the main one holds it back to publish."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        pytest.skip("no per-thread signal masks here")
+    seen = {}
+    thread = worker._signal_free_thread(
+        lambda: seen.update(mask=signal.pthread_sigmask(signal.SIG_BLOCK, set())))
+    thread.join()
+    assert {signal.SIGINT, signal.SIGTERM} <= seen["mask"]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # here: as was
+
+
 def big_then_mark(marker):
     yield b"x" * 8_000_000
     marker.touch()

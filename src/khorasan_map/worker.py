@@ -14,6 +14,7 @@ import ctypes
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -139,9 +140,7 @@ class ForkWorker(Worker):
 
         payload = ForkingPickler.dumps(task)
         _join(self._sender)  # one writer at a time keeps the tasks whole and in order
-        self._sender = threading.Thread(target=_write_quietly, args=(self._tasks, payload),
-                                        daemon=True)
-        self._sender.start()
+        self._sender = _signal_free_thread(_write_quietly, self._tasks, payload)
 
     def shutdown(self, *, cancel_futures=False) -> None:
         """Let the child finish its tasks and end (kill it with ``cancel_futures``); wait."""
@@ -155,6 +154,25 @@ class ForkWorker(Worker):
         _join(self._receiver)  # it has read to the end of the child's results
         self._results.close()
         self._child = self._sender = self._receiver = None
+
+
+def _signal_free_thread(target, *args) -> threading.Thread:
+    """Start a daemon thread running ``target(*args)`` that takes no SIGINT or SIGTERM.
+
+    The signals then always reach the main thread, which turns them into KeyboardInterrupt;
+    and while it holds them back (a build being published) no other thread lets one in.
+    """
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    if not hasattr(signal, "pthread_sigmask"):
+        thread.start()
+        return thread
+    # A new thread starts with its creator's mask: held here for the moment it is made.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return thread
 
 
 def _join(thread) -> None:
@@ -179,8 +197,7 @@ class ChildStream:
     def __init__(self, child, receive):
         self._child = child
         self._messages = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._receive, args=(receive,), daemon=True)
-        self._thread.start()
+        self._thread = _signal_free_thread(self._receive, receive)
 
     def _receive(self, receive) -> None:
         while True:
@@ -229,8 +246,6 @@ def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
     ``first_task`` (``fn, args, kwargs``), when given, was inherited with the fork and runs
     before the tasks that come through the pipe.
     """
-    import signal
-
     for end in parent_ends:  # else the task pipe would never reach its end
         end.close()
     with contextlib.suppress(OSError, AttributeError, TypeError):

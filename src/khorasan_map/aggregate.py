@@ -880,12 +880,8 @@ class Tally:
         keys = ["province_code", "year"] if with_year else ["province_code"]
         base = _base_rows(layer, self._years(sel) if with_year else None)
         stats = _group_stats(sel, keys, self.sources, self.actors)
-        table = base.merge(stats, how="left", on=keys) if len(stats) else base
-        table = _fill(table).sort_values(keys, kind="stable").reset_index(drop=True)
-        geometry = layer.set_index(layer["province_code"].astype(str)).geometry
-        geo = gpd.GeoDataFrame(
-            table, geometry=geometry.reindex(table["province_code"]).to_numpy(), crs=layer.crs
-        )
+        table, shapes = _finished_rows(layer, base, stats, keys)
+        geo = gpd.GeoDataFrame(table, geometry=shapes, crs=layer.crs)
         geo.attrs.update(pick.attrs(self, int(sel["events"].sum())))
         geo.attrs["span"] = [iso_date(x) for x in _span(sel)]
         return geo
@@ -925,11 +921,7 @@ class Tally:
         keys = ["province_code", "year"]
         stats = _group_stats(stacked, keys, self.sources, self.actors,
                              distinct=lambda pairs: _distinct_through(sel, steps, pairs))
-        base = _base_rows(layer, steps.tolist())
-        table = base.merge(stats, how="left", on=keys) if len(stats) else base
-        table = _fill(table).sort_values(keys, kind="stable").reset_index(drop=True)
-        geometry = layer.set_index(layer["province_code"].astype(str)).geometry
-        shapes = geometry.reindex(table["province_code"]).to_numpy()
+        table, shapes = _finished_rows(layer, _base_rows(layer, steps.tolist()), stats, keys)
         step_of_row = table.pop("year").to_numpy()
         tables = {}
         for step in steps:
@@ -1374,6 +1366,14 @@ def _base_rows(layer, years):
     if years is None:
         return base
     return base.merge(pd.DataFrame({"year": np.array(years, dtype="int64")}), how="cross")
+
+
+def _finished_rows(layer, base, stats, keys):
+    """Put ``stats`` on every ``base`` row, filled and sorted; return it and each row's outline."""
+    table = base.merge(stats, how="left", on=keys) if len(stats) else base
+    table = _fill(table).sort_values(keys, kind="stable").reset_index(drop=True)
+    geometry = layer.set_index(layer["province_code"].astype(str)).geometry
+    return table, geometry.reindex(table["province_code"]).to_numpy()
 
 
 def _group_stats(sel, keys, sources, actors, distinct=None):

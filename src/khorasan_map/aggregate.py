@@ -644,6 +644,33 @@ def confidence_key(events):
     return pd.Series(_text_key(events, "confidence"), index=events.index, dtype=object)
 
 
+def index_in(values, categories) -> np.ndarray:
+    """Return each value's index in ``categories``; -1 for a missing value or one not there.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text values (compared exactly, as text).
+    categories : list of str
+        The values to find.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> index_in(pd.Series(["high", None, "low", "HIGH"]), ["low", "medium", "high"]).tolist()
+    [2, -1, 0, -1]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(values.astype("string"), from_pandas=True)
+    found = pc.index_in(texts, value_set=pa.array(list(categories), type=texts.type))
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
 def group_hash(frame):
     """Return one 64-bit hash per row of the :data:`TALLY_KEYS` columns (a tally group's id)."""
     keys = pd.DataFrame({k: frame[k].to_numpy(dtype=np.int64 if k == "year" else object)

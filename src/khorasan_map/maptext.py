@@ -961,9 +961,11 @@ def evidence_rows(events, summary) -> list[list[str]]:
         One row per province with records, most records first: the columns of
         :data:`EVIDENCE_COLUMNS`; dates at their precision (:func:`date_text`).
     """
+    from khorasan_map.aggregate import index_in
+
     code = events["assigned_code" if "assigned_code" in events else "province_code"].astype(str)
     # Each grade's place in CONFIDENCE_LEVELS; -1 where not graded (below every grade).
-    grade = pd.Categorical(events["confidence"], categories=list(settings.CONFIDENCE_LEVELS)).codes
+    grade = index_in(events["confidence"], settings.CONFIDENCE_LEVELS)
     starts = pd.to_datetime(events["date_start"], errors="coerce").fillna(
         pd.to_datetime(events["date"], errors="coerce"))
     ends = pd.to_datetime(events["date_end"], errors="coerce").fillna(starts)

@@ -940,8 +940,10 @@ def _badges(prov: pd.DataFrame, prov_code: pd.Series, layer) -> dict:
 
     Each badge holds its events as ``[kind, grade index, year, count]`` rows (for the filters).
     """
+    from khorasan_map.aggregate import index_in
+
     _, years = _date_display(prov)
-    grade = _index_in(_column(prov, "confidence"), list(settings.CONFIDENCE_LEVELS))
+    grade = index_in(_column(prov, "confidence"), list(settings.CONFIDENCE_LEVELS))
     table = pd.DataFrame({"code": prov_code.to_numpy(object),
                           "kind": _str_column(prov, "kind").to_numpy(object),
                           "grade": grade, "year": years.fillna("").to_numpy(object)})
@@ -1177,16 +1179,6 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _index_in(values, categories: list[str]) -> np.ndarray:
-    """Return each value's index in ``categories``; -1 for a missing value or one not there."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    texts = pa.array(values.astype("string"), from_pandas=True)
-    found = pc.index_in(texts, value_set=pa.array(categories, type=texts.type))
-    return found.fill_null(-1).to_numpy().astype(np.int64)
-
-
 def filter_counts(events, codes: list[str], filters: dict, classes: Classes,
                   years: list[str] | None = None) -> dict | None:
     """Per-province event counts by kind and confidence grade, for the map's own filters.
@@ -1225,22 +1217,22 @@ def filter_counts(events, codes: list[str], filters: dict, classes: Classes,
     """
     if events is None or "assigned_code" not in events or events.empty:
         return None
-    from khorasan_map.aggregate import KIND_NOUNS, event_year, filter_events, parse_date
+    from khorasan_map.aggregate import KIND_NOUNS, event_year, filter_events, index_in, parse_date
 
     kept = filter_events(events, **filters).events
     levels = list(settings.CONFIDENCE_LEVELS)
     kinds = sorted(kept["kind"].dropna().astype(str).unique())
     unique_codes = list(dict.fromkeys(codes))
     columns = {
-        "code": _index_in(kept["assigned_code"], unique_codes),
-        "kind": _index_in(kept["kind"], kinds),
-        "grade": _index_in(kept["confidence"], levels),
+        "code": index_in(kept["assigned_code"], unique_codes),
+        "kind": index_in(kept["kind"], kinds),
+        "grade": index_in(kept["confidence"], levels),
     }
     if years is not None:
         since = parse_date(filters.get("since"), name="since")
         until = parse_date(filters.get("until"), end=True, name="until")
         year = event_year(kept, since, until).astype("Int64").astype("string")
-        columns["year"] = _index_in(year, years)
+        columns["year"] = index_in(year, years)
     table = pd.DataFrame(columns)
     table = table[(table["code"] >= 0) & (table["kind"] >= 0)]
     sizes = table.groupby(list(columns)).size()

@@ -247,10 +247,7 @@ def raster_note(events) -> str:
     """
     if events is None:
         return ""
-    n = int(
-        (events["location_precision"].isin(settings.POINT_PRECISIONS)
-         & events["latitude"].notna() & events["longitude"].notna()).sum()
-    )
+    n = int(_drawn_as_points(events).sum())
     if not is_rasterised(n):
         return ""
     return f"{n:,} points drawn as one image (over {settings.RASTER_THRESHOLD:,})"
@@ -258,6 +255,12 @@ def raster_note(events) -> str:
 
 #: The columns :func:`_draw_points` and :func:`raster_note` read.
 _POINT_COLUMNS = ("kind", "location_precision", "latitude", "longitude")
+
+
+def _drawn_as_points(events) -> np.ndarray:
+    """Whether each event is drawn as a point: a point precision and both coordinates."""
+    return (events["location_precision"].isin(settings.POINT_PRECISIONS)
+            & events["latitude"].notna() & events["longitude"].notna()).to_numpy(bool)
 
 
 def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
@@ -269,11 +272,7 @@ def _draw_points(ax, events, crs, size=28, linewidth=1.2, raster_dpi=None):
     import pandas as pd
     from matplotlib.lines import Line2D
 
-    rows = np.flatnonzero((
-        events["location_precision"].isin(settings.POINT_PRECISIONS)
-        & events["latitude"].notna()
-        & events["longitude"].notna()
-    ).to_numpy(bool))
+    rows = np.flatnonzero(_drawn_as_points(events))
     handles = []
     if not len(rows):
         return handles

@@ -607,8 +607,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while a publish runs, so it is never cut in half."""
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in the main thread while the block runs.
+
+    A publish runs inside it, so it is never cut in half; a thread started inside it begins
+    with them blocked (:func:`khorasan_map.worker._signal_free_thread`).
+    """
     held = {signal.SIGINT, signal.SIGTERM}
     if (threading.current_thread() is not threading.main_thread()
             or not hasattr(signal, "pthread_sigmask")):
@@ -686,7 +690,7 @@ def _staged(out: Path, previous: set[str]) -> Iterator[Path]:
             yield staging
             if out.is_dir():
                 _carry_over(out, staging, previous)
-            with _signals_held():
+            with signals_held():
                 _publish(staging, out)
     except OSError as exc:
         if isinstance(exc, OutputError):

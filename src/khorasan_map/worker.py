@@ -162,16 +162,11 @@ def _signal_free_thread(target, *args) -> threading.Thread:
     The signals then always reach the main thread, which turns them into KeyboardInterrupt;
     and while it holds them back (a build being published) no other thread lets one in.
     """
+    from khorasan_map.output import signals_held
+
     thread = threading.Thread(target=target, args=args, daemon=True)
-    if not hasattr(signal, "pthread_sigmask"):
+    with signals_held():  # a new thread starts with its creator's mask
         thread.start()
-        return thread
-    # A new thread starts with its creator's mask: held here for the moment it is made.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        thread.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return thread
 
 

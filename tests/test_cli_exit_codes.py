@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +103,37 @@ def test_the_readme_gives_the_same_table():
     readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in readme, code
+
+
+# The command, with read_events replaced by code that exec() runs from a string (as dataclasses
+# and namedtuple do) and that is interrupted there by a signal the process sends itself.
+_SIGNALLED_IN_EXEC = """
+import os, signal, sys
+from khorasan_map import cli, events
+
+SIGNUM = int(sys.argv[2])
+
+def read_events(*args, **kwargs):
+    exec("os.kill(os.getpid(), signum)\\nwhile True: pass",
+         {"os": os, "signum": SIGNUM})
+
+events.read_events = read_events
+sys.argv = ["khorasan-map", "validate", sys.argv[1]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_130_when_interrupted_inside_exec(tmp_path, signum):
+    # Run with -m (as `python -m khorasan_map.cli`), CPython ends a process by SIGINT, whatever
+    # its exit code, once a bare KeyboardInterrupt has left exec'd code; the command's own
+    # Interrupted does not count as one.
+    (tmp_path / "signalled.py").write_text(_SIGNALLED_IN_EXEC, encoding="utf-8")
+    source = str(Path(__file__).parents[1] / "src")
+    done = subprocess.run(
+        [sys.executable, "-m", "signalled", str(write(tmp_path, GOOD)), str(int(signum))],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), source])},
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Interrupted" in done.stderr and "Traceback" not in done.stderr

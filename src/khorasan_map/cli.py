@@ -9,6 +9,7 @@ from the data has its control characters escaped (:func:`khorasan_map.output.esc
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 
 import click
@@ -43,9 +44,9 @@ class _Group(click.Group):
     """A group that turns errors into short messages and exit codes, and escapes its output."""
 
     def main(self, *args, **kwargs):
-        from khorasan_map.output import sigterm_as_interrupt
+        from khorasan_map.output import interrupt_on
 
-        with _escaped_output(), sigterm_as_interrupt():
+        with _escaped_output(), interrupt_on(signal.SIGINT, signal.SIGTERM):
             return super().main(*args, **kwargs)
 
     def invoke(self, ctx):

@@ -34,11 +34,12 @@ from khorasan_map.errors import OutputError
 
 __all__ = [
     "BUILD_MANIFEST",
+    "Interrupted",
     "atomic_write",
     "escape_control",
     "escape_formula",
+    "interrupt_on",
     "iso_dates",
-    "sigterm_as_interrupt",
     "staged_folder",
     "write_bytes",
     "write_csv",
@@ -582,11 +583,29 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while the block runs, so ``finally`` cleans up.
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, raised by :func:`interrupt_on` so that ``finally`` blocks clean up.
 
+    A subclass rather than ``KeyboardInterrupt`` itself: when a bare ``KeyboardInterrupt`` ends
+    code that ``exec()`` or ``eval()`` runs from a string (as :mod:`dataclasses` and
+    :func:`collections.namedtuple` do when they make a class), CPython (3.11) run as
+    ``python -m`` marks the process to kill itself with SIGINT when it exits, even after the
+    interrupt was caught. A command interrupted while a library made such a class then ended
+    by SIGINT, not with exit code 130. CPython marks only that exact class.
+    """
+
+
+@contextlib.contextmanager
+def interrupt_on(*signums: int) -> Iterator[None]:
+    """Raise :class:`Interrupted` for each signal of ``signums`` while the block runs.
+
+    A signal the process was started ignoring (``nohup``, a background job) stays ignored.
     Does nothing outside the main thread, where Python cannot set signal handlers.
+
+    Parameters
+    ----------
+    *signums : int
+        The signals, such as ``signal.SIGINT`` and ``signal.SIGTERM``.
 
     Yields
     ------
@@ -597,13 +616,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+        raise Interrupted(f"signal {signal.Signals(signum).name}")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in signums
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -686,7 +707,7 @@ def _staged(out: Path, previous: set[str]) -> Iterator[Path]:
     mode = out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~umask()
     os.chmod(staging, mode)  # mkdtemp makes it private; the build keeps the folder's mode
     try:
-        with sigterm_as_interrupt():
+        with interrupt_on(signal.SIGTERM):
             yield staging
             if out.is_dir():
                 _carry_over(out, staging, previous)

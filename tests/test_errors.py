@@ -59,6 +59,8 @@ def test_errors_subclass_builtins():
         if inspect.isclass(value) and value.__module__ == errors.__name__:
             if issubclass(value, Warning):
                 assert issubclass(value, UserWarning), name
+            elif issubclass(value, KeyboardInterrupt):
+                assert value is errors.Interrupted, name
             else:
                 assert issubclass(value, errors.KhorasanMapError), name
                 assert issubclass(value, (ValueError, OSError)) or value is errors.KhorasanMapError

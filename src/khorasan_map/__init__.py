@@ -40,7 +40,7 @@ _MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "errors": (
         "KhorasanMapError", "UnknownProvinceError", "BoundaryError", "InputFileError",
         "EventValidationError", "UnknownProvincesError", "BoundaryRepairWarning",
-        "OfflineAssetError", "OutputError",
+        "OfflineAssetError", "OutputError", "Interrupted",
     ),
 }
 

@@ -3,8 +3,9 @@
 Every exception class of the package lives here and is exported from ``khorasan_map``. Every
 error subclasses :class:`KhorasanMapError` and a built-in, so ``except ValueError`` (or
 ``OSError``) keeps working in callers that do not know this package; every warning subclasses
-:class:`UserWarning`. The modules that raise them re-export them under their old import paths
-(``khorasan_map.gazetteer.UnknownProvincesError``,
+:class:`UserWarning`; :class:`Interrupted`, the one interrupt, subclasses
+:class:`KeyboardInterrupt`. The modules that raise them re-export them under their old import
+paths (``khorasan_map.gazetteer.UnknownProvincesError``,
 ``khorasan_map.boundaries.BoundaryRepairWarning``, ``khorasan_map.export.OfflineAssetError``).
 """
 
@@ -127,3 +128,15 @@ class OutputError(KhorasanMapError, OSError):
 
     def __str__(self):
         return str(self.args[0])
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, raised by :func:`khorasan_map.output.interrupt_on` for cleaning up.
+
+    A subclass rather than ``KeyboardInterrupt`` itself: when a bare ``KeyboardInterrupt`` ends
+    code that ``exec()`` or ``eval()`` runs from a string (as :mod:`dataclasses` and
+    :func:`collections.namedtuple` do when they make a class), CPython (3.11) run as
+    ``python -m`` marks the process to kill itself with SIGINT when it exits, even after the
+    interrupt was caught. A command interrupted while a library made such a class then ended
+    by SIGINT, not with exit code 130. CPython marks only that exact class.
+    """

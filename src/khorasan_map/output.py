@@ -30,11 +30,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from khorasan_map.errors import OutputError
+from khorasan_map.errors import Interrupted, OutputError
 
 __all__ = [
     "BUILD_MANIFEST",
-    "Interrupted",
     "atomic_write",
     "escape_control",
     "escape_formula",
@@ -581,18 +580,6 @@ def glob_escape(text: str) -> str:
         The pattern matching exactly ``text``.
     """
     return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM, raised by :func:`interrupt_on` so that ``finally`` blocks clean up.
-
-    A subclass rather than ``KeyboardInterrupt`` itself: when a bare ``KeyboardInterrupt`` ends
-    code that ``exec()`` or ``eval()`` runs from a string (as :mod:`dataclasses` and
-    :func:`collections.namedtuple` do when they make a class), CPython (3.11) run as
-    ``python -m`` marks the process to kill itself with SIGINT when it exits, even after the
-    interrupt was caught. A command interrupted while a library made such a class then ended
-    by SIGINT, not with exit code 130. CPython marks only that exact class.
-    """
 
 
 @contextlib.contextmanager

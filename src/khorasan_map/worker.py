@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue
@@ -249,9 +250,11 @@ def _run_child(tasks, results, parent_ends, warm_up, first_task=None) -> None:
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()  # what the parent made lives as long as this process: never scan it for garbage
     if warm_up is not None:
         with contextlib.suppress(Exception):  # only a head start: a task reports any fault
             warm_up()
+        gc.freeze()  # nor the libraries just imported
     while True:
         try:
             fn, args, kwargs = first_task or tasks.recv()

@@ -12,7 +12,7 @@ pays it:
 The two alternate (baseline, build, baseline, build, ...) after one warm-up of each, so a
 machine whose speed drifts slows both alike; the figure quoted is the median of the per-pair
 ratios, printed first. The command is run with the interpreter that runs this script, through
-``python -c "from khorasan_map.cli import main; main()"`` (what the ``khorasan-map`` script
+``python -c "from khorasan_map.cli import run; run()"`` (what the ``khorasan-map`` script
 does), so it measures the checkout on ``PYTHONPATH`` or the installed package.
 
 With ``--floor`` a third command runs in each round, for the next person looking for time:
@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 
 BASELINE = "import geopandas, folium, matplotlib.pyplot"
-BUILD = "import sys; from khorasan_map.cli import main; sys.argv[0] = 'khorasan-map'; main()"
+BUILD = "import sys; from khorasan_map.cli import run; sys.argv[0] = 'khorasan-map'; run()"
 FLOOR = ("import sys; from khorasan_map import pipeline, worker; "
          "pipeline._write_report = lambda *a, **k: []; worker.second_core = worker.Inline; "
-         "from khorasan_map.cli import main; sys.argv[0] = 'khorasan-map'; main()")
+         "from khorasan_map.cli import run; sys.argv[0] = 'khorasan-map'; run()")
 
 
 def run_once(code: str, *args: str) -> float:

@@ -137,3 +137,42 @@ def test_130_when_interrupted_inside_exec(tmp_path, signum):
     )
     assert done.returncode == 130, done.stderr
     assert "Interrupted" in done.stderr and "Traceback" not in done.stderr
+
+
+# The console command (cli.run) ends the process without tearing Python down: its exit code,
+# its output and the exit handlers must be those of a normal exit.
+_RUN_WITH_AN_EXIT_HANDLER = """
+import atexit, sys
+from pathlib import Path
+from khorasan_map import cli
+
+atexit.register(Path(sys.argv[1]).write_text, "ran", encoding="utf-8")
+sys.argv = ["khorasan-map", *sys.argv[2:]]
+cli.run()
+"""
+
+
+@pytest.mark.parametrize(("arguments", "code"), [
+    (["validate", "{good}"], 0),
+    (["validate", "{bad}"], 1),
+    (["validate", "{missing}"], 2),
+])
+def test_the_console_command_keeps_its_exit_code_output_and_exit_handlers(tmp_path, arguments,
+                                                                          code):
+    script = tmp_path / "command.py"
+    script.write_text(_RUN_WITH_AN_EXIT_HANDLER, encoding="utf-8")
+    files = {"good": write(tmp_path, GOOD), "bad": tmp_path / "bad.csv",
+             "missing": tmp_path / "missing.csv"}
+    files["bad"].write_text(BAD, encoding="utf-8")
+    handler_ran = tmp_path / "handler_ran.txt"
+    done = subprocess.run(
+        [sys.executable, str(script), str(handler_ran),
+         *(argument.format(**files) for argument in arguments)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    expected = CliRunner().invoke(main, [argument.format(**files) for argument in arguments])
+    assert done.returncode == code == expected.exit_code, done.stderr
+    assert done.stdout == expected.stdout
+    assert done.stderr == expected.stderr
+    assert handler_ran.read_text(encoding="utf-8") == "ran"

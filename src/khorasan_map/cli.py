@@ -8,7 +8,9 @@ from the data has its control characters escaped (:func:`khorasan_map.output.esc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import signal
 import sys
 
@@ -643,5 +645,31 @@ def map_command(events, map_type, output, offline, column, scheme, k, bins, sinc
     sys.exit(EXIT_REJECTED if left_out else EXIT_OK)
 
 
+def run() -> None:
+    """Run the ``khorasan-map`` command, then end the process without tearing Python down.
+
+    What the ``khorasan-map`` script and ``python -m khorasan_map.cli`` call. The command's
+    exit code (:data:`EXIT_CODES`) is kept. Once it has run, the exit handlers run (as
+    :mod:`atexit` runs them) and the output is flushed; then the process ends at once, where
+    Python would go on to free every module and object of geopandas, folium and matplotlib
+    one by one (0.15 to 0.25 s of a 2.8 s build) before the system frees them anyway. Call
+    :data:`main` to run a command and keep the interpreter (as the tests do).
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = EXIT_OK
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if not (code is None or isinstance(code, int)) or run_exit_handlers is None:
+        raise SystemExit(code)  # a message to print, or no way to run the handlers: as usual
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+            stream.flush()
+    os._exit(code or EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
